@@ -1,0 +1,8 @@
+from django.urls import path
+from pages import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("slow/", views.slow, name="slow"),
+    path("pid/", views.pid, name="pid"),
+]

@@ -1,0 +1,21 @@
+"""Views the demo and the tests ask for: a page, a slow page, the serving process."""
+
+import os
+import time
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("Hello from django-prodserver's example project.\n")
+
+
+def slow(request: HttpRequest) -> HttpResponse:
+    """Sleeps `seconds` (at most 30) before answering: a request still in flight."""
+    seconds = min(float(request.GET.get("seconds", "1")), 30.0)
+    time.sleep(seconds)
+    return HttpResponse(f"slept {seconds}\n")
+
+
+def pid(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"pid": os.getpid(), "ppid": os.getppid()})

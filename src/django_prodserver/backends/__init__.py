@@ -1,0 +1,1 @@
+"""Backends: one module per server, each turning a process definition into a plan."""

@@ -1,0 +1,65 @@
+"""The backend API: what every server module (ours or a third party's) provides."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, NoReturn
+
+from django_prodserver.masking import mask_secrets
+from django_prodserver.processes import ProcessSpec
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a process runs: the command line a person could type, and its environment.
+
+    `argv` is what `--dry-run` prints; running it by hand (with `env` set) starts the
+    same server as `prodserver NAME`. `env` holds only what differs from the current
+    environment.
+    """
+
+    process: str
+    argv: tuple[str, ...]
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    def command_line(self) -> str:
+        """The shell-quoted line, secrets masked."""
+        words = [f"{name}={value}" for name, value in self.env.items()] + list(self.argv)
+        return mask_secrets(shlex.join(words))
+
+
+class Backend:
+    """Base class of backends.
+
+    A backend is made from a `ProcessSpec`. `plan()` validates the options and says
+    what would run; `run()` starts it in the foreground and returns only when it
+    stops. The default `run()` replaces this process with the plan's command, which
+    is right for any server that has a command of its own.
+    """
+
+    kind: ClassVar[str] = "web"
+    server: ClassVar[str] = "server"
+
+    def __init__(self, spec: ProcessSpec) -> None:
+        self.spec = spec
+
+    def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
+        raise NotImplementedError
+
+    def run(self, plan: Plan) -> int | None:
+        exec_plan(plan)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+def exec_plan(plan: Plan) -> NoReturn:
+    """Become the planned command: same PID, so signals and exit status are the server's."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execvpe(plan.argv[0], list(plan.argv), {**os.environ, **plan.env})

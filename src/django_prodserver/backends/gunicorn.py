@@ -1,0 +1,186 @@
+"""gunicorn: options from gunicorn's own settings registry, served inside this process."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any, NoReturn
+
+from django.conf import settings
+
+from django_prodserver.backends.base import Backend, Plan, exec_plan
+from django_prodserver.errors import ApplicationError, MissingPackageError, OptionError
+from django_prodserver.options import (
+    Option,
+    OptionTable,
+    OptionValue,
+    normalize,
+    override,
+    render,
+)
+from django_prodserver.packages import pip_line, require
+
+EXTRA = "gunicorn"
+# Packages that gunicorn's worker classes import, and the extra that brings each.
+WORKER_PACKAGES = {
+    "gevent": "gevent",
+    "packaging": "gevent",
+    "tornado": "tornado",
+    "uvicorn_worker": "uvicorn-worker",
+    "uvicorn": "uvicorn-worker",
+}
+# Settings that only a config file can hold; the application is the exception.
+APPLICATION_SETTING = "wsgi_app"
+
+
+@cache
+def option_table() -> OptionTable:
+    """Every gunicorn setting that has a command-line form, under all of its names."""
+    from gunicorn.config import KNOWN_SETTINGS
+
+    options = []
+    for setting in KNOWN_SETTINGS:
+        if not setting.cli:
+            continue
+        flags = tuple(setting.cli)
+        if setting.action == "store_const" and setting.const is False:
+            options.append(Option(setting.name, negative_flags=flags, takes_value=False))
+        elif setting.action == "store_true":
+            options.append(Option(setting.name, flags=flags, takes_value=False))
+        else:
+            options.append(
+                Option(
+                    setting.name,
+                    flags=flags,
+                    repeatable=setting.action == "append",
+                    optional_value=setting.nargs == "?",
+                )
+            )
+    return OptionTable("gunicorn", options)
+
+
+@cache
+def file_only_settings() -> frozenset[str]:
+    from gunicorn.config import KNOWN_SETTINGS
+
+    return frozenset(normalize(s.name) for s in KNOWN_SETTINGS if not s.cli)
+
+
+class GunicornServer(Backend):
+    """A WSGI server with pre-forked workers (`gunicorn`)."""
+
+    kind = "web"
+    server = "gunicorn"
+
+    def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
+        require("gunicorn", EXTRA, self.name)
+        table = option_table()
+        configured, application = self._configured(table)
+        typed, typed_application = table.from_argv(overrides, self.name)
+        options = override(configured, typed)
+        argv = ("gunicorn", *render(options), *(typed_application or application))
+        if not typed_application and not application:
+            argv = (*argv, wsgi_application_path(self.name))
+        self._validate(options, argv[1:])
+        return Plan(self.name, argv, dict(env or {}))
+
+    def run(self, plan: Plan) -> int | None:
+        if "--reload" in plan.argv:
+            # The reloader re-imports code in fresh workers; a master that already holds
+            # Django would hand them the old code. Run gunicorn's own command instead.
+            exec_plan(Plan(plan.process, (sys.executable, "-m", *plan.argv), plan.env))
+        from django_prodserver.backends.gunicorn_runtime import serve
+
+        return serve(plan.argv[1:])
+
+    def _configured(self, table: OptionTable) -> tuple[list[OptionValue], list[str]]:
+        args = self.spec.args
+        if not isinstance(args, Mapping):
+            return table.from_argv(args, self.name)
+        args = dict(args)
+        application = [
+            str(args.pop(key)) for key in list(args) if normalize(key) == "wsgi-app" and args[key]
+        ]
+        for key in args:
+            if normalize(key) in file_only_settings():
+                raise OptionError(
+                    f"Process '{self.name}': gunicorn's `{key}` has no command-line form, so it "
+                    f"cannot go in ARGS. Set it in a gunicorn config file (gunicorn.conf.py) "
+                    f'and point ARGS at that file: "config": "gunicorn.conf.py".'
+                )
+        return table.from_mapping(args, self.name), application
+
+    def _validate(self, options: Sequence[OptionValue], argv: Sequence[str]) -> None:
+        """Read the argv with gunicorn's own parser and validators, as `gunicorn` would."""
+        from gunicorn.config import Config
+
+        config = Config()
+        parser = config.parser()
+        parser.error = self._parser_error  # type: ignore[method-assign]
+        parsed = parser.parse_args(list(argv))
+        flags = {item.option.key: " ".join(item.tokens) for item in options}
+        for key, value in vars(parsed).items():
+            if value is None or key == "args":
+                continue
+            try:
+                config.set(key, value)
+            except Exception as error:  # gunicorn's validators raise several kinds.
+                raise OptionError(
+                    f"Process '{self.name}': invalid value for gunicorn's `{key}` "
+                    f"({flags.get(key, key)}): {error}"
+                ) from None
+        check_worker_class(self.name, config)
+
+    def _parser_error(self, message: str) -> NoReturn:
+        raise OptionError(f"Process '{self.name}': gunicorn rejects the options: {message}.")
+
+
+def wsgi_application_path(process: str) -> str:
+    """`WSGI_APPLICATION` in gunicorn's `module:callable` form."""
+    path = getattr(settings, "WSGI_APPLICATION", None)
+    if not path:
+        raise ApplicationError(
+            f"Process '{process}': there is no application to serve. Set WSGI_APPLICATION "
+            f"in settings (startproject writes 'myproject.wsgi.application')."
+        )
+    module, _, attribute = path.rpartition(".")
+    return f"{module}:{attribute}"
+
+
+def check_worker_class(process: str, config: Any) -> None:
+    """Import the worker class now, so a missing package is an error before anything starts."""
+    from gunicorn import __version__ as gunicorn_version
+    from gunicorn.workers import SUPPORTED_WORKERS
+
+    name = config.worker_class_str
+    if not isinstance(name, str):
+        return
+    if name == "eventlet" and name not in SUPPORTED_WORKERS:
+        raise OptionError(
+            f"Process '{process}': gunicorn {gunicorn_version} has no eventlet worker "
+            f"(gunicorn 26 removed it). Use `gevent` instead: {pip_line('gevent')}"
+        )
+    path = SUPPORTED_WORKERS.get(name, name)
+    module = path.rpartition(".")[0]
+    if module and not path.startswith("egg:"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as error:
+            missing = (error.name or module).split(".")[0]
+            extra = WORKER_PACKAGES.get(missing)
+            fix = pip_line(extra) if extra else f"pip install {missing}"
+            raise MissingPackageError(
+                f"Process '{process}': gunicorn's worker class `{name}` needs the package "
+                f"'{missing}', which is not installed.\nInstall it with: {fix}"
+            ) from None
+    try:
+        config.worker_class  # noqa: B018 - gunicorn loads (and sets up) the class here.
+    except RuntimeError as error:
+        first_line = str(error).strip().splitlines()[0].rstrip(": ")
+        raise OptionError(
+            f"Process '{process}': gunicorn cannot load the worker class `{name}`: "
+            f"{first_line}. Use one of {', '.join(SUPPORTED_WORKERS)} or a dotted path "
+            f"to a worker class."
+        ) from None

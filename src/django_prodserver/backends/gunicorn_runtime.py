@@ -1,0 +1,119 @@
+"""gunicorn's arbiter, run inside the `manage.py` process.
+
+Django is already imported here, so the forked workers share its pages with the
+master (measured in bench/: about three quarters of the memory of the `gunicorn`
+command). gunicorn's own classes read the same argv that `--dry-run` prints.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import Any, NoReturn
+
+from django.db import connections
+from django.urls import get_resolver
+from gunicorn.app.wsgiapp import WSGIApplication
+
+from django_prodserver.errors import ApplicationError
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+
+
+class DjangoGunicornApplication(WSGIApplication):  # type: ignore[misc]
+    def __init__(self, argv: Sequence[str]) -> None:
+        self.argv = list(argv)
+        super().__init__("%(prog)s [OPTIONS] [APP_MODULE]", prog="gunicorn")
+
+    def load_config(self) -> None:
+        # gunicorn reads its command line from sys.argv. Lending it the planned argv makes
+        # it read config files, GUNICORN_CMD_ARGS and options exactly as the `gunicorn`
+        # command would. sys.argv is restored at once: on USR2 gunicorn re-executes
+        # `manage.py prodserver ...` from it.
+        saved = sys.argv
+        sys.argv = ["gunicorn", *self.argv]
+        try:
+            super().load_config()
+        finally:
+            sys.argv = saved
+        self.cfg.set("post_fork", keep_early_stop_signals(self.cfg.post_fork))
+
+
+def keep_early_stop_signals(post_fork: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap gunicorn's post_fork hook so a worker never loses a stop signal while it boots.
+
+    A forked worker runs the master's signal handlers until its own are installed (for
+    the gevent worker, after monkey-patching, which takes a while). A SIGTERM that lands
+    in that window is swallowed and the master then waits its whole graceful timeout
+    (30 s) for the worker. Here such a signal is remembered and sent again once the
+    worker's own handlers are in place.
+    """
+
+    def post_fork_keeping_signals(arbiter: Any, worker: Any) -> None:
+        pending: list[int] = []
+
+        def remember(signum: int, frame: FrameType | None) -> None:
+            pending.append(signum)
+
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, remember)
+        install_own_handlers = worker.init_signals
+
+        def init_signals_then_resend() -> None:
+            install_own_handlers()
+            for signum in pending:
+                os.kill(os.getpid(), signum)
+
+        worker.init_signals = init_signals_then_resend
+        post_fork(arbiter, worker)
+
+    return post_fork_keeping_signals
+
+
+def serve(argv: Sequence[str]) -> int | None:
+    application = DjangoGunicornApplication(argv)
+    cfg = application.cfg
+    if not (cfg.check_config or cfg.print_config or cfg.reload):
+        load_before_fork(application)
+    master = os.getpid()
+    try:
+        application.run()
+    except SystemExit as leaving:
+        if os.getpid() != master:
+            end_forked_process(leaving.code)
+        raise
+    return None
+
+
+def end_forked_process(code: object) -> NoReturn:
+    """End a worker here, as a worker of the `gunicorn` command ends.
+
+    A forked worker inherited the master's stack, with the `manage.py` frames above
+    this one; unwinding through them would run Django's clean-up (closing the
+    master's database connections) in every worker.
+    """
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
+
+
+def load_before_fork(application: DjangoGunicornApplication) -> None:
+    """Import the application and its URLconf once, in the master, for all workers."""
+    try:
+        application.wsgi()
+    except Exception as error:
+        raise ApplicationError(
+            f"The application '{application.app_uri}' failed to load: {error!r} "
+            f"(run with --traceback to see where)."
+        ) from error
+    get_resolver().url_patterns  # noqa: B018 - importing the URLconf is the point.
+    # Workers must not share the master's database sockets.
+    connections.close_all()

@@ -1,0 +1,7 @@
+"""`manage.py server`: another published implementation's name for `prodserver`."""
+
+from django_prodserver.management.commands.prodserver import Command as ProdserverCommand
+
+
+class Command(ProdserverCommand):
+    pass
