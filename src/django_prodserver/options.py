@@ -160,7 +160,10 @@ class OptionTable:
     @staticmethod
     def switch(option: Option, on: bool) -> OptionValue:
         spellings = option.flags if on else option.negative_flags
-        return OptionValue(option, (spellings[0],) if spellings else ())
+        if not spellings:
+            return OptionValue(option, ())
+        long_flag = next((flag for flag in spellings if flag.startswith("--")), spellings[0])
+        return OptionValue(option, (long_flag,))
 
     # Command line -> options
 

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import os
+
+import django
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import Project, Running, free_port, write_project
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+django.setup()
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> Callable[..., Project]:
+    def make(processes: Any, extra: str = "") -> Project:
+        return write_project(tmp_path, processes, extra)
+
+    return make
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def started() -> Iterator[list[Running]]:
+    """Processes a test started; whatever is left is killed, whole session, at the end."""
+    running: list[Running] = []
+    yield running
+    for process in running:
+        process.kill()

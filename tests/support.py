@@ -1,0 +1,174 @@
+"""Running the example project's `manage.py` for real: projects, servers, HTTP, process trees."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "example"
+MANAGE = EXAMPLE / "manage.py"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Project:
+    """The example project with its own PRODUCTION_PROCESSES, in a settings module of its own."""
+
+    directory: Path
+    module: str = "test_settings"
+
+    def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(self.directory), str(EXAMPLE)]),
+            "DJANGO_SETTINGS_MODULE": self.module,
+            "XDG_RUNTIME_DIR": str(self.directory),  # gunicorn's control socket, per test
+            "EXAMPLE_DATABASE": str(self.directory / "db.sqlite3"),
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.pop("WEB_CONCURRENCY", None)
+        env.update(extra or {})
+        return env
+
+    def manage(
+        self, *args: str, timeout: float = 60, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(MANAGE), *args],
+            cwd=self.directory,
+            env=self.env(env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def start(self, *args: str, env: Mapping[str, str] | None = None) -> Running:
+        log = self.directory / f"output-{time.monotonic_ns()}.log"
+        with log.open("w") as output:
+            popen = subprocess.Popen(
+                [sys.executable, str(MANAGE), *args],
+                cwd=self.directory,
+                env=self.env(env),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return Running(popen, log)
+
+
+def write_project(directory: Path, processes: Mapping[str, Any] | str, extra: str = "") -> Project:
+    """A settings module on top of the example project's, with these processes.
+
+    `processes` is a dict (written with repr) or the Python source of its value.
+    """
+    source = processes if isinstance(processes, str) else repr(dict(processes))
+    (directory / "test_settings.py").write_text(
+        "from exampleproject.settings import *  # noqa\n"
+        f"PRODUCTION_PROCESSES = {source}\n{extra}\n"
+    )
+    return Project(directory)
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+def get(address: str, path: str = "/", timeout: float = 10) -> tuple[int, str]:
+    """GET over TCP (`127.0.0.1:PORT`) or a unix socket (`unix:/path`)."""
+    if address.startswith("unix:"):
+        connection: http.client.HTTPConnection = UnixHTTPConnection(address[5:], timeout)
+    else:
+        host, port = address.rsplit(":", 1)
+        connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        connection.request("GET", path, headers={"Host": "localhost"})
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
+
+
+@dataclass
+class Running:
+    """A `manage.py` process started in a session of its own."""
+
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_until_serving(self, address: str, path: str = "/", timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise AssertionError(f"exited with {self.popen.returncode}:\n{self.output}")
+            try:
+                status, body = get(address, path, timeout=5)
+            except OSError:
+                time.sleep(0.05)
+                continue
+            if status == 200:
+                return body
+            time.sleep(0.05)
+        raise AssertionError(f"not serving {address} after {timeout} s:\n{self.output}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> tuple[int, float]:
+        """Send `sig`; the exit status and the seconds until the process ended."""
+        started = time.monotonic()
+        self.popen.send_signal(sig)
+        code = self.popen.wait(timeout)
+        return code, time.monotonic() - started
+
+    def session_pids(self) -> list[int]:
+        """Processes still alive in this process's session (zombies do not count)."""
+        alive = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            state, session = fields[0], int(fields[3])
+            if session == self.popen.pid and state != "Z":
+                alive.append(int(entry.name))
+        return alive
+
+    def wait_for_no_process_left(self, timeout: float = 10) -> list[int]:
+        deadline = time.monotonic() + timeout
+        while (left := self.session_pids()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return left
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.popen.wait(10)
+

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+
+from django_prodserver.errors import ProdserverError
+from django_prodserver.processes import ProcessSpec, get_process, read_processes
+
+GUNICORN = "django_prodserver.backends.gunicorn.GunicornServer"
+
+
+def read(processes):
+    with override_settings(PRODUCTION_PROCESSES=processes):
+        return read_processes()
+
+
+def test_a_dict_definition_becomes_a_spec():
+    specs, problems = read({"web": {"BACKEND": GUNICORN, "ARGS": {"workers": 2}, "APP": "x.app"}})
+    assert problems == []
+    assert specs == {"web": ProcessSpec("web", GUNICORN, {"workers": 2}, "x.app")}
+
+
+def test_args_as_a_list_or_a_string_are_argv():
+    specs, _ = read(
+        {
+            "a": {"BACKEND": GUNICORN, "ARGS": ["--bind=0.0.0.0:8000", "-w", "2"]},
+            "b": {"BACKEND": GUNICORN, "ARGS": "--bind '0.0.0.0:8000' -w 2"},
+        }
+    )
+    assert specs["a"].args == ("--bind=0.0.0.0:8000", "-w", "2")
+    assert specs["b"].args == ("--bind", "0.0.0.0:8000", "-w", "2")
+
+
+def test_missing_args_means_no_options():
+    specs, _ = read({"web": {"BACKEND": GUNICORN}})
+    assert specs["web"].args == {}
+
+
+@pytest.mark.parametrize(
+    ("processes", "check_id", "words"),
+    [
+        (["web"], "prodserver.E001", "must be a dict"),
+        ({"web": "gunicorn"}, "prodserver.E002", "definition must be a dict"),
+        ({"web": {"ARGS": {}}}, "prodserver.E003", "BACKEND is missing"),
+        ({"web": {"BACKEND": GUNICORN, "ARGS": 3}}, "prodserver.E005", "ARGS must be"),
+        ({"web": {"BACKEND": GUNICORN, "APP": 3}}, "prodserver.E005", "APP must be"),
+        ({"web": {"BACKEND": GUNICORN, "ARG": {}}}, "prodserver.E006", "did you mean 'ARGS'"),
+    ],
+)
+def test_malformed_definitions_are_problems_with_check_ids(processes, check_id, words):
+    _, problems = read(processes)
+    assert [p.id for p in problems] == [check_id]
+    assert words in problems[0].message
+
+
+def test_unknown_process_lists_the_configured_ones():
+    with (
+        override_settings(PRODUCTION_PROCESSES={"web": {"BACKEND": GUNICORN}, "beat": {}}),
+        pytest.raises(ProdserverError, match=r"Unknown process 'wbe' \(did you mean 'web'\?\)"),
+    ):
+        get_process("wbe")
+
+
+def test_nothing_configured():
+    with override_settings(PRODUCTION_PROCESSES={}), pytest.raises(ProdserverError, match="empty"):
+        get_process("web")
