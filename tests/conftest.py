@@ -1,13 +1,11 @@
 from __future__ import annotations
 
 import os
-
-import django
-
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import django
 import pytest
 
 from tests.support import Project, Running, free_port, write_project

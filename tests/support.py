@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -57,6 +58,22 @@ class Project:
             timeout=timeout,
         )
 
+    def manage_without(self, package: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """`manage.py ARGS` in an interpreter where `package` cannot be imported."""
+        hide_and_run = (
+            f"import runpy, sys; sys.modules[{package!r}] = None; "
+            f"sys.argv = [{str(MANAGE)!r}, *sys.argv[1:]]; "
+            f"runpy.run_path({str(MANAGE)!r}, run_name='__main__')"
+        )
+        return subprocess.run(
+            [sys.executable, "-c", hide_and_run, *args],
+            cwd=self.directory,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
     def start(self, *args: str, env: Mapping[str, str] | None = None) -> Running:
         log = self.directory / f"output-{time.monotonic_ns()}.log"
         with log.open("w") as output:
@@ -78,8 +95,7 @@ def write_project(directory: Path, processes: Mapping[str, Any] | str, extra: st
     """
     source = processes if isinstance(processes, str) else repr(dict(processes))
     (directory / "test_settings.py").write_text(
-        "from exampleproject.settings import *  # noqa\n"
-        f"PRODUCTION_PROCESSES = {source}\n{extra}\n"
+        f"from exampleproject.settings import *  # noqa\nPRODUCTION_PROCESSES = {source}\n{extra}\n"
     )
     return Project(directory)
 
@@ -159,6 +175,13 @@ class Running:
                 alive.append(int(entry.name))
         return alive
 
+    def wait_for_process_count(self, count: int, timeout: float = 20) -> int:
+        """Wait until the session holds `count` processes (a master and its workers)."""
+        deadline = time.monotonic() + timeout
+        while len(self.session_pids()) != count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return len(self.session_pids())
+
     def wait_for_no_process_left(self, timeout: float = 10) -> list[int]:
         deadline = time.monotonic() + timeout
         while (left := self.session_pids()) and time.monotonic() < deadline:
@@ -166,9 +189,6 @@ class Running:
         return left
 
     def kill(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.popen.wait(10)
-

@@ -26,7 +26,7 @@ def format_table(rows: list[tuple[str, str, str, str]]) -> str:
     table = [HEADINGS, *rows]
     widths = [max(len(row[column]) for row in table) for column in range(len(HEADINGS) - 1)]
     lines = [
-        "  ".join([*(cell.ljust(width) for cell, width in zip(row, widths)), row[-1]])
+        "  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]])
         for row in table
     ]
     return "\n".join(line.rstrip() for line in lines)

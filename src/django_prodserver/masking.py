@@ -15,6 +15,6 @@ _SECRET_ASSIGNMENT = re.compile(
 
 
 def mask_secrets(text: str) -> str:
-    """`redis://:hunter2@host` -> `redis://:********@host`; `SECRET_KEY=x` -> `SECRET_KEY=********`."""
+    """`redis://:pw@host` -> `redis://:********@host`; `SECRET_KEY=x` -> `SECRET_KEY=********`."""
     text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
     return _SECRET_ASSIGNMENT.sub(lambda m: f"{m['name']}{MASK}", text)

@@ -78,11 +78,15 @@ def get_process(name: str) -> ProcessSpec:
         return specs[name]
     names = sorted(specs) + [p.process for p in problems if p.process]
     if not names:
-        raise ProdserverError(f"No process is configured: {SETTING} is empty or not set.")
+        raise nothing_configured()
     raise ProdserverError(
         f"Unknown process '{name}'{did_you_mean(name, names, quote=chr(39))}. "
         f"Configured processes: {', '.join(sorted(names))}."
     )
+
+
+def nothing_configured() -> ProdserverError:
+    return ProdserverError(f"No process is configured: {SETTING} is empty or not set.")
 
 
 def configured_names() -> list[str]:

@@ -17,9 +17,7 @@ pytestmark = pytest.mark.server
 
 
 @pytest.mark.parametrize("worker_class", ["sync", "gthread", "gevent"])
-def test_stops_promptly_right_after_the_first_response(
-    make_project, port, started, worker_class
-):
+def test_stops_promptly_right_after_the_first_response(make_project, port, started, worker_class):
     project = make_project(
         {
             "web": {

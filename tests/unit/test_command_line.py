@@ -16,7 +16,11 @@ PARSER = Command().create_parser("manage.py", "prodserver")
         (["web", "-w", "8", "--dry-run"], ["web", "--dry-run"], ["-w", "8"]),
         (["web", "-k", "gevent", "-v", "2"], ["web", "-v", "2"], ["-k", "gevent"]),
         (["web", "-v2", "--reload"], ["web", "-v2"], ["--reload"]),
-        (["--settings", "x.y", "web", "--bind", "a"], ["--settings", "x.y", "web"], ["--bind", "a"]),
+        (
+            ["--settings", "x.y", "web", "--bind", "a"],
+            ["--settings", "x.y", "web"],
+            ["--bind", "a"],
+        ),
         (["web", "--", "-v", "--settings=x"], ["web"], ["-v", "--settings=x"]),
         (["web", "--reload", "worker"], ["web", "worker"], ["--reload"]),
     ],

@@ -9,8 +9,12 @@ BIND = Option("bind", flags=("-b", "--bind"), repeatable=True)
 WORKERS = Option("workers", flags=("-w", "--workers"))
 RELOAD = Option("reload", flags=("--reload",), takes_value=False)
 SENDFILE = Option("sendfile", negative_flags=("--no-sendfile",), takes_value=False)
-PROXY = Option("proxy_headers", flags=("--proxy-headers",), negative_flags=("--no-proxy-headers",),
-               takes_value=False)
+PROXY = Option(
+    "proxy_headers",
+    flags=("--proxy-headers",),
+    negative_flags=("--no-proxy-headers",),
+    takes_value=False,
+)
 PROTOCOL = Option("proxy_protocol", flags=("--proxy-protocol",), optional_value=True)
 TABLE = OptionTable("demo", [BIND, WORKERS, RELOAD, SENDFILE, PROXY, PROTOCOL])
 
@@ -75,18 +79,18 @@ def test_a_flag_with_a_non_boolean_value_is_an_error():
 
 
 def test_a_list_for_a_single_value_option_is_an_error():
-    with pytest.raises(OptionError, match="`workers` takes one value"):
+    with pytest.raises(OptionError, match=r"`workers` takes one value"):
         argv({"workers": [1, 2]})
 
 
 @pytest.mark.parametrize("value", [True, {"a": 1}, [True]])
 def test_a_value_option_rejects_booleans_and_dicts(value):
-    with pytest.raises(OptionError, match="`bind`"):
+    with pytest.raises(OptionError, match=r"`bind`"):
         argv({"bind": value})
 
 
 def test_the_same_option_twice_under_two_names_is_an_error():
-    with pytest.raises(OptionError, match="twice"):
+    with pytest.raises(OptionError, match=r"twice"):
         argv({"workers": 2, "WORKERS": 3})
 
 
@@ -99,12 +103,12 @@ def test_argv_is_read_back_into_options():
 
 
 def test_argv_unknown_option_is_an_error():
-    with pytest.raises(OptionError, match="has no option `--wrokers`.*`workers`"):
+    with pytest.raises(OptionError, match=r"has no option `--wrokers`.*`workers`"):
         TABLE.from_argv(["--wrokers=3"], "web")
 
 
 def test_argv_option_without_its_value_is_an_error():
-    with pytest.raises(OptionError, match="needs a value"):
+    with pytest.raises(OptionError, match=r"needs a value"):
         TABLE.from_argv(["--workers"], "web")
 
 

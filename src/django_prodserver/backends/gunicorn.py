@@ -118,7 +118,7 @@ class GunicornServer(Backend):
 
         config = Config()
         parser = config.parser()
-        parser.error = self._parser_error  # type: ignore[method-assign]
+        parser.error = self._parser_error
         parsed = parser.parse_args(list(argv))
         flags = {item.option.key: " ".join(item.tokens) for item in options}
         for key, value in vars(parsed).items():
@@ -167,8 +167,14 @@ def check_worker_class(process: str, config: Any) -> None:
     if module and not path.startswith("egg:"):
         try:
             importlib.import_module(module)
-        except ModuleNotFoundError as error:
-            missing = (error.name or module).split(".")[0]
+        except (ImportError, RuntimeError) as error:
+            # gunicorn's gevent worker turns the ImportError into a RuntimeError.
+            not_found = error if isinstance(error, ModuleNotFoundError) else error.__context__
+            if not isinstance(not_found, ModuleNotFoundError):
+                raise OptionError(
+                    f"Process '{process}': gunicorn cannot load the worker class `{name}`: {error}"
+                ) from error
+            missing = (not_found.name or module).split(".")[0]
             extra = WORKER_PACKAGES.get(missing)
             fix = pip_line(extra) if extra else f"pip install {missing}"
             raise MissingPackageError(

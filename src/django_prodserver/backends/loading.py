@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+from typing import cast
 
 from django_prodserver import backends as backends_package
 from django_prodserver.backends.base import Backend
@@ -18,7 +19,7 @@ LEGACY_SUBPACKAGES = ("servers", "workers")
 
 
 def canonical_path(path: str) -> str:
-    """`django_prodserver.backends.servers.gunicorn.X` -> `django_prodserver.backends.gunicorn.X`."""
+    """`...backends.servers.gunicorn.X` (or `.workers.`) -> `...backends.gunicorn.X`."""
     for sub in LEGACY_SUBPACKAGES:
         prefix = f"{PACKAGE}.{sub}."
         if path.startswith(prefix):
@@ -57,7 +58,7 @@ def import_backend_class(process: str, path: str) -> type[Backend]:
             f"Process '{process}': BACKEND '{path}': module '{module_path}' has no backend "
             f"class '{class_name}'{hint}."
         )
-    return backend_class
+    return cast("type[Backend]", backend_class)
 
 
 def _our_backend_modules() -> list[str]:

@@ -63,7 +63,9 @@ def test_names_from_the_seed_and_gunicorn_docs(args, expected):
 
 
 def test_none_leaves_an_option_unset():
-    assert line({"accesslog": None, "workers": 2}) == "gunicorn --workers=2 myproject.wsgi:application"
+    assert (
+        line({"accesslog": None, "workers": 2}) == "gunicorn --workers=2 myproject.wsgi:application"
+    )
 
 
 def test_false_leaves_a_flag_off():
@@ -109,7 +111,7 @@ def test_invalid_values_are_rejected_by_gunicorns_validators(args, words):
 
 
 def test_a_setting_without_a_command_line_form_points_at_a_config_file():
-    with pytest.raises(OptionError, match="`on_starting` has no command-line form.*config"):
+    with pytest.raises(OptionError, match=r"`on_starting` has no command-line form.*config"):
         line({"on_starting": "x"})
 
 
@@ -118,17 +120,19 @@ def test_eventlet_is_gone_from_gunicorn_26():
 
     if int(gunicorn.__version__.split(".")[0]) < 26:
         pytest.skip("gunicorn before 26 still has an eventlet worker")
-    with pytest.raises(OptionError, match="no eventlet worker.*pip install 'django-prodserver"):
+    with pytest.raises(OptionError, match=r"no eventlet worker.*pip install 'django-prodserver"):
         line({"worker-class": "eventlet"})
 
 
 def test_a_worker_class_whose_package_is_missing_names_the_pip_line():
-    with pytest.raises(MissingPackageError, match="(?s)'no_such_package'.*pip install no_such_package"):
+    with pytest.raises(
+        MissingPackageError, match=r"(?s)'no_such_package'.*pip install no_such_package"
+    ):
         line({"worker-class": "no_such_package.workers.Worker"})
 
 
 def test_an_unknown_worker_class_name():
-    with pytest.raises(OptionError, match="cannot load the worker class `gevnt`"):
+    with pytest.raises(OptionError, match=r"cannot load the worker class `gevnt`"):
         line({"worker-class": "gevnt"})
 
 

@@ -16,24 +16,30 @@ def test_the_other_implementations_3_0_paths_are_aliases():
     assert canonical_path("django_prodserver.backends.servers.gunicorn.GunicornServer") == (
         "django_prodserver.backends.gunicorn.GunicornServer"
     )
-    assert import_backend_class(
-        "web", "django_prodserver.backends.servers.gunicorn.GunicornServer"
-    ) is GunicornServer
+    assert (
+        import_backend_class("web", "django_prodserver.backends.servers.gunicorn.GunicornServer")
+        is GunicornServer
+    )
 
 
 def test_a_missing_module_is_named_with_a_suggestion():
-    with pytest.raises(BackendImportError, match=r"no module 'django_prodserver.backends.gunicon'.*"
-                       r"did you mean 'django_prodserver.backends.gunicorn'"):
+    with pytest.raises(
+        BackendImportError,
+        match=r"no module 'django_prodserver.backends.gunicon'.*"
+        r"did you mean 'django_prodserver.backends.gunicorn'",
+    ):
         import_backend_class("web", "django_prodserver.backends.gunicon.GunicornServer")
 
 
 def test_a_missing_class_is_named_with_a_suggestion():
-    with pytest.raises(BackendImportError, match="no backend class 'GunicornSever'.*GunicornServer"):
+    with pytest.raises(
+        BackendImportError, match=r"no backend class 'GunicornSever'.*GunicornServer"
+    ):
         import_backend_class("web", "django_prodserver.backends.gunicorn.GunicornSever")
 
 
 def test_not_a_dotted_path():
-    with pytest.raises(BackendImportError, match="not a dotted path"):
+    with pytest.raises(BackendImportError, match=r"not a dotted path"):
         import_backend_class("web", "gunicorn")
 
 

@@ -12,7 +12,12 @@ from django_prodserver.backends.loading import load_backend
 from django_prodserver.command_line import split_server_args
 from django_prodserver.errors import ProdserverError
 from django_prodserver.listing import format_table, process_table
-from django_prodserver.processes import configured_names, get_process, read_processes
+from django_prodserver.processes import (
+    configured_names,
+    get_process,
+    nothing_configured,
+    read_processes,
+)
 
 
 class Command(BaseCommand):
@@ -72,7 +77,7 @@ class Command(BaseCommand):
         if len(specs) == 1:
             return next(iter(specs))
         if not specs:
-            return get_process("")  # Raises the error that says nothing is configured.
+            raise nothing_configured()
         self.stderr.write(format_table(process_table()))
         raise CommandError(f"Several processes are configured; name one: {', '.join(specs)}.")
 
