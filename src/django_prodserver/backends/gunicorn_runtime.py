@@ -49,29 +49,20 @@ def keep_early_stop_signals(post_fork: Callable[..., Any]) -> Callable[..., Any]
     A forked worker runs the master's signal handlers until its own are installed (for
     the gevent worker, after monkey-patching, which takes a while). A SIGTERM that lands
     in that window is swallowed and the master then waits its whole graceful timeout
-    (30 s) for the worker. Here such a signal is remembered and sent again once the
-    worker's own handlers are in place.
+    (30 s) for the worker. Until its own handlers are in place, a worker that is told
+    to stop leaves at once: it has not served anything yet, so nothing is cut short.
     """
 
     def post_fork_keeping_signals(arbiter: Any, worker: Any) -> None:
-        pending: list[int] = []
-
-        def remember(signum: int, frame: FrameType | None) -> None:
-            pending.append(signum)
-
         for signum in STOP_SIGNALS:
-            signal.signal(signum, remember)
-        install_own_handlers = worker.init_signals
-
-        def init_signals_then_resend() -> None:
-            install_own_handlers()
-            for signum in pending:
-                os.kill(os.getpid(), signum)
-
-        worker.init_signals = init_signals_then_resend
+            signal.signal(signum, leave_before_booting)
         post_fork(arbiter, worker)
 
     return post_fork_keeping_signals
+
+
+def leave_before_booting(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def serve(argv: Sequence[str]) -> int | None:
