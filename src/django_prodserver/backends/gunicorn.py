@@ -31,7 +31,8 @@ WORKER_PACKAGES = {
     "uvicorn_worker": "uvicorn-worker",
     "uvicorn": "uvicorn-worker",
 }
-# Settings that only a config file can hold; the application is the exception.
+# gunicorn's settings without a command-line form belong in a config file, except this
+# one: the application, which is the command line's positional argument.
 APPLICATION_SETTING = "wsgi_app"
 
 
@@ -100,9 +101,8 @@ class GunicornServer(Backend):
         if not isinstance(args, Mapping):
             return table.from_argv(args, self.name)
         args = dict(args)
-        application = [
-            str(args.pop(key)) for key in list(args) if normalize(key) == "wsgi-app" and args[key]
-        ]
+        named = [key for key in args if normalize(key) == normalize(APPLICATION_SETTING)]
+        application = [str(value) for value in map(args.pop, named) if value is not None]
         for key in args:
             if normalize(key) in file_only_settings():
                 raise OptionError(

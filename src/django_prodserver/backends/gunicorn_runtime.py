@@ -1,13 +1,14 @@
 """gunicorn's arbiter, run inside the `manage.py` process.
 
 Django is already imported here, so the forked workers share its pages with the
-master (measured in bench/: about three quarters of the memory of the `gunicorn`
-command). gunicorn's own classes read the same argv that `--dry-run` prints.
+master (bench/ measures the total against the `gunicorn` command). gunicorn's own
+classes read the same argv that `--dry-run` prints.
 """
 
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import signal
 import sys
@@ -108,3 +109,7 @@ def load_before_fork(application: DjangoGunicornApplication) -> None:
     get_resolver().url_patterns  # noqa: B018 - importing the URLconf is the point.
     # Workers must not share the master's database sockets.
     connections.close_all()
+    # Keep the collector off the objects loaded so far: its passes (and gevent's walk
+    # over gc.get_objects() when it patches a worker) would write to every object and
+    # give each worker a private copy of the pages the master shares with it.
+    gc.freeze()
