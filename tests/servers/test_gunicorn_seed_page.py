@@ -303,3 +303,18 @@ def test_port_already_in_use(make_project, port, started):
     assert result.returncode != 0
     assert f"Connection in use: ('127.0.0.1', {port})" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_env_reaches_settings_that_read_it_at_import(make_project, port, started, tmp_path):
+    (tmp_path / "greeting_urls.py").write_text(
+        "from django.conf import settings\nfrom django.http import HttpResponse\n"
+        "from django.urls import path\n"
+        "urlpatterns = [path('', lambda request: HttpResponse(settings.GREETING))]\n"
+    )
+    project = make_project(
+        web({"env": ["GREETING=hello from env"]}),
+        extra='import os\nROOT_URLCONF = "greeting_urls"\n'
+        'GREETING = os.environ.get("GREETING", "unset")',
+    )
+    serve(project, started, f"127.0.0.1:{port}")
+    assert get(f"127.0.0.1:{port}") == (200, "hello from env")

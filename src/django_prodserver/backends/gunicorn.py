@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, NoReturn
 
 from django.conf import settings
 
-from django_prodserver.backends.base import Backend, Plan, exec_plan
+from django_prodserver.backends.base import Backend, Plan
 from django_prodserver.errors import ApplicationError, MissingPackageError, OptionError
 from django_prodserver.options import (
     Option,
@@ -77,6 +76,11 @@ class GunicornServer(Backend):
 
     def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
         require("gunicorn", EXTRA, self.name)
+        if self.spec.app:
+            raise OptionError(
+                f"Process '{self.name}': APP is for worker backends such as Celery's; gunicorn "
+                f"serves WSGI_APPLICATION, or the application named by `wsgi_app` in ARGS."
+            )
         table = option_table()
         configured, application = self._configured(table)
         typed, typed_application = table.from_argv(overrides, self.name)
@@ -88,13 +92,9 @@ class GunicornServer(Backend):
         return Plan(self.name, argv, dict(env or {}))
 
     def run(self, plan: Plan) -> int | None:
-        if "--reload" in plan.argv:
-            # The reloader re-imports code in fresh workers; a master that already holds
-            # Django would hand them the old code. Run gunicorn's own command instead.
-            exec_plan(Plan(plan.process, (sys.executable, "-m", *plan.argv), plan.env))
         from django_prodserver.backends.gunicorn_runtime import serve
 
-        return serve(plan.argv[1:])
+        return serve(plan)
 
     def _configured(self, table: OptionTable) -> tuple[list[OptionValue], list[str]]:
         args = self.spec.args

@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from types import FrameType
 from typing import Any, NoReturn
 
@@ -20,6 +21,7 @@ from django.db import connections
 from django.urls import get_resolver
 from gunicorn.app.wsgiapp import WSGIApplication
 
+from django_prodserver.backends.base import Plan, exec_plan
 from django_prodserver.errors import ApplicationError
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
@@ -66,10 +68,14 @@ def leave_before_booting(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-def serve(argv: Sequence[str]) -> int | None:
-    application = DjangoGunicornApplication(argv)
+def serve(plan: Plan) -> int | None:
+    application = DjangoGunicornApplication(plan.argv[1:])
     cfg = application.cfg
-    if not (cfg.check_config or cfg.print_config or cfg.reload):
+    if cfg.reload or cfg.raw_env:
+        # Both need workers that import Django afresh: the reloader to pick up changed
+        # code, `env` so that settings see its variables. The `gunicorn` command does that.
+        exec_plan(replace(plan, argv=(sys.executable, "-m", *plan.argv)))
+    if not (cfg.check_config or cfg.print_config):
         load_before_fork(application)
     master = os.getpid()
     try:

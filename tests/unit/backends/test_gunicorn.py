@@ -148,3 +148,9 @@ def test_missing_gunicorn_names_the_pip_line(monkeypatch):
     monkeypatch.setitem(sys.modules, "gunicorn", None)
     with pytest.raises(MissingPackageError, match=r"pip install 'django-prodserver\[gunicorn\]'"):
         GunicornServer(ProcessSpec("web", PATH, {})).plan()
+
+
+def test_app_is_not_silently_ignored():
+    spec = ProcessSpec("web", PATH, {}, app="myproject.celery.app")
+    with pytest.raises(OptionError, match="APP is for worker backends"):
+        GunicornServer(spec).plan()
