@@ -20,7 +20,7 @@ make_venv() {
     if [ ! -x "$dir/bin/python" ]; then
         echo "Creating $dir with $("$python" --version)"
         "$python" -m venv "$dir"
-        "$dir/bin/python" -m pip install --quiet --upgrade pip
+        "$dir/bin/python" -m pip install --quiet --quiet --upgrade pip
     fi
-    "$dir/bin/python" -m pip install --quiet "$@"
+    "$dir/bin/python" -m pip install --quiet --quiet "$@"
 }
