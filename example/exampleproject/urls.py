@@ -5,4 +5,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("slow/", views.slow, name="slow"),
     path("pid/", views.pid, name="pid"),
+    path("async/", views.hello_async, name="async"),
 ]

@@ -1,5 +1,6 @@
-"""Views the demo and the tests ask for: a page, a slow page, the serving process."""
+"""Views the demo, the tests and the benchmarks ask for."""
 
+import asyncio
 import os
 import time
 
@@ -15,6 +16,12 @@ def slow(request: HttpRequest) -> HttpResponse:
     seconds = min(float(request.GET.get("seconds", "1")), 30.0)
     time.sleep(seconds)
     return HttpResponse(f"slept {seconds}\n")
+
+
+async def hello_async(request: HttpRequest) -> HttpResponse:
+    """An async view: served natively by ASGI servers, through a thread by WSGI ones."""
+    await asyncio.sleep(0)
+    return HttpResponse("Hello from an async view.\n")
 
 
 def pid(request: HttpRequest) -> JsonResponse:

@@ -30,7 +30,10 @@ from tests.support import Project, write_project
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 GUNICORN = "django_prodserver.backends.gunicorn.GunicornServer"
-DOCUMENTED_WSGI = 'WSGI_APPLICATION = "myproject.wsgi.application"'
+DOCUMENTED_WSGI = (
+    'WSGI_APPLICATION = "myproject.wsgi.application"\n'
+    'ASGI_APPLICATION = "myproject.asgi.application"'
+)
 TRANSLATES = "This translates to:"
 
 FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,})(?P<info>.*)$")
@@ -121,13 +124,23 @@ def processes_of(block: Block) -> dict[str, Any]:
     """PRODUCTION_PROCESSES as a settings block defines it, or a fragment wrapped into `web`."""
     if block.kind == "fragment":
         definition = ast.literal_eval("{" + block.text + "}")
-        return {"web": {"BACKEND": GUNICORN, **definition}}
+        return {"web": {"BACKEND": page_backend(block.path), **definition}}
     namespace: dict[str, Any] = {}
     exec(compile(block.text, block.id, "exec"), namespace)
     processes = namespace["PRODUCTION_PROCESSES"]
     assert isinstance(processes, Mapping), f"{block.id}: PRODUCTION_PROCESSES is not a dict"
     assert processes, f"{block.id}: PRODUCTION_PROCESSES is empty"
     return dict(processes)
+
+
+def page_backend(page: Path) -> str:
+    """The BACKEND of a page's first settings example: what its ARGS fragments are for."""
+    for block in read_blocks(page):
+        if block.kind == "settings":
+            match = re.search(r'"BACKEND": "([\w.]+)"', block.text)
+            if match:
+                return match[1]
+    return GUNICORN
 
 
 def write_modules(directory: Path, page: Path) -> None:
@@ -252,8 +265,8 @@ def test_args_fragment_passes_dry_run(block: Block, tmp_path: Path) -> None:
 
 @params(translations())
 def test_translation_is_what_dry_run_prints(block: Block, tmp_path: Path) -> None:
-    lines = [line for line in block.text.splitlines() if line.startswith("gunicorn ")]
-    assert len(lines) == 1, f"{block.id}: expected one `gunicorn ...` line, got {lines}"
+    lines = [line for line in block.text.splitlines() if line.strip() and line[0] != "#"]
+    assert len(lines) == 1, f"{block.id}: expected one command line, got {lines}"
     example = python_block_above(block)
     processes = processes_of(example)
     assert len(processes) == 1, f"{example.id}: a translated example defines one process"

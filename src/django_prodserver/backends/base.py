@@ -19,12 +19,14 @@ class Plan:
 
     `argv` is what `--dry-run` prints; running it by hand (with `env` set) starts the
     same server as `prodserver NAME`. `env` holds only what differs from the current
-    environment.
+    environment. `module`, when set, is the Python module that runs `argv` here
+    (`python -m module`), so that the server is found without the virtualenv on PATH.
     """
 
     process: str
     argv: tuple[str, ...]
     env: Mapping[str, str] = field(default_factory=dict)
+    module: str | None = None
 
     def command_line(self) -> str:
         """The shell-quoted line, secrets masked."""
@@ -60,6 +62,19 @@ class Backend:
 
 def exec_plan(plan: Plan) -> NoReturn:
     """Become the planned command: same PID, so signals and exit status are the server's."""
+    argv = [sys.executable, "-m", plan.module, *plan.argv[1:]] if plan.module else list(plan.argv)
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execvpe(plan.argv[0], list(plan.argv), {**os.environ, **plan.env})
+    os.execvpe(argv[0], argv, with_project_on_path({**os.environ, **plan.env}))
+
+
+def with_project_on_path(env: dict[str, str]) -> dict[str, str]:
+    """`env` with manage.py's folder (first on this process's path) on PYTHONPATH.
+
+    A server started from another working directory must still import the project.
+    """
+    project = os.path.abspath(sys.path[0] or os.curdir)
+    paths = [path for path in env.get("PYTHONPATH", "").split(os.pathsep) if path]
+    if project not in paths:
+        env["PYTHONPATH"] = os.pathsep.join([*paths, project])
+    return env

@@ -7,21 +7,15 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, NoReturn
 
-from django.conf import settings
+from django_prodserver.applications import asgi_application, wsgi_application
+from django_prodserver.backends.base import Plan
+from django_prodserver.backends.command import ServerBackend
+from django_prodserver.errors import MissingPackageError, OptionError
+from django_prodserver.options import Option, OptionTable, OptionValue, normalize
+from django_prodserver.packages import pip_line
 
-from django_prodserver.backends.base import Backend, Plan
-from django_prodserver.errors import ApplicationError, MissingPackageError, OptionError
-from django_prodserver.options import (
-    Option,
-    OptionTable,
-    OptionValue,
-    normalize,
-    override,
-    render,
-)
-from django_prodserver.packages import pip_line, require
-
-EXTRA = "gunicorn"
+# Worker classes that serve an ASGI application: gunicorn's own `asgi`, uvicorn's.
+ASGI_WORKER_PACKAGES = ("uvicorn_worker.", "uvicorn.workers.")
 # Packages that gunicorn's worker classes import, and the extra that brings each.
 WORKER_PACKAGES = {
     "gevent": "gevent",
@@ -68,35 +62,38 @@ def file_only_settings() -> frozenset[str]:
     return frozenset(normalize(s.name) for s in KNOWN_SETTINGS if not s.cli)
 
 
-class GunicornServer(Backend):
-    """A WSGI server with pre-forked workers (`gunicorn`)."""
+class GunicornServer(ServerBackend):
+    """A WSGI server with pre-forked workers (`gunicorn`); ASGI with an ASGI worker class."""
 
-    kind = "web"
     server = "gunicorn"
+    module = "gunicorn"
+    extra = "gunicorn"
+    address_options = ("bind",)
+    port_defaults = {"bind": "0.0.0.0:{port}"}  # noqa: RUF012 - read only
+    workers_option = "workers"
 
-    def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
-        require("gunicorn", EXTRA, self.name)
-        if self.spec.app:
-            raise OptionError(
-                f"Process '{self.name}': APP is for worker backends such as Celery's; gunicorn "
-                f"serves WSGI_APPLICATION, or the application named by `wsgi_app` in ARGS."
-            )
-        table = option_table()
-        configured, application = self._configured(table)
-        typed, typed_application = table.from_argv(overrides, self.name)
-        options = override(configured, typed)
-        argv = ("gunicorn", *render(options), *(typed_application or application))
-        if not typed_application and not application:
-            argv = (*argv, wsgi_application_path(self.name))
-        self._validate(options, argv[1:])
-        return Plan(self.name, argv, dict(env or {}))
+    def option_table(self) -> OptionTable:
+        return option_table()
+
+    def application(self, options: Sequence[OptionValue]) -> str:
+        worker_class = next(
+            (
+                item.tokens[0].partition("=")[2]
+                for item in options
+                if item.option.key == "worker_class"
+            ),
+            "",
+        )
+        if worker_class == "asgi" or worker_class.startswith(ASGI_WORKER_PACKAGES):
+            return asgi_application(self.name)
+        return wsgi_application(self.name)
 
     def run(self, plan: Plan) -> int | None:
         from django_prodserver.backends.gunicorn_runtime import serve
 
         return serve(plan)
 
-    def _configured(self, table: OptionTable) -> tuple[list[OptionValue], list[str]]:
+    def configured_options(self, table: OptionTable) -> tuple[list[OptionValue], list[str]]:
         args = self.spec.args
         if not isinstance(args, Mapping):
             return table.from_argv(args, self.name)
@@ -112,7 +109,7 @@ class GunicornServer(Backend):
                 )
         return table.from_mapping(args, self.name), application
 
-    def _validate(self, options: Sequence[OptionValue], argv: Sequence[str]) -> None:
+    def validate(self, argv: Sequence[str]) -> None:
         """Read the argv with gunicorn's own parser and validators, as `gunicorn` would."""
         from gunicorn.config import Config
 
@@ -120,33 +117,21 @@ class GunicornServer(Backend):
         parser = config.parser()
         parser.error = self._parser_error
         parsed = parser.parse_args(list(argv))
-        flags = {item.option.key: " ".join(item.tokens) for item in options}
         for key, value in vars(parsed).items():
             if value is None or key == "args":
                 continue
             try:
                 config.set(key, value)
             except Exception as error:  # gunicorn's validators raise several kinds.
+                shown = ", ".join(map(str, value)) if isinstance(value, list) else value
                 raise OptionError(
                     f"Process '{self.name}': invalid value for gunicorn's `{key}` "
-                    f"({flags.get(key, key)}): {error}"
+                    f"({shown}): {error}"
                 ) from None
         check_worker_class(self.name, config)
 
     def _parser_error(self, message: str) -> NoReturn:
         raise OptionError(f"Process '{self.name}': gunicorn rejects the options: {message}.")
-
-
-def wsgi_application_path(process: str) -> str:
-    """`WSGI_APPLICATION` in gunicorn's `module:callable` form."""
-    path = getattr(settings, "WSGI_APPLICATION", None)
-    if not path:
-        raise ApplicationError(
-            f"Process '{process}': there is no application to serve. Set WSGI_APPLICATION "
-            f"in settings (startproject writes 'myproject.wsgi.application')."
-        )
-    module, _, attribute = path.rpartition(".")
-    return f"{module}:{attribute}"
 
 
 def check_worker_class(process: str, config: Any) -> None:

@@ -13,7 +13,6 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from types import FrameType
 from typing import Any, NoReturn
 
@@ -74,7 +73,7 @@ def serve(plan: Plan) -> int | None:
     if cfg.reload or cfg.raw_env:
         # Both need workers that import Django afresh: the reloader to pick up changed
         # code, `env` so that settings see its variables. The `gunicorn` command does that.
-        exec_plan(replace(plan, argv=(sys.executable, "-m", *plan.argv)))
+        exec_plan(plan)
     if not (cfg.check_config or cfg.print_config):
         load_before_fork(application)
     master = os.getpid()

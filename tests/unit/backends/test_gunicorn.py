@@ -98,7 +98,7 @@ def test_unknown_option_suggests_gunicorn_names():
     ("args", "words"),
     [
         ({"workers": "four"}, "-w/--workers: invalid int value: 'four'"),
-        ({"timeout": "-5"}, "`timeout` (--timeout=-5): Value must be positive"),
+        ({"timeout": "-5"}, "`timeout` (-5): Value must be positive"),
         ({"loglevel": 3, "bind": True}, "`bind` takes a value"),
         ({"reload": "sometimes"}, "expected True or False"),
     ],

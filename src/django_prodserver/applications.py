@@ -1,0 +1,50 @@
+"""Which application a server serves: WSGI_APPLICATION, or the project's ASGI application."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from django.conf import settings
+
+from django_prodserver.errors import ApplicationError
+
+
+def wsgi_application(process: str) -> str:
+    """`WSGI_APPLICATION` in the servers' `module:attribute` form."""
+    path = getattr(settings, "WSGI_APPLICATION", None)
+    if not path:
+        raise ApplicationError(
+            f"Process '{process}': there is no WSGI application to serve. Set "
+            f"WSGI_APPLICATION in settings (startproject writes 'myproject.wsgi.application')."
+        )
+    return _colon_form(path)
+
+
+def asgi_application(process: str) -> str:
+    """`ASGI_APPLICATION`, else the `asgi.py` that startproject writes beside `wsgi.py`."""
+    path = getattr(settings, "ASGI_APPLICATION", None)
+    if path:
+        return _colon_form(path)
+    wsgi_path = getattr(settings, "WSGI_APPLICATION", None) or ""
+    package = wsgi_path.rpartition(".")[0].rpartition(".")[0]
+    candidate = f"{package}.asgi" if package else ""
+    if candidate and _module_exists(candidate):
+        return f"{candidate}:application"
+    example = f"'{candidate}.application'" if candidate else "'myproject.asgi.application'"
+    raise ApplicationError(
+        f"Process '{process}': there is no ASGI application to serve. Set ASGI_APPLICATION "
+        f"in settings, for example ASGI_APPLICATION = {example} (the asgi.py that "
+        f"startproject writes)."
+    )
+
+
+def _colon_form(dotted: str) -> str:
+    module, _, attribute = dotted.rpartition(".")
+    return f"{module}:{attribute}"
+
+
+def _module_exists(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False

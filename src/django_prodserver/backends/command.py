@@ -1,0 +1,86 @@
+"""The shared shape of a server backend: options in, one command line out.
+
+A server module subclasses `ServerBackend` and says which package runs the server,
+how to read its option registry, and how to validate a command line with the
+server's own parser. The plan is then built the same way for every server.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+from django_prodserver.applications import asgi_application, wsgi_application
+from django_prodserver.backends.base import Backend, Plan
+from django_prodserver.errors import OptionError
+from django_prodserver.options import OptionTable, OptionValue, override, render
+from django_prodserver.packages import require
+
+
+class ServerBackend(Backend):
+    """A web server started by its own command (`python -m MODULE`), keeping this PID."""
+
+    kind = "web"
+    # `python -m module` runs the server; `extra` is the pip extra that installs it.
+    module: ClassVar[str]
+    extra: ClassVar[str]
+    interface: ClassVar[str] = "wsgi"
+    # Where to listen when the configuration says nowhere and $PORT is set (the
+    # convention of Heroku, Render, Fly): option -> value, with {port} filled in.
+    address_options: ClassVar[tuple[str, ...]] = ()
+    port_defaults: ClassVar[Mapping[str, str]] = {}
+    # The option that sets the number of worker processes, taken from $WEB_CONCURRENCY.
+    workers_option: ClassVar[str | None] = None
+
+    def option_table(self) -> OptionTable:
+        raise NotImplementedError
+
+    def validate(self, argv: Sequence[str]) -> None:
+        """Check the command line with the server's own parser; raise OptionError."""
+
+    def application(self, options: Sequence[OptionValue]) -> str:
+        if self.interface == "asgi":
+            return asgi_application(self.name)
+        return wsgi_application(self.name)
+
+    def configured_options(self, table: OptionTable) -> tuple[list[OptionValue], list[str]]:
+        """The options and positional arguments that ARGS holds."""
+        if isinstance(self.spec.args, Mapping):
+            return table.from_mapping(self.spec.args, self.name), []
+        return table.from_argv(self.spec.args, self.name)
+
+    def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
+        require(self.module, self.extra, self.name, what=self.server)
+        if self.spec.app:
+            raise OptionError(
+                f"Process '{self.name}': APP is for worker backends such as Celery's; "
+                f"{self.server} serves the project's {self.interface.upper()} application."
+            )
+        table = self.option_table()
+        configured, application = self.configured_options(table)
+        typed, typed_application = table.from_argv(overrides, self.name)
+        options = override(configured, typed)
+        options = override(self.environment_defaults(table, options), options)
+        application = typed_application or application or [self.application(options)]
+        argv = (self.server, *render(options), *application)
+        self.validate(argv[1:])
+        return Plan(self.name, argv, dict(env or {}), module=self.module)
+
+    def environment_defaults(
+        self, table: OptionTable, options: Sequence[OptionValue]
+    ) -> list[OptionValue]:
+        """Options from $PORT and $WEB_CONCURRENCY that the configuration leaves unset."""
+        configured = {item.option.key for item in options}
+        defaults: dict[str, object] = {}
+        port = os.environ.get("PORT")
+        addresses = {table.find(name, self.name)[0].key for name in self.address_options}
+        if port and not configured & addresses:
+            defaults.update(
+                {name: value.format(port=port) for name, value in self.port_defaults.items()}
+            )
+        concurrency = os.environ.get("WEB_CONCURRENCY")
+        workers = self.workers_option
+        if concurrency and workers and table.find(workers, self.name)[0].key not in configured:
+            defaults[workers] = concurrency
+        return table.from_mapping(defaults, self.name)
