@@ -32,6 +32,7 @@ class Project:
 
     directory: Path
     module: str = "test_settings"
+    manage_py: Path = MANAGE
 
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         env = {
@@ -50,7 +51,7 @@ class Project:
         self, *args: str, timeout: float = 60, env: Mapping[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, str(MANAGE), *args],
+            [sys.executable, str(self.manage_py), *args],
             cwd=self.directory,
             env=self.env(env),
             capture_output=True,
@@ -62,8 +63,8 @@ class Project:
         """`manage.py ARGS` in an interpreter where `package` cannot be imported."""
         hide_and_run = (
             f"import runpy, sys; sys.modules[{package!r}] = None; "
-            f"sys.argv = [{str(MANAGE)!r}, *sys.argv[1:]]; "
-            f"runpy.run_path({str(MANAGE)!r}, run_name='__main__')"
+            f"sys.argv = [{str(self.manage_py)!r}, *sys.argv[1:]]; "
+            f"runpy.run_path({str(self.manage_py)!r}, run_name='__main__')"
         )
         return subprocess.run(
             [sys.executable, "-c", hide_and_run, *args],
@@ -78,7 +79,7 @@ class Project:
         log = self.directory / f"output-{time.monotonic_ns()}.log"
         with log.open("w") as output:
             popen = subprocess.Popen(
-                [sys.executable, str(MANAGE), *args],
+                [sys.executable, str(self.manage_py), *args],
                 cwd=self.directory,
                 env=self.env(env),
                 stdout=output,

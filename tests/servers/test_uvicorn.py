@@ -1,0 +1,130 @@
+"""uvicorn through `prodserver`: ASGI and WSGI, SIGTERM, workers, unix sockets, startproject."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from tests.support import Project, get
+
+ASGI = "django_prodserver.backends.uvicorn.UvicornServer"
+WSGI = "django_prodserver.backends.uvicorn.UvicornWSGIServer"
+STOP_BOUND = 8.0  # the target is 2 s
+# uvicorn ends with the signal that stopped it, as its own command does.
+STOPPED_BY_SIGTERM = (0, -signal.SIGTERM)
+
+pytestmark = pytest.mark.server
+
+
+def start(project, started, *args):
+    server = project.start("prodserver", "web", *args)
+    started.append(server)
+    return server
+
+
+@pytest.mark.parametrize("backend", [ASGI, WSGI])
+def test_serves_sync_and_async_views_and_stops_on_sigterm(make_project, port, started, backend):
+    project = make_project({"web": {"BACKEND": backend, "ARGS": {"port": port}}})
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    assert get(f"127.0.0.1:{port}", "/async/") == (200, "Hello from an async view.\n")
+    assert get(f"127.0.0.1:{port}")[0] == 200
+
+    code, seconds = server.stop()
+
+    assert code in STOPPED_BY_SIGTERM
+    assert seconds < STOP_BOUND
+    assert server.wait_for_no_process_left() == []
+
+
+def test_a_request_in_flight_completes(make_project, port, started):
+    project = make_project({"web": {"BACKEND": ASGI, "ARGS": {"port": port}}})
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    answers = []
+    request = threading.Thread(
+        target=lambda: answers.append(get(f"127.0.0.1:{port}", "/slow/?seconds=2", timeout=30))
+    )
+    request.start()
+    time.sleep(0.5)
+    code, _ = server.stop()
+    request.join(30)
+    assert answers == [(200, "slept 2.0\n")]
+    assert code in STOPPED_BY_SIGTERM
+
+
+def test_workers_mode_starts_fresh_interpreters(make_project, port, started):
+    project = make_project({"web": {"BACKEND": ASGI, "ARGS": {"port": port, "workers": 2}}})
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    server.wait_for_process_count(3)
+    assert len(server.session_pids()) >= 3  # the supervisor and two workers (and helpers)
+    code, seconds = server.stop()
+    assert code in STOPPED_BY_SIGTERM
+    assert seconds < STOP_BOUND
+    assert server.wait_for_no_process_left() == []
+
+
+def test_unix_socket(make_project, started, tmp_path):
+    socket_path = tmp_path / "uvicorn.sock"
+    project = make_project({"web": {"BACKEND": ASGI, "ARGS": {"uds": str(socket_path)}}})
+    server = start(project, started)
+    server.wait_until_serving(f"unix:{socket_path}", "/async/")
+
+
+def test_port_from_the_environment(make_project, port, started):
+    project = make_project({"web": {"BACKEND": ASGI}})
+    server = project.start("prodserver", "web", env={"PORT": str(port)})
+    started.append(server)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+
+
+def test_a_bad_option_stops_before_starting(make_project):
+    project = make_project({"web": {"BACKEND": ASGI, "ARGS": {"port": "eighty"}}})
+    result = project.manage("prodserver", "web")
+    assert result.returncode != 0
+    assert "Invalid value for '--port'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_gunicorn_with_uvicorns_worker_serves_the_asgi_application(make_project, port, started):
+    args = {
+        "bind": f"127.0.0.1:{port}",
+        "workers": 2,
+        "worker-class": "uvicorn_worker.UvicornWorker",
+    }
+    project = make_project(
+        {"web": {"BACKEND": "django_prodserver.backends.gunicorn.GunicornServer", "ARGS": args}}
+    )
+    assert project.manage("prodserver", "web", "--dry-run").stdout.endswith(
+        "exampleproject.asgi:application\n"
+    )
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}", "/async/")
+    code, seconds = server.stop()
+    assert code == 0
+    assert seconds < STOP_BOUND
+    assert server.wait_for_no_process_left() == []
+
+
+def test_asgi_in_a_fresh_startproject_project(tmp_path, port, started):
+    """startproject writes asgi.py but no ASGI_APPLICATION: the backend still finds it."""
+    subprocess.run(
+        [sys.executable, "-m", "django", "startproject", "freshsite", str(tmp_path)], check=True
+    )
+    settings = tmp_path / "freshsite" / "settings.py"
+    settings.write_text(
+        settings.read_text()
+        + "\nINSTALLED_APPS += ['django_prodserver']\n"
+        + f"PRODUCTION_PROCESSES = {{'web': {{'BACKEND': '{ASGI}', 'ARGS': {{'port': {port}}}}}}}\n"
+    )
+    assert "ASGI_APPLICATION" not in settings.read_text()
+    project = Project(tmp_path, module="freshsite.settings", manage_py=tmp_path / "manage.py")
+    server = project.start("prodserver", "web")
+    started.append(server)
+    server.wait_until_serving(f"127.0.0.1:{port}", "/admin/login/")
