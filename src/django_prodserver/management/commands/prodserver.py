@@ -26,6 +26,9 @@ class Command(BaseCommand):
         "the name (or after --) are the server's own and replace the configured ones."
     )
     server_args: list[str] = []  # noqa: RUF012 - replaced per run, never mutated.
+    # Only the checks of PRODUCTION_PROCESSES run before a start (see _handle): the whole
+    # set belongs in `manage.py check`, and a server's own command runs none.
+    requires_system_checks: list[str] = []  # noqa: RUF012 - Django's own attribute.
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("names", nargs="*", metavar="NAME", help="The process to start.")
@@ -36,6 +39,9 @@ class Command(BaseCommand):
             "--dry-run",
             action="store_true",
             help="Print the command line that runs the process, and exit.",
+        )
+        parser.add_argument(
+            "--skip-checks", action="store_true", help="Skip the checks of PRODUCTION_PROCESSES."
         )
 
     def run_from_argv(self, argv: list[str]) -> None:
@@ -53,6 +59,8 @@ class Command(BaseCommand):
         if options["list"]:
             self.stdout.write(format_table(process_table()))
             return
+        if not options["skip_checks"]:
+            self.check(tags=["prodserver"])
         name = self._single_name(options["names"])
         backend = load_backend(get_process(name))
         plan = backend.plan(self.server_args, env=line_environment(options))
