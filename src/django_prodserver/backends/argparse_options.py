@@ -1,0 +1,42 @@
+"""Option tables for servers whose command line is an argparse parser (daphne, hypercorn)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+
+from django_prodserver.options import Option, OptionTable
+
+
+def argparse_option_table(
+    server: str, parser: argparse.ArgumentParser, keys: Mapping[str, str] | None = None
+) -> OptionTable:
+    """Every option of an argparse parser; `keys` names an option by its `dest`.
+
+    An option without a name in `keys` is called by its long flag (`--unix-socket` is
+    `unix_socket`). Actions that take no argument (store_true, store_const) are flags;
+    store_false is a flag that switches its option off; append actions repeat.
+    """
+    options = []
+    for action in parser._actions:
+        if not action.option_strings or isinstance(
+            action, (argparse._HelpAction, argparse._VersionAction)
+        ):
+            continue
+        flags = tuple(action.option_strings)
+        long_flag = next((flag for flag in flags if flag.startswith("--")), flags[0])
+        key = (keys or {}).get(action.dest) or long_flag.lstrip("-").replace("-", "_")
+        if action.nargs == 0 and action.const is False:
+            options.append(Option(key, negative_flags=flags, takes_value=False))
+        elif action.nargs == 0:
+            options.append(Option(key, flags=flags, takes_value=False))
+        else:
+            options.append(
+                Option(
+                    key,
+                    flags=flags,
+                    repeatable=isinstance(action, argparse._AppendAction),
+                    optional_value=action.nargs == "?",
+                )
+            )
+    return OptionTable(server, options)

@@ -1,0 +1,63 @@
+"""daphne: options from daphne's own argparse parser; the `daphne` command runs it."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from functools import cache
+from typing import Any, NoReturn
+
+from django_prodserver.backends.argparse_options import argparse_option_table
+from django_prodserver.backends.command import ServerBackend
+from django_prodserver.errors import OptionError
+from django_prodserver.options import OptionTable
+
+# daphne's `run()` maps --verbosity through a dict of these levels; another is a KeyError.
+VERBOSITY_LEVELS = (0, 1, 2, 3)
+
+
+@cache
+def option_table() -> OptionTable:
+    return argparse_option_table("daphne", daphne_interface().parser)
+
+
+def daphne_interface() -> Any:
+    """daphne's command line (importing it installs Twisted's asyncio reactor)."""
+    from daphne.cli import CommandLineInterface
+
+    return CommandLineInterface()
+
+
+class DaphneServer(ServerBackend):
+    """The ASGI server of Django Channels (`daphne`): HTTP, HTTP/2 and WebSockets, one process."""
+
+    server = "daphne"
+    module = "daphne"
+    extra = "daphne"
+    interface = "asgi"
+    address_options = ("bind", "port", "unix_socket", "fd", "endpoint")
+    port_defaults = {"bind": "0.0.0.0", "port": "{port}"}  # noqa: RUF012 - read only
+
+    def option_table(self) -> OptionTable:
+        return option_table()
+
+    def validate(self, argv: Sequence[str]) -> None:
+        """Parse the argv with daphne's parser, then make the checks daphne makes when it runs."""
+        interface = daphne_interface()
+        interface.parser.error = self._parser_error
+        args = interface.parser.parse_args(list(argv))
+        if args.verbosity not in VERBOSITY_LEVELS:
+            raise OptionError(
+                f"Process '{self.name}': daphne's `verbosity` is 0, 1, 2 or 3, "
+                f"got {args.verbosity}."
+            )
+        try:  # --proxy-headers-host and --proxy-headers-port need --proxy-headers.
+            interface._get_forwarded_host(args=args)
+            interface._get_forwarded_port(args=args)
+        except argparse.ArgumentError as error:
+            self._parser_error(str(error))
+
+    def _parser_error(self, message: str) -> NoReturn:
+        raise OptionError(
+            f"Process '{self.name}': daphne rejects the options: {message.rstrip('.')}."
+        )

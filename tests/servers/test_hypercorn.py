@@ -1,0 +1,177 @@
+"""hypercorn through `prodserver`: the example project's ASGI application, SIGTERM, workers.
+
+hypercorn's master process spawns `workers` fresh interpreters (one by default). On SIGTERM
+it tells them to shut down; each stops accepting, lets requests finish for up to
+`graceful_timeout` (3 s), and the master exits 0, as the `hypercorn` command does.
+With several workers, the master terminates the others as soon as the first one has
+exited (hypercorn/run.py), so a request in flight on a busy worker is cut off.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from tests.support import Running, get
+
+HYPERCORN = "django_prodserver.backends.hypercorn.HypercornServer"
+STOP_BOUND = 8.0  # the target is 2 s
+# What `hypercorn` itself exits with on SIGTERM (measured with `python -m hypercorn`).
+HYPERCORN_SIGTERM_STATUS = 0
+
+pytestmark = pytest.mark.server
+
+
+def start(project, started, *args, env=None):
+    server = project.start("prodserver", "web", *args, env=env)
+    started.append(server)
+    return server
+
+
+def request_in_flight(address: str) -> tuple[threading.Thread, list[object]]:
+    outcome: list[object] = []
+
+    def request() -> None:
+        try:
+            outcome.append(get(address, "/slow/?seconds=2", timeout=30))
+        except (http.client.RemoteDisconnected, ConnectionResetError) as error:
+            outcome.append(type(error))
+
+    thread = threading.Thread(target=request)
+    thread.start()
+    time.sleep(0.5)  # the view is now sleeping in its thread
+    return thread, outcome
+
+
+def wait_for_at_least(server: Running, count: int, timeout: float = 20) -> int:
+    """The number of processes in the server's session, once there are `count` or more."""
+    deadline = time.monotonic() + timeout
+    while len(server.session_pids()) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return len(server.session_pids())
+
+
+def test_serves_sync_and_async_views_and_stops_on_sigterm(make_project, port, started):
+    project = make_project({"web": {"BACKEND": HYPERCORN, "ARGS": {"bind": f"127.0.0.1:{port}"}}})
+    settings = project.manage("diffsettings").stdout
+    assert "WSGI_APPLICATION" in settings
+    assert "ASGI_APPLICATION" not in settings
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    assert get(f"127.0.0.1:{port}", "/async/") == (200, "Hello from an async view.\n")
+
+    code, seconds = server.stop(signal.SIGTERM)
+
+    assert code == HYPERCORN_SIGTERM_STATUS, server.output
+    assert seconds < STOP_BOUND, server.output
+    assert server.wait_for_no_process_left() == []
+    assert "Traceback" not in server.output
+
+
+def test_the_dry_run_line_run_by_hand_is_the_same_server(make_project, port, started):
+    project = make_project({"web": {"BACKEND": HYPERCORN, "ARGS": {"bind": f"127.0.0.1:{port}"}}})
+    dry_run = project.manage("prodserver", "web", "--dry-run").stdout.strip()
+    assert dry_run == f"hypercorn --bind=127.0.0.1:{port} exampleproject.asgi:application"
+    by_hand = subprocess.Popen(
+        [sys.executable, "-m", *shlex.split(dry_run)],
+        cwd=project.directory,
+        env=project.env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    server = Running(by_hand, project.directory / "unused.log")
+    started.append(server)
+    server.wait_until_serving(f"127.0.0.1:{port}", "/async/")
+    code, _ = server.stop(signal.SIGTERM)
+    assert code == HYPERCORN_SIGTERM_STATUS
+
+
+def test_a_request_in_flight_completes(make_project, port, started):
+    project = make_project({"web": {"BACKEND": HYPERCORN, "ARGS": {"bind": f"127.0.0.1:{port}"}}})
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    thread, outcome = request_in_flight(f"127.0.0.1:{port}")
+
+    code, seconds = server.stop(signal.SIGTERM)
+    thread.join(30)
+
+    assert outcome == [(200, "slept 2.0\n")], server.output
+    assert code == HYPERCORN_SIGTERM_STATUS
+    assert seconds < STOP_BOUND
+    assert server.wait_for_no_process_left() == []
+
+
+def test_two_workers_serve_and_stop(make_project, port, started):
+    project = make_project(
+        {"web": {"BACKEND": HYPERCORN, "ARGS": {"bind": f"127.0.0.1:{port}", "workers": 2}}}
+    )
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    assert wait_for_at_least(server, 3) >= 3  # the master and two workers
+    status, body = get(f"127.0.0.1:{port}", "/pid/")
+    assert status == 200
+    assert json.loads(body)["ppid"] == server.popen.pid  # a worker of the master serves
+
+    code, seconds = server.stop(signal.SIGTERM)
+
+    assert code == HYPERCORN_SIGTERM_STATUS, server.output
+    assert seconds < STOP_BOUND
+    assert server.wait_for_no_process_left() == []
+
+
+def test_with_two_workers_a_request_in_flight_is_cut_off(make_project, port, started):
+    """hypercorn terminates a busy worker once its idle peer has exited (hypercorn 0.18)."""
+    project = make_project(
+        {"web": {"BACKEND": HYPERCORN, "ARGS": {"bind": f"127.0.0.1:{port}", "workers": 2}}}
+    )
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    thread, outcome = request_in_flight(f"127.0.0.1:{port}")
+
+    code, seconds = server.stop(signal.SIGTERM)
+    thread.join(30)
+
+    assert outcome == [http.client.RemoteDisconnected], server.output
+    assert code == HYPERCORN_SIGTERM_STATUS
+    assert seconds < STOP_BOUND
+    assert server.wait_for_no_process_left() == []
+
+
+def test_unix_socket(make_project, started, tmp_path):
+    socket_path = tmp_path / "hypercorn.sock"
+    project = make_project({"web": {"BACKEND": HYPERCORN, "ARGS": {"bind": f"unix:{socket_path}"}}})
+    server = start(project, started)
+    server.wait_until_serving(f"unix:{socket_path}", "/async/")
+    code, seconds = server.stop(signal.SIGTERM)
+    assert code == HYPERCORN_SIGTERM_STATUS
+    assert seconds < STOP_BOUND
+
+
+def test_port_and_web_concurrency_from_the_environment(make_project, port, started):
+    project = make_project({"web": {"BACKEND": HYPERCORN}})
+    server = start(project, started, env={"PORT": str(port), "WEB_CONCURRENCY": "2"})
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    assert wait_for_at_least(server, 3) >= 3
+
+
+def test_an_override_from_the_command_line(make_project, port, started):
+    project = make_project({"web": {"BACKEND": HYPERCORN, "ARGS": {"bind": "127.0.0.1:1"}}})
+    server = start(project, started, f"--bind=127.0.0.1:{port}")
+    server.wait_until_serving(f"127.0.0.1:{port}")
+
+
+def test_a_bad_option_stops_before_starting(make_project):
+    project = make_project({"web": {"BACKEND": HYPERCORN, "ARGS": {"loglevel": "loud"}}})
+    result = project.manage("prodserver", "web")
+    assert result.returncode != 0
+    assert "hypercorn's `loglevel` is a logging level" in result.stderr
+    assert "Traceback" not in result.stderr
