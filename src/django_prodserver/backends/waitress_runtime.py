@@ -1,0 +1,270 @@
+"""waitress, served inside the `manage.py` process, with the graceful stop it lacks.
+
+The argv is the `waitress-serve` line that `--dry-run` prints, read by waitress's own
+parser; the server is built by `waitress.create_server` from the same adjustments,
+exactly as `waitress-serve` builds it. Two things differ, and both are the point:
+
+- A bad option or an application that fails to load ends with a message and a
+  non-zero status (`waitress-serve` prints its help and exits 0 for a bad option).
+- SIGTERM and SIGINT stop the server gracefully: the listening sockets close at once
+  (new connections are refused), idle connections are closed, the requests in flight
+  get up to GRACEFUL_TIMEOUT seconds to finish, then the process exits 0. A second
+  signal stops at once. waitress alone has no such stop: its loop ends on
+  KeyboardInterrupt and drops whatever is in flight.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import pkgutil
+import signal
+import stat
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+from waitress import wasyncore
+from waitress.server import BaseWSGIServer, create_server
+from waitress.trigger import trigger
+
+from django_prodserver.backends.base import Plan
+from django_prodserver.backends.waitress import WaitressCommand, read_command_line
+from django_prodserver.errors import ApplicationError, OptionError, ProdserverError
+
+# How long the requests in flight may take to finish once a stop signal arrived. The
+# same as gunicorn's default graceful timeout, and within the 30 s that Kubernetes
+# waits before SIGKILL (Docker waits 10 s: `docker stop -t 30` for the whole bound).
+GRACEFUL_TIMEOUT = 30.0
+# A connection with nothing to do is closed once it has been quiet this long.
+IDLE_GRACE = 0.5
+# While draining, how often to look again at the connections still open.
+DRAIN_POLL = 0.1
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGBREAK") if hasattr(signal, name)
+)
+# EADDRINUSE, and WSAEADDRINUSE on Windows.
+ADDRESS_IN_USE = frozenset({errno.EADDRINUSE, 10048})
+
+logger = logging.getLogger("waitress")
+
+
+class StopRequest:
+    """What the signal handlers saw: set from a handler, read by the serving loop."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self.now = False  # a second signal: do not wait for the requests in flight
+        self.wake: Any = None  # a waitress trigger: pulling it ends the loop's select()
+
+    @property
+    def requested(self) -> bool:
+        return self.signal is not None
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        # Only flags and one byte down a pipe: this runs between any two bytecodes of
+        # the main thread, possibly inside waitress's loop or a logging call.
+        if self.signal is not None:
+            self.now = True
+        else:
+            self.signal = signum
+        if self.wake is not None:
+            self.wake.pull_trigger()
+
+
+@contextmanager
+def stop_signals_caught(stop: StopRequest) -> Iterator[None]:
+    previous = {signum: signal.signal(signum, stop.handle) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def serve(plan: Plan) -> int | None:
+    command = read_command_line(plan.argv[1:], plan.process)
+    stop = StopRequest()
+    # Caught from the start: a SIGTERM while the application loads stops it cleanly.
+    with stop_signals_caught(stop):
+        application = load_application(command, plan.process)
+        if stop.requested:
+            return None
+        configure_logging()
+        server_map: dict[int, Any] = {}
+        server = start_server(application, command, server_map, plan.process)
+        stop.wake = trigger(server_map)
+        unix_socket = bound_socket_file(command)
+        server.print_listen("Serving on http://{}:{}")
+        adjustments = server.adj
+        servers = [item for item in server_map.values() if isinstance(item, BaseWSGIServer)]
+        try:
+            while not stop.requested:
+                poll(server_map, adjustments, adjustments.asyncore_loop_timeout)
+            drain(servers, server_map, adjustments, stop)
+        finally:
+            wasyncore.close_all(server_map, ignore_all=True)
+            remove_socket_file(unix_socket)
+    return None
+
+
+def load_application(command: WaitressCommand, process: str) -> Callable[..., Any]:
+    """The WSGI application, found as `waitress-serve` finds it (`--call` included)."""
+    try:
+        application = pkgutil.resolve_name(command.application)
+        if command.call:
+            application = application()
+    except Exception as error:
+        raise ApplicationError(
+            f"Process '{process}': the application '{command.application}' failed to load: "
+            f"{error!r} (run with --traceback to see where)."
+        ) from error
+    if not callable(application):
+        raise ApplicationError(
+            f"Process '{process}': '{command.application}' is not a WSGI application "
+            f"(got {type(application).__name__}). A factory that returns one needs `call`."
+        )
+    return application  # type: ignore[no-any-return]
+
+
+def configure_logging() -> None:
+    """waitress's log lines on standard error, as `waitress-serve` sets them up."""
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
+    logging.basicConfig()
+
+
+def start_server(
+    application: Callable[..., Any],
+    command: WaitressCommand,
+    server_map: dict[int, Any],
+    process: str,
+) -> Any:
+    """`create_server`, with a failure to listen told in one line that names the address."""
+    try:
+        return create_server(application, map=server_map, **command.adjustments)
+    except ValueError as error:  # read_command_line checked them; a race with the system.
+        raise OptionError(f"Process '{process}': waitress rejects the options: {error}") from None
+    except OSError as error:
+        # Each listening socket joins the map before it is bound: the last one failed.
+        made = [item for item in server_map.values() if isinstance(item, BaseWSGIServer)]
+        wasyncore.close_all(server_map, ignore_all=True)
+        address = failed_address(command, made[-1] if made else None)
+        hint = (
+            " Another process is using it: stop that one, or choose another address."
+            if error.errno in ADDRESS_IN_USE
+            else ""
+        )
+        raise ProdserverError(
+            f"Process '{process}': waitress cannot listen on {address}: "
+            f"{error.strerror or error}.{hint}"
+        ) from None
+
+
+def failed_address(command: WaitressCommand, server: Any) -> str:
+    if command.adjustments.get("unix_socket"):
+        return f"unix:{command.adjustments['unix_socket']}"
+    if server is not None:
+        return show_address(server.sockinfo[3])
+    return "the configured addresses"
+
+
+def show_address(sockaddr: Any) -> str:
+    host, port = sockaddr[0], sockaddr[1]
+    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+
+
+def bound_socket_file(command: WaitressCommand) -> tuple[str, int, int] | None:
+    """The unix socket file this server made, to remove it (and only it) at the end."""
+    path = command.adjustments.get("unix_socket")
+    if not path:
+        return None
+    try:
+        made = os.stat(path)
+    except OSError:
+        return None
+    return path, made.st_dev, made.st_ino
+
+
+def remove_socket_file(made: tuple[str, int, int] | None) -> None:
+    if made is None:
+        return
+    path, device, inode = made
+    try:
+        now = os.stat(path)
+        if stat.S_ISSOCK(now.st_mode) and (now.st_dev, now.st_ino) == (device, inode):
+            os.unlink(path)
+    except OSError:
+        pass  # gone already, or another server's by now
+
+
+def poll(server_map: dict[int, Any], adjustments: Any, timeout: float) -> None:
+    wasyncore.loop(timeout=timeout, map=server_map, use_poll=adjustments.asyncore_use_poll, count=1)
+
+
+def drain(
+    servers: list[Any], server_map: dict[int, Any], adjustments: Any, stop: StopRequest
+) -> None:
+    """Stop accepting, let the requests in flight finish within the bound, close the rest."""
+    deadline = time.monotonic() + GRACEFUL_TIMEOUT
+    for server in servers:
+        stop_accepting(server)
+    in_flight = close_idle_connections(servers)
+    name = signal.Signals(stop.signal).name if stop.signal else "a stop signal"
+    if in_flight:
+        logger.info(
+            "%s: no longer accepting connections; waiting up to %g s for %d request(s) in flight.",
+            name,
+            GRACEFUL_TIMEOUT,
+            in_flight,
+        )
+    else:
+        logger.info("%s: no longer accepting connections; no request in flight.", name)
+    while open_connections(servers):
+        if stop.now or time.monotonic() >= deadline:
+            logger.warning(
+                "Stopping with %d request(s) still in flight (%s).",
+                close_idle_connections(servers),
+                "second signal" if stop.now else f"not done after {GRACEFUL_TIMEOUT:g} s",
+            )
+            break
+        poll(server_map, adjustments, DRAIN_POLL)
+        close_idle_connections(servers)
+    if servers:
+        # The threads are idle now (or past the bound): they leave at once.
+        servers[0].task_dispatcher.shutdown(timeout=0 if open_connections(servers) else 5)
+    logger.info("Stopped.")
+
+
+def stop_accepting(server: Any) -> None:
+    """Close a listening socket, leaving its trigger open for the requests in flight."""
+    server.accepting = False
+    server.del_channel()
+    if server.socket is not None:
+        server.socket.close()
+        server.socket = None
+
+
+def close_idle_connections(servers: list[Any]) -> int:
+    """Mark the connections with nothing to do for closing; the number that are busy.
+
+    A connection is busy while a request is being served or answered, or has begun to
+    arrive. One with nothing to do is closed once it has been quiet for IDLE_GRACE:
+    a client that connected just before the signal may still be sending its request.
+    """
+    busy = 0
+    now = time.time()  # waitress keeps `last_activity` in time.time()
+    for server in servers:
+        for channel in list(server.active_channels.values()):
+            if channel.requests or channel.total_outbufs_len or channel.request is not None:
+                busy += 1
+            elif not channel.will_close and now - channel.last_activity >= IDLE_GRACE:
+                channel.will_close = True  # waitress closes it on its next turn
+    return busy
+
+
+def open_connections(servers: list[Any]) -> int:
+    return sum(len(server.active_channels) for server in servers)

@@ -1,0 +1,323 @@
+"""waitress through `prodserver`: serving, the graceful stop it lacks, and its failures.
+
+waitress runs inside the `manage.py` process; these tests check what that design
+promises: a bounded stop on SIGTERM/SIGINT that lets requests in flight finish, exit
+status 0 after a stop and non-zero (with a one-line message) when it cannot start.
+"""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from tests.support import EXAMPLE, free_port, get
+
+WAITRESS = "django_prodserver.backends.waitress.WaitressServer"
+# The target is 2 s; the bound is several times that.
+STOP_BOUND = 8.0
+HOME = "Hello from django-prodserver's example project.\n"
+
+pytestmark = pytest.mark.server
+
+
+def web(args):
+    return {"web": {"BACKEND": WAITRESS, "ARGS": args}}
+
+
+def start(project, started, *args, env=None):
+    server = project.start("prodserver", "web", *args, env=env)
+    started.append(server)
+    return server
+
+
+def request_in_background(address, path):
+    answers: list[object] = []
+
+    def ask():
+        try:
+            answers.append(get(address, path, timeout=30))
+        except OSError as error:
+            answers.append(error)
+
+    thread = threading.Thread(target=ask)
+    thread.start()
+    return thread, answers
+
+
+def test_serves_sync_and_async_views_and_stops_on_sigterm(make_project, port, started):
+    project = make_project(web({"listen": f"127.0.0.1:{port}", "threads": 4}))
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    assert get(f"127.0.0.1:{port}") == (200, HOME)
+    assert get(f"127.0.0.1:{port}", "/async/") == (200, "Hello from an async view.\n")
+
+    code, seconds = server.stop(signal.SIGTERM)
+
+    print(f"waitress stopped {seconds:.2f} s after SIGTERM (idle)")
+    assert code == 0, server.output
+    assert seconds < STOP_BOUND, server.output
+    assert server.wait_for_no_process_left() == []
+    assert f"Serving on http://127.0.0.1:{port}" in server.output
+    assert "SIGTERM: no longer accepting connections; no request in flight." in server.output
+    assert "Traceback" not in server.output
+
+
+def test_stops_promptly_right_after_the_first_response(make_project, port, started):
+    project = make_project(web({"listen": f"127.0.0.1:{port}"}))
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+
+    code, seconds = server.stop(signal.SIGTERM)
+
+    print(f"waitress stopped {seconds:.2f} s after SIGTERM (right after the first response)")
+    assert (code, seconds < STOP_BOUND) == (0, True), server.output
+    assert server.wait_for_no_process_left() == []
+
+
+def test_sigint_stops_it_too(make_project, port, started):
+    project = make_project(web({"listen": f"127.0.0.1:{port}"}))
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+
+    code, seconds = server.stop(signal.SIGINT)
+
+    assert (code, seconds < STOP_BOUND) == (0, True), server.output
+    assert "KeyboardInterrupt" not in server.output
+
+
+def test_a_keep_alive_connection_left_open_does_not_hold_the_stop(make_project, port, started):
+    project = make_project(web({"listen": f"127.0.0.1:{port}"}))
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    idle = socket.create_connection(("127.0.0.1", port))
+    idle.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    assert b"200 OK" in idle.recv(65536)
+    try:
+        code, seconds = server.stop(signal.SIGTERM)
+    finally:
+        idle.close()
+    print(f"waitress stopped {seconds:.2f} s after SIGTERM, with a keep-alive connection open")
+    assert (code, seconds < STOP_BOUND) == (0, True), server.output
+
+
+def test_a_request_in_flight_completes_and_new_connections_are_refused(make_project, port, started):
+    project = make_project(web({"listen": f"127.0.0.1:{port}"}))
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    request, answers = request_in_background(f"127.0.0.1:{port}", "/slow/?seconds=2")
+    time.sleep(0.5)  # the request is now being served
+
+    started_at = time.monotonic()
+    server.popen.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    with pytest.raises(ConnectionRefusedError):
+        get(f"127.0.0.1:{port}")  # the listening socket is closed at once
+    code = server.popen.wait(30)
+    seconds = time.monotonic() - started_at
+    request.join(30)
+
+    print(f"waitress stopped {seconds:.2f} s after SIGTERM, with a 2 s request in flight")
+    assert answers == [(200, "slept 2.0\n")], server.output
+    assert code == 0, server.output
+    assert seconds < STOP_BOUND
+    assert "waiting up to 30 s for 1 request(s) in flight" in server.output
+    assert server.wait_for_no_process_left() == []
+
+
+def test_a_second_signal_stops_at_once(make_project, port, started):
+    project = make_project(web({"listen": f"127.0.0.1:{port}"}))
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    request, answers = request_in_background(f"127.0.0.1:{port}", "/slow/?seconds=20")
+    time.sleep(0.5)
+    server.popen.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+
+    code, seconds = server.stop(signal.SIGTERM)
+    request.join(30)
+
+    assert (code, seconds < STOP_BOUND) == (0, True), server.output
+    assert "Stopping with 1 request(s) still in flight (second signal)" in server.output
+    assert len(answers) == 1
+    assert isinstance(answers[0], OSError)  # cut short: the connection closed, no response
+    assert server.wait_for_no_process_left() == []
+
+
+def test_the_graceful_bound_ends_a_request_that_outlasts_it(monkeypatch, caplog):
+    """drain() itself, in this process, with the 30 s bound shortened to half a second."""
+    from waitress.server import create_server
+
+    from django_prodserver.backends import waitress_runtime
+
+    release = threading.Event()
+
+    def slow_application(environ, start_response):
+        release.wait(10)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"late"]
+
+    monkeypatch.setattr(waitress_runtime, "GRACEFUL_TIMEOUT", 0.5)
+    port = free_port()
+    server_map = {}
+    server = create_server(slow_application, map=server_map, listen=f"127.0.0.1:{port}")
+    servers = [server]
+    client = socket.create_connection(("127.0.0.1", port))
+    client.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    deadline = time.monotonic() + 5
+    while not any(c.requests for c in server.active_channels.values()):
+        assert time.monotonic() < deadline
+        waitress_runtime.poll(server_map, server.adj, 0.05)
+    stop = waitress_runtime.StopRequest()
+    stop.signal = signal.SIGTERM
+
+    started_at = time.monotonic()
+    with caplog.at_level("INFO", logger="waitress"):
+        waitress_runtime.drain(servers, server_map, server.adj, stop)
+    seconds = time.monotonic() - started_at
+    release.set()
+    client.close()
+    import waitress.wasyncore
+
+    waitress.wasyncore.close_all(server_map, ignore_all=True)
+
+    assert 0.5 <= seconds < 2
+    assert "Stopping with 1 request(s) still in flight (not done after 0.5 s)" in caplog.text
+
+
+def test_unix_socket(make_project, started, tmp_path):
+    path = tmp_path / "waitress.sock"
+    project = make_project(web({"unix_socket": str(path), "unix_socket_perms": "660"}))
+    server = start(project, started)
+    server.wait_until_serving(f"unix:{path}")
+    assert get(f"unix:{path}", "/async/") == (200, "Hello from an async view.\n")
+    assert oct(path.stat().st_mode & 0o777) == "0o660"
+
+    code, seconds = server.stop(signal.SIGTERM)
+
+    assert (code, seconds < STOP_BOUND) == (0, True), server.output
+    assert f"Serving on http://unix:{path}" in server.output
+    assert not path.exists()  # the socket file goes with the server
+
+
+def test_several_listen_addresses(make_project, started):
+    first, second = free_port(), free_port()
+    project = make_project(web({"listen": [f"127.0.0.1:{first}", f"127.0.0.1:{second}"]}))
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{first}")
+    assert get(f"127.0.0.1:{second}") == (200, HOME)
+    assert server.stop()[0] == 0
+
+
+def test_port_from_the_environment(make_project, port, started):
+    project = make_project(web({"threads": 2}))
+    server = start(project, started, env={"PORT": str(port)})
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    assert f"Serving on http://0.0.0.0:{port}" in server.output
+    assert server.stop()[0] == 0
+
+
+def test_a_bad_option_is_a_clear_error_and_a_failure(make_project, port):
+    project = make_project(web({"listen": f"127.0.0.1:{port}"}))
+    result = project.manage("prodserver", "web", "--threads=many", timeout=30)
+    assert result.returncode != 0
+    assert result.stderr.strip() == (
+        "CommandError: Process 'web': invalid value for waitress's `threads` (many): "
+        "invalid literal for int() with base 10: 'many'."
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unknown_option_is_a_clear_error_and_a_failure(make_project, port):
+    project = make_project(web({"listen": f"127.0.0.1:{port}", "thread": 4}))
+    result = project.manage("prodserver", "web", timeout=30)
+    assert result.returncode != 0
+    assert "waitress has no option `thread` (did you mean `threads`?)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_address_in_use(make_project, port):
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", port))
+    holder.listen()
+    try:
+        project = make_project(web({"listen": f"127.0.0.1:{port}"}))
+        started_at = time.monotonic()
+        result = project.manage("prodserver", "web", timeout=30)
+        seconds = time.monotonic() - started_at
+    finally:
+        holder.close()
+    assert result.returncode != 0
+    assert seconds < 10
+    assert (
+        f"CommandError: Process 'web': waitress cannot listen on 127.0.0.1:{port}: "
+        f"Address already in use." in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_the_address_in_use_is_the_one_named(make_project, port):
+    free = free_port()
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", port))
+    holder.listen()
+    try:
+        project = make_project(web({"listen": [f"127.0.0.1:{free}", f"127.0.0.1:{port}"]}))
+        result = project.manage("prodserver", "web", timeout=30)
+    finally:
+        holder.close()
+    assert result.returncode != 0
+    assert f"waitress cannot listen on 127.0.0.1:{port}: Address" in result.stderr
+
+
+def test_a_unix_socket_in_a_missing_folder(make_project, tmp_path):
+    path = tmp_path / "missing" / "waitress.sock"
+    result = make_project(web({"unix_socket": str(path)})).manage("prodserver", "web")
+    assert result.returncode != 0
+    assert f"waitress cannot listen on unix:{path}: No such file or directory." in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_application_that_fails_to_load(make_project, port):
+    project = make_project(
+        web({"listen": f"127.0.0.1:{port}"}), extra='WSGI_APPLICATION = "nowhere.wsgi.application"'
+    )
+    result = project.manage("prodserver", "web", timeout=30)
+    assert result.returncode != 0
+    assert "the application 'nowhere.wsgi:application' failed to load" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_dry_run_line_runs_the_same_server_by_hand(make_project, port, started, tmp_path):
+    """`waitress-serve` typed by hand, with the line --dry-run prints, serves the project."""
+    project = make_project(web({"listen": f"127.0.0.1:{port}", "threads": 2}))
+    line = project.manage("prodserver", "web", "--dry-run").stdout.strip()
+    assert line == (
+        f"waitress-serve --listen=127.0.0.1:{port} --threads=2 exampleproject.wsgi:application"
+    )
+    argv = [sys.executable, "-m", "waitress", *shlex.split(line)[1:]]
+    log = tmp_path / "by-hand.log"
+    with log.open("w") as output:
+        by_hand = subprocess.Popen(
+            argv, cwd=EXAMPLE, env=project.env(), stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                assert get(f"127.0.0.1:{port}") == (200, HOME)
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise AssertionError(log.read_text())
+    finally:
+        by_hand.send_signal(signal.SIGINT)
+        by_hand.wait(10)
+    assert f"Serving on http://127.0.0.1:{port}" in log.read_text()
