@@ -1,0 +1,216 @@
+"""granian through `prodserver`: ASGI and WSGI, SIGTERM, requests in flight, workers, sockets."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from tests.support import EXAMPLE, Running, get
+
+ASGI = "django_prodserver.backends.granian.GranianASGIServer"
+WSGI = "django_prodserver.backends.granian.GranianWSGIServer"
+BACKENDS = pytest.mark.parametrize("backend", [ASGI, WSGI], ids=["asgi", "wsgi"])
+STOP_BOUND = 8.0  # the target is 2 s
+# On SIGTERM granian stops its workers, waits for them, and exits with status 0, as the
+# `granian` command does (test_the_exit_status_is_the_granian_commands_own).
+STOPPED_BY_SIGTERM = 0
+
+pytestmark = pytest.mark.server
+
+
+def start(project, started, *args, env=None):
+    server = project.start("prodserver", "web", *args, env=env)
+    started.append(server)
+    return server
+
+
+def stop_while_a_worker_boots(server: Running, processes: int = 2) -> tuple[int, float]:
+    """SIGTERM as soon as granian has forked its worker, while the worker loads Django."""
+    deadline = time.monotonic() + 30
+    while len(server.session_pids()) < processes and time.monotonic() < deadline:
+        if server.popen.poll() is not None:
+            raise AssertionError(f"exited with {server.popen.returncode}:\n{server.output}")
+        time.sleep(0.005)
+    return server.stop(timeout=STOP_BOUND)
+
+
+@BACKENDS
+def test_serves_and_stops_promptly_on_sigterm(make_project, port, started, backend):
+    project = make_project({"web": {"BACKEND": backend, "ARGS": {"port": port}}})
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    assert get(f"127.0.0.1:{port}") == (200, "Hello from django-prodserver's example project.\n")
+    assert get(f"127.0.0.1:{port}", "/async/") == (200, "Hello from an async view.\n")
+
+    code, seconds = server.stop()
+
+    assert code == STOPPED_BY_SIGTERM, server.output
+    assert seconds < STOP_BOUND, server.output
+    assert server.wait_for_no_process_left() == []
+    assert "Traceback" not in server.output
+    assert "Granian shutdown completed" in server.output
+
+
+def test_the_exit_status_is_the_granian_commands_own(make_project, port, started):
+    """The `granian` command, started by hand on the dry-run line, ends SIGTERM the same way."""
+    project = make_project({"web": {"BACKEND": WSGI, "ARGS": {"port": port}}})
+    line = project.manage("prodserver", "web", "--dry-run").stdout.split()
+    assert line[0] == "granian"
+    log = project.directory / "granian-command.log"
+    with log.open("w") as output:
+        popen = subprocess.Popen(
+            [sys.executable, "-m", *line],
+            cwd=project.directory,
+            env=project.env(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    by_hand = Running(popen, log)
+    started.append(by_hand)
+    by_hand.wait_until_serving(f"127.0.0.1:{port}")
+    by_hand_code, _ = by_hand.stop()
+    assert by_hand.wait_for_no_process_left() == []
+
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    code, _ = server.stop()
+
+    assert by_hand_code == code == STOPPED_BY_SIGTERM
+
+
+@BACKENDS
+def test_a_request_in_flight_completes(make_project, port, started, backend):
+    project = make_project({"web": {"BACKEND": backend, "ARGS": {"port": port}}})
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    answers: list[tuple[int, str]] = []
+    request = threading.Thread(
+        target=lambda: answers.append(get(f"127.0.0.1:{port}", "/slow/?seconds=2", timeout=30))
+    )
+    request.start()
+    time.sleep(0.5)  # the request is now being served
+
+    code, seconds = server.stop()
+    request.join(30)
+
+    assert answers == [(200, "slept 2.0\n")], server.output
+    assert code == STOPPED_BY_SIGTERM
+    assert 1.0 < seconds < STOP_BOUND  # it waited for the request, and no longer
+    assert server.wait_for_no_process_left() == []
+
+
+def test_asgi_without_asgi_application_serves_the_asgi_module_beside_wsgi(
+    make_project, port, started
+):
+    """The example project, like startproject's, sets WSGI_APPLICATION only."""
+    project = make_project({"web": {"BACKEND": ASGI, "ARGS": {"port": port}}})
+    assert "ASGI_APPLICATION" not in (EXAMPLE / "exampleproject" / "settings.py").read_text()
+    dry_run = project.manage("prodserver", "web", "--dry-run")
+    assert dry_run.stdout == (
+        f"granian --interface=asgi --port={port} exampleproject.asgi:application\n"
+    )
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}", "/async/")
+
+
+def test_workers_spawn_and_serve(make_project, port, started):
+    project = make_project({"web": {"BACKEND": WSGI, "ARGS": {"port": port, "workers": 1}}})
+    server = start(project, started, "--workers=2")
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    assert server.wait_for_process_count(3) == 3  # granian's main process and two workers
+    workers = set(server.session_pids()) - {server.popen.pid}
+    served_by = set()
+    for _ in range(200):  # until both workers have answered
+        status, body = get(f"127.0.0.1:{port}", "/pid/")
+        assert status == 200
+        answer = json.loads(body)
+        assert answer["ppid"] == server.popen.pid
+        served_by.add(answer["pid"])
+        if served_by == workers:
+            break
+    assert served_by == workers
+
+    code, seconds = server.stop()
+
+    assert code == STOPPED_BY_SIGTERM
+    assert seconds < STOP_BOUND
+    assert server.wait_for_no_process_left() == []
+
+
+@BACKENDS
+def test_unix_socket(make_project, started, tmp_path, backend):
+    socket_path = tmp_path / "granian.sock"
+    project = make_project({"web": {"BACKEND": backend, "ARGS": {"uds": str(socket_path)}}})
+    server = start(project, started)
+    server.wait_until_serving(f"unix:{socket_path}", "/async/")
+    code, seconds = server.stop()
+    assert code == STOPPED_BY_SIGTERM
+    assert seconds < STOP_BOUND
+
+
+def test_port_from_the_environment(make_project, port, started):
+    project = make_project({"web": {"BACKEND": ASGI}})
+    server = start(project, started, env={"PORT": str(port)})
+    server.wait_until_serving(f"127.0.0.1:{port}")
+
+
+def test_stops_promptly_right_after_the_first_response(make_project, port, started):
+    """The first response may come from one worker while the other still loads Django: that
+    worker must not lose the SIGTERM (see granian_runtime), or granian waits for it forever."""
+    args = {"port": port, "workers": 2}
+    project = make_project({"web": {"BACKEND": ASGI, "ARGS": args}})
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+
+    code, seconds = server.stop(timeout=STOP_BOUND)
+
+    assert code == STOPPED_BY_SIGTERM, server.output
+    assert seconds < STOP_BOUND, server.output
+    assert server.wait_for_no_process_left() == []
+
+
+def test_workers_kill_timeout_bounds_a_stop_while_a_worker_boots(make_project, port, started):
+    """With `workers-kill-timeout` set as well, the stop while a worker boots stays prompt."""
+    args = {"port": port, "workers-kill-timeout": 2}
+    project = make_project({"web": {"BACKEND": WSGI, "ARGS": args}})
+    server = start(project, started)
+
+    code, seconds = stop_while_a_worker_boots(server)
+
+    assert code == STOPPED_BY_SIGTERM, server.output
+    assert seconds < 2 + 3, server.output
+    assert server.wait_for_no_process_left() == []
+
+
+def test_stops_promptly_when_sigterm_comes_while_a_worker_boots(make_project, port, started):
+    project = make_project({"web": {"BACKEND": WSGI, "ARGS": {"port": port}}})
+    server = start(project, started)
+
+    code, seconds = stop_while_a_worker_boots(server)
+
+    assert code == STOPPED_BY_SIGTERM, server.output
+    assert seconds < STOP_BOUND
+    assert server.wait_for_no_process_left() == []
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        ({"blocking-threads": 4}, "`blocking-threads` is 4, but granian's ASGI interface"),
+        ({"port": "eighty"}, "Invalid value for '--port': 'eighty' is not a valid integer."),
+        ({"acess-log": True}, "granian has no option `acess-log` (did you mean `access-log`"),
+    ],
+)
+def test_a_bad_option_stops_before_starting(make_project, args, words):
+    project = make_project({"web": {"BACKEND": ASGI, "ARGS": args}})
+    result = project.manage("prodserver", "web")
+    assert result.returncode == 1
+    assert words in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Starting granian" not in result.stdout + result.stderr
