@@ -10,6 +10,7 @@ signal ends it, until granian installs its own handling.
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
@@ -24,10 +25,9 @@ def default_stop_signals() -> None:
 
 def main() -> None:
     os.register_at_fork(after_in_child=default_stop_signals)
-    from granian.cli import entrypoint
-
+    granian_cli = importlib.import_module("granian.cli")
     sys.argv[0] = "granian"
-    entrypoint()
+    granian_cli.entrypoint()
 
 
 if __name__ == "__main__":
