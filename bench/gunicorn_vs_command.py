@@ -97,6 +97,7 @@ class ProcInfo:
 class WrkResult:
     requests_per_s: float
     errors: list[str] = field(default_factory=list)
+    p99_ms: float | None = None  # the "99%" line of wrk's latency distribution (`latency=True`)
 
 
 @dataclass
@@ -364,13 +365,19 @@ def get_status(port: int, timeout: float) -> int | None:
         connection.close()
 
 
-def run_wrk(wrk: str, port: int, seconds: int) -> WrkResult:
+# wrk prints latencies with these units (src/units.c); the factor converts to milliseconds.
+WRK_TIME_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+
+
+def run_wrk(wrk: str, port: int, seconds: int, path: str = "/", latency: bool = False) -> WrkResult:
+    """wrk on http://HOST:port/path; with `latency`, also the 99th percentile (--latency)."""
     argv = [
         wrk,
         f"-t{WRK_THREADS}",
         f"-c{WRK_CONNECTIONS}",
         f"-d{seconds}s",
-        f"http://{HOST}:{port}/",
+        *(["--latency"] if latency else []),
+        f"http://{HOST}:{port}{path}",
     ]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
     match = re.search(r"^Requests/sec:\s+([\d.]+)", done.stdout, re.MULTILINE)
@@ -381,7 +388,13 @@ def run_wrk(wrk: str, port: int, seconds: int) -> WrkResult:
         for line in done.stdout.splitlines()
         if line.strip().startswith(("Socket errors:", "Non-2xx or 3xx responses:"))
     ]
-    return WrkResult(float(match.group(1)), errors)
+    p99 = None
+    if latency:
+        line = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s|m|h)\s*$", done.stdout, re.MULTILINE)
+        if line is None:
+            raise BenchError(f"no 99% line in wrk's latency distribution: {done.stdout}")
+        p99 = float(line.group(1)) * WRK_TIME_UNITS_MS[line.group(2)]
+    return WrkResult(float(match.group(1)), errors, p99)
 
 
 def stop(server: subprocess.Popen[bytes]) -> float:

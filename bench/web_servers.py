@@ -1,0 +1,855 @@
+"""Every web backend: `manage.py prodserver web` (A) against its `--dry-run` line (B).
+
+For each web server django-prodserver starts (gunicorn, gunicorn with uvicorn's worker,
+uvicorn, granian, waitress, daphne, hypercorn; ASGI and WSGI where the server has both),
+with one fixed configuration per server (2 worker processes where the server has
+workers, one process otherwise), A and B run alternately (A B A B ...) over `--rounds`:
+
+- A: `python manage.py prodserver web --ADDRESS` (a small settings module holds the
+  process: BACKEND and ARGS);
+- B: the line `manage.py prodserver web --ADDRESS --dry-run` prints, with the server's
+  command replaced by `python -m MODULE`, in the same environment.
+
+Each run measures, on 127.0.0.1 and a fresh free port:
+
+1. requests/s and p99 latency of `wrk -t2 -c32 -d<duration>s --latency` on the sync
+   view `/`, then on the async view `/async/`, each after a discarded 2 s warm-up;
+2. PSS of the server process and all its descendants, right after the load;
+3. the time from SIGTERM to the server process's exit, and what was left of it.
+
+The report gives, per backend, the medians of A and B and the median of the ratios A/B
+taken round by round, then one table across backends. It is printed as markdown and
+written to bench/results/web-servers.md, with a bar chart of A's requests/s in
+bench/results/web-servers.svg (`web-servers-NAME.*` with `--only NAME`).
+
+Run from the repository root (Linux only; needs wrk: `apt-get install wrk`):
+
+    .venv/bin/python bench/web_servers.py [--rounds 3] [--duration 10] [--only NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from html import escape
+from importlib import metadata
+from pathlib import Path
+
+# The helpers of the gunicorn benchmark next to this file (bench/ is sys.path[0]).
+from gunicorn_vs_command import (
+    EXAMPLE,
+    HOST,
+    PAUSE_BETWEEN_RUNS,
+    PORT_PLACEHOLDER,
+    REPO,
+    RESULTS,
+    WARMUP_SECONDS,
+    WRK_CONNECTIONS,
+    WRK_THREADS,
+    BenchError,
+    Metric,
+    ProcInfo,
+    Summary,
+    cpu_model,
+    descendants,
+    find_free_port,
+    group_members,
+    pss_kib,
+    require_wrk,
+    run_wrk,
+    server_env,
+    started_server,
+    still_running,
+    stop,
+    summarize,
+    wait_for_first_200,
+    wrk_version,
+)
+
+SETTINGS_MODULE = "bench_web_settings"
+VIEWS = (("sync", "/"), ("async", "/async/"))
+LEFT_OVER_GRACE = 5.0  # seconds given to processes still there when the server exits
+SLOW_STOP = 2.0  # a stop slower than this is pointed out in the report
+# Variables some servers read options from: neither A nor B may see them.
+FOREIGN_ENV_PREFIXES = ("GRANIAN_", "UVICORN_", "GUNICORN_", "HYPERCORN_")
+FOREIGN_ENV = ("PORT", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS")
+# Distributions whose version goes into the report.
+VERSIONED = (
+    "django",
+    "gunicorn",
+    "uvicorn",
+    "uvicorn-worker",
+    "granian",
+    "waitress",
+    "daphne",
+    "twisted",
+    "hypercorn",
+    "h11",
+    "httptools",
+    "uvloop",
+)
+
+
+@dataclass(frozen=True)
+class Server:
+    """One backend with its fixed configuration."""
+
+    name: str  # `--only NAME`
+    backend: str  # BACKEND: the dotted path of the backend class
+    interface: str  # the application it serves: WSGI or ASGI
+    args: dict[str, str | bool]  # ARGS in the settings
+    address: Callable[[int], list[str]]  # the typed options that give the address
+    module: str  # B runs `python -m MODULE`; A fails without it too
+    command: str  # the first word of the `--dry-run` line
+    processes: str  # what the configuration runs, for the report
+    label: tuple[str, ...]  # lines under its bars in the chart
+    needs: tuple[str, ...] = ()  # other modules the configuration imports
+
+    @property
+    def backend_module(self) -> str:
+        return self.backend.rpartition(".")[0]
+
+    @property
+    def backend_class(self) -> str:
+        return self.backend.rpartition(".")[2]
+
+
+def bind(port: int) -> list[str]:
+    return [f"--bind={HOST}:{port}"]
+
+
+def host_port(port: int) -> list[str]:
+    return [f"--host={HOST}", f"--port={port}"]
+
+
+def daphne_address(port: int) -> list[str]:
+    return [f"--bind={HOST}", f"--port={port}"]
+
+
+def listen(port: int) -> list[str]:
+    return [f"--listen={HOST}:{port}"]
+
+
+BACKENDS = "django_prodserver.backends"
+SERVERS = (
+    Server(
+        "gunicorn",
+        f"{BACKENDS}.gunicorn.GunicornServer",
+        "WSGI",
+        {"workers": "2"},
+        bind,
+        "gunicorn",
+        "gunicorn",
+        "master + 2 sync workers",
+        ("gunicorn", "WSGI"),
+    ),
+    Server(
+        "gunicorn-uvicorn-worker",
+        f"{BACKENDS}.gunicorn.GunicornServer",
+        "ASGI",
+        {"workers": "2", "worker-class": "uvicorn_worker.UvicornWorker"},
+        bind,
+        "gunicorn",
+        "gunicorn",
+        "master + 2 UvicornWorker workers",
+        ("gunicorn +", "UvicornWorker", "ASGI"),
+        needs=("uvicorn_worker",),
+    ),
+    Server(
+        "uvicorn",
+        f"{BACKENDS}.uvicorn.UvicornServer",
+        "ASGI",
+        {"workers": "2", "access-log": False},
+        host_port,
+        "uvicorn",
+        "uvicorn",
+        "supervisor + 2 workers",
+        ("uvicorn", "ASGI"),
+    ),
+    Server(
+        "uvicorn-wsgi",
+        f"{BACKENDS}.uvicorn.UvicornWSGIServer",
+        "WSGI",
+        {"workers": "2", "access-log": False},
+        host_port,
+        "uvicorn",
+        "uvicorn",
+        "supervisor + 2 workers",
+        ("uvicorn", "WSGI"),
+    ),
+    Server(
+        "granian-asgi",
+        f"{BACKENDS}.granian.GranianASGIServer",
+        "ASGI",
+        {"workers": "2"},
+        host_port,
+        "granian",
+        "granian",
+        "main process + 2 workers",
+        ("granian", "ASGI"),
+    ),
+    Server(
+        "granian-wsgi",
+        f"{BACKENDS}.granian.GranianWSGIServer",
+        "WSGI",
+        {"workers": "2"},
+        host_port,
+        "granian",
+        "granian",
+        "main process + 2 workers",
+        ("granian", "WSGI"),
+    ),
+    Server(
+        "waitress",
+        f"{BACKENDS}.waitress.WaitressServer",
+        "WSGI",
+        {"threads": "4"},
+        listen,
+        "waitress",
+        "waitress-serve",
+        "1 process, 4 threads",
+        ("waitress", "WSGI"),
+    ),
+    Server(
+        "daphne",
+        f"{BACKENDS}.daphne.DaphneServer",
+        "ASGI",
+        {},
+        daphne_address,
+        "daphne",
+        "daphne",
+        "1 process",
+        ("daphne", "ASGI"),
+    ),
+    Server(
+        "hypercorn",
+        f"{BACKENDS}.hypercorn.HypercornServer",
+        "ASGI",
+        {"workers": "2"},
+        bind,
+        "hypercorn",
+        "hypercorn",
+        "main process + 2 workers",
+        ("hypercorn", "ASGI"),
+    ),
+)
+SERVER_NAMES = tuple(server.name for server in SERVERS)
+
+VARIANTS = ("A", "B")
+
+
+@dataclass
+class Run:
+    variant: str
+    round: int
+    first_response_s: float
+    sync_rps: float
+    sync_p99_ms: float
+    async_rps: float
+    async_p99_ms: float
+    total_pss_kib: int
+    processes: int
+    stop_s: float | None  # None: still running STOP_TIMEOUT after SIGTERM, then killed
+    left_at_exit: list[int]  # processes of the server still there when it exited
+    left_for_s: float | None  # how long they stayed; None: still there after the grace
+    wrk_errors: list[str] = field(default_factory=list)
+
+
+METRICS = (
+    Metric("sync_rps", "sync `/` requests/s", "req/s", 0),
+    Metric("async_rps", "async `/async/` requests/s", "req/s", 0),
+    Metric("sync_p99_ms", "sync `/` p99 latency", "ms", 1),
+    Metric("async_p99_ms", "async `/async/` p99 latency", "ms", 1),
+    Metric("total_pss_kib", "total memory (PSS, process tree)", "MiB", 1, scale=1 / 1024),
+)
+
+
+@dataclass
+class Measured:
+    server: Server
+    runs: list[Run]
+    commands: dict[str, str]
+    load_before: tuple[float, float, float]
+    load_after: tuple[float, float, float]
+    error: str = ""
+
+    @property
+    def summaries(self) -> dict[str, Summary]:
+        # summarize() reads .variant, .round and the metric's attribute: a Run has them.
+        return {metric.key: summarize(self.runs, metric) for metric in METRICS}
+
+
+# --- which backends can run ---------------------------------------------------------------
+
+
+def unavailable(server: Server) -> str:
+    """Why this backend cannot run here ("" if it can), checked in a fresh interpreter."""
+    check = (
+        "import importlib, sys\n"
+        f"for name in {[server.module, *server.needs]!r}:\n"
+        "    importlib.import_module(name)\n"
+        f"module = importlib.import_module({server.backend_module!r})\n"
+        f"getattr(module, {server.backend_class!r})\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", check],
+        cwd=EXAMPLE,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if done.returncode == 0:
+        return ""
+    lines = done.stderr.strip().splitlines()
+    return lines[-1] if lines else f"exit status {done.returncode}"
+
+
+# --- the two commands ---------------------------------------------------------------------
+
+
+def write_settings(directory: Path, server: Server) -> None:
+    processes = {"web": {"BACKEND": server.backend, "ARGS": server.args}}
+    (directory / f"{SETTINGS_MODULE}.py").write_text(
+        "from exampleproject.settings import *  # noqa: F403\n\n"
+        f"PRODUCTION_PROCESSES = {processes!r}\n"
+    )
+
+
+def web_env(run_dir: Path, port: int, settings_dir: Path) -> dict[str, str]:
+    env = server_env(run_dir, port)
+    for name in list(env):
+        if name in FOREIGN_ENV or name.startswith(FOREIGN_ENV_PREFIXES):
+            del env[name]
+    env["PYTHONPATH"] = os.pathsep.join([str(settings_dir), str(EXAMPLE)])
+    env["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
+    return env
+
+
+def command_a(server: Server, port: int) -> list[str]:
+    return [sys.executable, "manage.py", "prodserver", "web", *server.address(port)]
+
+
+def command_b(server: Server, port: int, env: dict[str, str]) -> list[str]:
+    """The `--dry-run` line for the same address, run with `python -m MODULE`."""
+    dry_run = [*command_a(server, port), "--dry-run"]
+    printed = subprocess.run(
+        dry_run, cwd=EXAMPLE, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    if printed.returncode != 0:
+        raise BenchError(f"--dry-run failed ({printed.returncode}): {printed.stderr.strip()}")
+    argv = shlex.split(printed.stdout.strip())
+    if not argv or argv[0] != server.command:
+        raise BenchError(f"--dry-run printed no {server.command} command: {printed.stdout!r}")
+    return [sys.executable, "-m", server.module, *argv[1:]]
+
+
+def command_for(server: Server, variant: str, port: int, env: dict[str, str]) -> list[str]:
+    return command_a(server, port) if variant == "A" else command_b(server, port, env)
+
+
+def shown(argv: Sequence[str], port: int) -> str:
+    """argv as a shell line, paths relative to example/, the port as PORT."""
+    words = [os.path.relpath(word, EXAMPLE) if word.startswith("/") else word for word in argv]
+    words = [
+        word.replace(f"{HOST}:{port}", f"{HOST}:{PORT_PLACEHOLDER}").replace(
+            f"--port={port}", f"--port={PORT_PLACEHOLDER}"
+        )
+        for word in words
+    ]
+    return shlex.join(words)
+
+
+# --- one run ------------------------------------------------------------------------------
+
+
+def left_over(pid: int, children: list[ProcInfo]) -> list[int]:
+    return sorted(set(still_running(children)) | set(group_members(pid)))
+
+
+def wait_until_gone(pid: int, children: list[ProcInfo]) -> float | None:
+    """Seconds until nothing of the server is left; None if something outlives the grace."""
+    started_at = time.monotonic()
+    while left_over(pid, children):
+        if time.monotonic() - started_at > LEFT_OVER_GRACE:
+            return None
+        time.sleep(0.05)
+    return time.monotonic() - started_at
+
+
+def measure_run(
+    server: Server, variant: str, round_number: int, duration: int, wrk: str, settings_dir: Path
+) -> Run:
+    port = find_free_port()
+    with tempfile.TemporaryDirectory(prefix=f"bench-{server.name}-{variant}-") as tmp:
+        run_dir = Path(tmp)
+        env = web_env(run_dir, port, settings_dir)
+        argv = command_for(server, variant, port, env)
+        log = run_dir / "server.log"
+        try:
+            with started_server(argv, env, log) as process:
+                started_at = time.monotonic()
+                first_response = wait_for_first_200(process, port, started_at)
+                loads = {}
+                for view, path in VIEWS:
+                    run_wrk(wrk, port, WARMUP_SECONDS, path)
+                    loads[view] = run_wrk(wrk, port, duration, path, latency=True)
+                children = descendants(process.pid)
+                total_pss = pss_kib(process.pid) + sum(pss_kib(child.pid) for child in children)
+                try:
+                    stop_s: float | None = stop(process)
+                except BenchError:
+                    stop_s = None  # killed with its group on the way out
+                left_at_exit = left_over(process.pid, children) if stop_s is not None else []
+                left_for_s = wait_until_gone(process.pid, children) if left_at_exit else 0.0
+        except BenchError as error:
+            tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+            message = f"{server.name} {variant} round {round_number}: {error}\n{tail}"
+            raise BenchError(message) from error
+    return Run(
+        variant=variant,
+        round=round_number,
+        first_response_s=first_response,
+        sync_rps=loads["sync"].requests_per_s,
+        sync_p99_ms=loads["sync"].p99_ms or 0.0,
+        async_rps=loads["async"].requests_per_s,
+        async_p99_ms=loads["async"].p99_ms or 0.0,
+        total_pss_kib=total_pss,
+        processes=1 + len(children),
+        stop_s=stop_s,
+        left_at_exit=left_at_exit,
+        left_for_s=left_for_s,
+        wrk_errors=[f"{view}: {error}" for view, load in loads.items() for error in load.errors],
+    )
+
+
+def measure_server(server: Server, rounds: int, duration: int, wrk: str) -> Measured:
+    load_before = os.getloadavg()
+    runs: list[Run] = []
+    error = ""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{server.name}-settings-") as tmp:
+        settings_dir = Path(tmp)
+        write_settings(settings_dir, server)
+        sample_port = find_free_port()
+        with tempfile.TemporaryDirectory(prefix="bench-cmd-") as sample:
+            env = web_env(Path(sample), sample_port, settings_dir)
+            try:
+                commands = {
+                    variant: shown(command_for(server, variant, sample_port, env), sample_port)
+                    for variant in VARIANTS
+                }
+            except BenchError as failed:
+                commands = {}
+                error = str(failed)
+        if not error:
+            try:
+                for round_number in range(1, rounds + 1):
+                    for variant in VARIANTS:
+                        run = measure_run(
+                            server, variant, round_number, duration, wrk, settings_dir
+                        )
+                        print(progress_line(server, run), file=sys.stderr, flush=True)
+                        runs.append(run)
+                        time.sleep(PAUSE_BETWEEN_RUNS)
+            except BenchError as failed:
+                error = str(failed)
+    if error:
+        print(f"{server.name}: not measured: {error}", file=sys.stderr, flush=True)
+        runs = []
+    return Measured(server, runs, commands, load_before, os.getloadavg(), error)
+
+
+def progress_line(server: Server, run: Run) -> str:
+    return (
+        f"{server.name} round {run.round} {run.variant}: "
+        f"sync {run.sync_rps:.0f} req/s p99 {run.sync_p99_ms:.1f} ms, "
+        f"async {run.async_rps:.0f} req/s p99 {run.async_p99_ms:.1f} ms, "
+        f"PSS {run.total_pss_kib / 1024:.1f} MiB ({run.processes} processes), "
+        f"stop {format_stop(run)}, left over {format_left(run)}"
+        + (f", wrk: {'; '.join(run.wrk_errors)}" if run.wrk_errors else "")
+    )
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+def format_stop(run: Run) -> str:
+    return "> 60 s (killed)" if run.stop_s is None else f"{run.stop_s:.2f} s"
+
+
+def format_left(run: Run) -> str:
+    if not run.left_at_exit:
+        return "none"
+    pids = ", ".join(map(str, run.left_at_exit))
+    if run.left_for_s is None:
+        return f"{pids} (still there after {LEFT_OVER_GRACE:.0f} s, killed)"
+    return f"{pids} (gone {run.left_for_s:.2f} s later)"
+
+
+def ratio(value: float) -> str:
+    return f"{value:.2f}x"
+
+
+def number(value: float, metric: Metric) -> str:
+    return f"{value:.{metric.digits}f}"
+
+
+def backend_table(measured: Measured) -> list[str]:
+    lines = [
+        "| metric | A: prodserver (median) | B: command (median) "
+        "| A/B (median of pairs) | A/B min | A/B max |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for metric in METRICS:
+        row = measured.summaries[metric.key]
+        lines.append(
+            f"| {metric.label} ({metric.unit}) | {number(row.median_a, metric)} "
+            f"| {number(row.median_b, metric)} | {ratio(row.ratio_median)} "
+            f"| {ratio(row.ratio_min)} | {ratio(row.ratio_max)} |"
+        )
+    stops = {
+        variant: [run.stop_s for run in measured.runs if run.variant == variant]
+        for variant in VARIANTS
+    }
+    cells = []
+    for variant in VARIANTS:
+        known = [value for value in stops[variant] if value is not None]
+        median = f"{statistics.median(known):.2f}" if known else "-"
+        slowest = "> 60" if None in stops[variant] else f"{max(known):.2f}"
+        cells.append(f"{median} (max {slowest})")
+    lines.append(f"| stop after SIGTERM (s) | {cells[0]} | {cells[1]} | | | |")
+    return lines
+
+
+def rounds_table(runs: list[Run]) -> list[str]:
+    lines = [
+        "| round | run | first 200 (s) | sync req/s | sync p99 (ms) | async req/s "
+        "| async p99 (ms) | PSS (MiB) | processes | stop | left over | wrk errors |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
+    ]
+    for run in runs:
+        lines.append(
+            f"| {run.round} | {run.variant} | {run.first_response_s:.2f} | {run.sync_rps:.0f} "
+            f"| {run.sync_p99_ms:.1f} | {run.async_rps:.0f} | {run.async_p99_ms:.1f} "
+            f"| {run.total_pss_kib / 1024:.1f} | {run.processes} | {format_stop(run)} "
+            f"| {format_left(run)} | {'; '.join(run.wrk_errors) or 'none'} |"
+        )
+    return lines
+
+
+def summary_table(results: list[Measured]) -> list[str]:
+    lines = [
+        "| backend | serves | processes | sync req/s | A/B | async req/s | A/B "
+        "| sync p99 (ms) | A/B | async p99 (ms) | A/B | memory (MiB) | A/B | stop A (s) |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for measured in results:
+        server = measured.server
+        if not measured.runs:
+            lines.append(
+                f"| {server.name} | {server.interface} | {server.processes} "
+                "| not measured | | | | | | | | | | |"
+            )
+            continue
+        cells = []
+        for metric in METRICS:
+            row = measured.summaries[metric.key]
+            cells += [number(row.median_a, metric), ratio(row.ratio_median)]
+        stops = [run.stop_s for run in measured.runs if run.variant == "A"]
+        known = [value for value in stops if value is not None]
+        stop_a = f"{statistics.median(known):.2f}" if known else "> 60"
+        lines.append(
+            f"| {server.name} | {server.interface} | {server.processes} | "
+            + " | ".join(cells)
+            + f" | {stop_a} |"
+        )
+    return lines
+
+
+def oddities(results: list[Measured]) -> list[str]:
+    notes = []
+    for measured in results:
+        name = measured.server.name
+        if measured.error:
+            first_line = measured.error.strip().splitlines()[0]
+            notes.append(f"- {name}: not measured: {first_line}")
+        for run in measured.runs:
+            where = f"{name} round {run.round} {run.variant}"
+            if run.stop_s is None:
+                notes.append(f"- {where}: still running 60 s after SIGTERM; killed.")
+            elif run.stop_s > SLOW_STOP:
+                notes.append(f"- {where}: took {run.stop_s:.2f} s to stop after SIGTERM.")
+            if run.left_at_exit:
+                notes.append(f"- {where}: left over when it exited: {format_left(run)}.")
+            if run.wrk_errors:
+                notes.append(f"- {where}: wrk reported {'; '.join(run.wrk_errors)}.")
+    return notes or ["- none: every server stopped within 2 s, nothing was left, no wrk errors."]
+
+
+def versions() -> str:
+    found = []
+    for name in VERSIONED:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name} (not installed)")
+    return ", ".join(found)
+
+
+def load_text(load: tuple[float, float, float]) -> str:
+    return " / ".join(f"{value:.2f}" for value in load)
+
+
+def report(results: list[Measured], rounds: int, duration: int, skipped: list[str]) -> str:
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    measured = [result for result in results if result.runs]
+    lines = [
+        "# Web servers: manage.py prodserver web (A) vs the --dry-run command (B)",
+        "",
+        f"Date: {now}. {rounds} rounds per backend, A B alternating; wrk `-d{duration}s` per view.",
+        "",
+        "Machine:",
+        "",
+        f"- nproc: {len(os.sched_getaffinity(0))} (CPU: {cpu_model()}); wrk shares the cores "
+        "with the server",
+        f"- kernel: {platform.system()} {platform.release()}",
+        f"- python: {platform.python_version()} ({sys.executable})",
+        f"- {versions()}",
+        f"- wrk: {wrk_version()}",
+        "- load average (1 / 5 / 15 min) before and after each backend: "
+        + "; ".join(
+            f"{result.server.name} {load_text(result.load_before)} -> "
+            f"{load_text(result.load_after)}"
+            for result in results
+        ),
+        "",
+        "The views are the example project's: `/` returns a short text from a sync view, "
+        "`/async/` the same from an `async def` view. The figures compare servers, not "
+        "applications: a real view spends its time in the database and templates.",
+        "",
+        "Set-up: a settings module `bench_web_settings` (`from exampleproject.settings "
+        "import *`, then `PRODUCTION_PROCESSES = {'web': {'BACKEND': ..., 'ARGS': ...}}`) in "
+        "a temporary directory; env `PYTHONPATH=<that directory>:example`, "
+        "`DJANGO_SETTINGS_MODULE=bench_web_settings`, a fresh `XDG_RUNTIME_DIR` and "
+        "`EXAMPLE_DATABASE` per run, and none of `PORT`, `WEB_CONCURRENCY`, `GUNICORN_*`, "
+        "`UVICORN_*`, `GRANIAN_*`, `HYPERCORN_*`. cwd `example/`; stdout goes to /dev/null. "
+        "No server writes an access log (uvicorn's is on by default: `access-log: False`).",
+        "",
+        f"Load: `wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{duration}s --latency "
+        "http://127.0.0.1:PORT/` then the same on `/async/`, each after a discarded "
+        f"`-d{WARMUP_SECONDS}s` warm-up; p99 is the `99%` line of wrk's latency distribution. "
+        "Memory: sum of `Pss:` in /proc/PID/smaps_rollup over the server process and all its "
+        "descendants, right after the load. Stop: SIGTERM to the server process until it "
+        "exits; then whatever is left of its process group or of its descendants. A/B is "
+        "taken round by round; the tables show the median of those ratios.",
+        "",
+        "## Summary",
+        "",
+        "A's medians, and A/B. A/B above 1 means prodserver does more requests/s, or has "
+        "the higher latency or memory.",
+        "",
+        *summary_table(results),
+        "",
+    ]
+    if skipped:
+        lines += ["Skipped (cannot run here):", "", *skipped, ""]
+    lines += ["Anything odd:", "", *oddities(results), ""]
+    for result in measured:
+        server = result.server
+        lines += [
+            f"## {server.name}",
+            "",
+            f"`{server.backend}`, {server.interface}, {server.processes}; ARGS `{server.args!r}`.",
+            "",
+            f"- A: `{result.commands['A']}`",
+            f"- B: `{result.commands['B']}` (the `--dry-run` line, with "
+            f"`{server.command}` run as `python -m {server.module}`)",
+            "",
+            *backend_table(result),
+            "",
+            "Every round:",
+            "",
+            *rounds_table(result.runs),
+            "",
+        ]
+    return "\n".join(lines)
+
+
+# --- chart --------------------------------------------------------------------------------
+
+COLOURS = {"sync": "#3a6ea5", "async": "#e07b39"}
+FONT = "font-family='DejaVu Sans, Helvetica, Arial, sans-serif'"
+
+
+def nice_step(top: float, ticks: int = 5) -> float:
+    raw = max(top, 1.0) / ticks
+    magnitude = 10 ** len(str(int(raw))) / 10
+    for factor in (1, 2, 2.5, 5, 10):
+        if raw <= factor * magnitude:
+            return factor * magnitude
+    return 10 * magnitude
+
+
+def svg_chart(results: list[Measured], subtitle: str) -> str:
+    """Bars of A's median requests/s per backend, sync and async; A/B above each bar."""
+    rows = [result for result in results if result.runs]
+    left, right, top, bottom = 70, 20, 96, 70
+    group, bar, gap = 118, 40, 6
+    plot_height = 320
+    width = left + right + group * max(len(rows), 1)
+    height = top + plot_height + bottom
+    highest = max(
+        (result.summaries[key].median_a for result in rows for key in ("sync_rps", "async_rps")),
+        default=1.0,
+    )
+    step = nice_step(highest * 1.15)
+    axis_top = step * (int(highest * 1.15 / step) + 1)
+
+    def y(value: float) -> float:
+        return top + plot_height - plot_height * value / axis_top
+
+    out = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+        f"viewBox='0 0 {width} {height}' {FONT} font-size='12'>",
+        f"<rect width='{width}' height='{height}' fill='white'/>",
+        f"<text x='{left}' y='24' font-size='16' font-weight='bold'>"
+        "Requests/s of manage.py prodserver web, per backend</text>",
+        f"<text x='{left}' y='44' fill='#444'>{escape(subtitle)}</text>",
+        f"<text x='{left}' y='62' fill='#444'>Above each bar: requests/s, then in bold A/B, "
+        "prodserver / the --dry-run command (median of pairwise ratios; 1.00x = the same)."
+        "</text>",
+    ]
+    legend_x = left
+    for view, path in VIEWS:
+        out.append(
+            f"<rect x='{legend_x}' y='72' width='12' height='12' fill='{COLOURS[view]}'/>"
+            f"<text x='{legend_x + 17}' y='82'>{view} view {escape(path)}</text>"
+        )
+        legend_x += 160
+    value = 0.0
+    while value <= axis_top + step / 2:
+        ty = y(value)
+        out.append(
+            f"<line x1='{left}' x2='{width - right}' y1='{ty:.1f}' y2='{ty:.1f}' "
+            f"stroke='{'#888' if value == 0 else '#ddd'}'/>"
+            f"<text x='{left - 6}' y='{ty + 4:.1f}' text-anchor='end' fill='#444'>"
+            f"{value:,.0f}</text>"
+        )
+        value += step
+    out.append(
+        f"<text transform='translate(16 {top + plot_height / 2}) rotate(-90)' "
+        "text-anchor='middle' fill='#444'>requests/s (median of A)</text>"
+    )
+    for index, result in enumerate(rows):
+        x0 = left + group * index + (group - 2 * bar - gap) / 2
+        for offset, (view, _path) in enumerate(VIEWS):
+            summary = result.summaries[f"{view}_rps"]
+            bx = x0 + offset * (bar + gap)
+            by = y(summary.median_a)
+            centre = bx + bar / 2
+            out.append(
+                f"<rect x='{bx:.1f}' y='{by:.1f}' width='{bar}' "
+                f"height='{top + plot_height - by:.1f}' fill='{COLOURS[view]}'>"
+                f"<title>{escape(result.server.name)} {view}: {summary.median_a:.0f} req/s, "
+                f"A/B {summary.ratio_median:.2f}</title></rect>"
+                f"<text x='{centre:.1f}' y='{by - 5:.1f}' text-anchor='middle' "
+                f"font-size='11' font-weight='bold'>{summary.ratio_median:.2f}x</text>"
+                f"<text x='{centre:.1f}' y='{by - 19:.1f}' text-anchor='middle' "
+                f"font-size='10' fill='#555'>{summary.median_a:.0f}</text>"
+            )
+        label_x = left + group * index + group / 2
+        for line_number, text in enumerate(result.server.label):
+            out.append(
+                f"<text x='{label_x:.1f}' y='{top + plot_height + 18 + 15 * line_number}' "
+                f"text-anchor='middle'>{escape(text)}</text>"
+            )
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+# --- main ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Options:
+    rounds: int
+    duration: int
+    only: tuple[str, ...]
+    output_dir: Path
+
+
+def parse_options(argv: list[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="A B pairs per backend (3)")
+    parser.add_argument(
+        "--duration", type=int, default=10, help="seconds of each measured wrk run (10)"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SERVER_NAMES,
+        metavar="NAME",
+        help=f"run this backend only (repeatable): {', '.join(SERVER_NAMES)}",
+    )
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=RESULTS,
+        help="where web-servers.md and .svg go (bench/results)",
+    )
+    args = parser.parse_args(argv)
+    if args.rounds < 1 or args.duration < 1:
+        parser.error("--rounds and --duration must be at least 1")
+    return Options(args.rounds, args.duration, tuple(args.only or ()), args.output_dir)
+
+
+def main() -> int:
+    if not Path("/proc/self/smaps_rollup").exists():
+        sys.exit("needs Linux with /proc/PID/smaps_rollup (kernel 4.14 or later).")
+    options = parse_options()
+    wrk = require_wrk()
+    servers = [server for server in SERVERS if not options.only or server.name in options.only]
+    results: list[Measured] = []
+    skipped: list[str] = []
+    for server in servers:
+        reason = unavailable(server)
+        if reason:
+            note = f"- {server.name} (`{server.backend}`): {reason}"
+            print(f"skipping {server.name}: {reason}", file=sys.stderr, flush=True)
+            skipped.append(note)
+            continue
+        results.append(measure_server(server, options.rounds, options.duration, wrk))
+    if not results:
+        print("no backend could run", file=sys.stderr)
+        return 1
+    text = report(results, options.rounds, options.duration, skipped)
+    stem = "web-servers" if not options.only else "web-servers-" + "-".join(options.only)
+    date = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
+    subtitle = (
+        f"{date}, {len(os.sched_getaffinity(0))} cores ({cpu_model()}), wrk -c{WRK_CONNECTIONS} "
+        f"on the same cores; example project's tiny views"
+    )
+    options.output_dir.mkdir(parents=True, exist_ok=True)
+    markdown = options.output_dir / f"{stem}.md"
+    chart = options.output_dir / f"{stem}.svg"
+    markdown.write_text(text)
+    chart.write_text(svg_chart(results, subtitle))
+    print(text)
+    for path in (markdown, chart):
+        shown_path = path.relative_to(REPO) if path.is_relative_to(REPO) else path
+        print(f"written to {shown_path}", file=sys.stderr)
+    return 0 if all(result.runs for result in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
