@@ -21,10 +21,12 @@ import textwrap
 import types
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from functools import cache
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from django_prodserver.backends.argparse_options import argparse_option_table
+from django_prodserver.backends.base import Plan
 from django_prodserver.backends.command import ServerBackend
 from django_prodserver.errors import MissingPackageError, OptionError
 from django_prodserver.options import OptionTable, OptionValue, normalize
@@ -32,6 +34,7 @@ from django_prodserver.options import OptionTable, OptionValue, normalize
 if TYPE_CHECKING:
     from hypercorn.config import Config
 
+RUNTIME_MODULE = "django_prodserver.backends.hypercorn_runtime"
 # hypercorn's worker classes (the choices of `hypercorn.run.run`) and the package each needs.
 WORKER_CLASSES = {"asyncio": None, "uvloop": "uvloop", "trio": "trio"}
 
@@ -144,6 +147,11 @@ class HypercornServer(ServerBackend):
 
     def option_table(self) -> OptionTable:
         return option_table()
+
+    def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
+        # The dry-run line stays `hypercorn ...`; this process runs it through a module
+        # that stops the workers if a SIGTERM comes while they start (hypercorn_runtime).
+        return replace(super().plan(overrides, env), module=RUNTIME_MODULE)
 
     def configured_options(self, table: OptionTable) -> tuple[list[OptionValue], list[str]]:
         args = self.spec.args
