@@ -154,3 +154,13 @@ def test_app_is_not_silently_ignored():
     spec = ProcessSpec("web", PATH, {}, app="myproject.celery.app")
     with pytest.raises(OptionError, match="APP is for worker backends"):
         GunicornServer(spec).plan()
+
+
+def test_an_asgi_worker_class_serves_the_asgi_application():
+    import gunicorn.workers
+
+    if "asgi" not in gunicorn.workers.SUPPORTED_WORKERS:
+        pytest.skip("this gunicorn has no ASGI worker of its own (added in gunicorn 25)")
+    spec = ProcessSpec("web", PATH, {"worker-class": "asgi"})
+    with override_settings(ASGI_APPLICATION="myproject.asgi.application"):
+        assert GunicornServer(spec).plan().argv[-1] == "myproject.asgi:application"
