@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -125,6 +126,25 @@ def get(address: str, path: str = "/", timeout: float = 10) -> tuple[int, str]:
         return response.status, response.read().decode()
     finally:
         connection.close()
+
+
+def request_in_flight(address: str, seconds: float = 2) -> tuple[threading.Thread, list[object]]:
+    """GET `/slow/?seconds=N` in a thread, returned once the view is serving it.
+
+    The list receives the answer, or the OSError the request ended with.
+    """
+    outcome: list[object] = []
+
+    def ask() -> None:
+        try:
+            outcome.append(get(address, f"/slow/?seconds={seconds:g}", timeout=30))
+        except OSError as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=ask)
+    thread.start()
+    time.sleep(0.5)  # the view is now sleeping in its thread
+    return thread, outcome
 
 
 @dataclass

@@ -13,12 +13,10 @@ import shlex
 import signal
 import subprocess
 import sys
-import threading
-import time
 
 import pytest
 
-from tests.support import Running, get
+from tests.support import Running, get, request_in_flight
 
 DAPHNE = "django_prodserver.backends.daphne.DaphneServer"
 STOP_BOUND = 8.0  # the target is 2 s
@@ -75,22 +73,12 @@ def test_a_request_in_flight_is_cut_off(make_project, port, started):
     project = make_project({"web": {"BACKEND": DAPHNE, "ARGS": {"port": port}}})
     server = start(project, started)
     server.wait_until_serving(f"127.0.0.1:{port}")
-    outcome: list[object] = []
-
-    def request() -> None:
-        try:
-            outcome.append(get(f"127.0.0.1:{port}", "/slow/?seconds=2", timeout=30))
-        except (http.client.RemoteDisconnected, ConnectionResetError) as error:
-            outcome.append(type(error))
-
-    thread = threading.Thread(target=request)
-    thread.start()
-    time.sleep(0.5)  # the view is now sleeping in its thread
+    thread, outcome = request_in_flight(f"127.0.0.1:{port}")
 
     code, seconds = server.stop(signal.SIGTERM)
     thread.join(30)
 
-    assert outcome == [http.client.RemoteDisconnected], server.output
+    assert [type(item) for item in outcome] == [http.client.RemoteDisconnected], server.output
     assert "Killed 1 pending application instances" in server.output
     assert code == DAPHNE_SIGTERM_STATUS
     assert seconds < STOP_BOUND  # it waits for the view's thread: about 1.5 s here

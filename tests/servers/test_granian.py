@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 
-from tests.support import EXAMPLE, Running, get
+from tests.support import EXAMPLE, Running, get, request_in_flight
 
 ASGI = "django_prodserver.backends.granian.GranianASGIServer"
 WSGI = "django_prodserver.backends.granian.GranianWSGIServer"
@@ -89,12 +88,7 @@ def test_a_request_in_flight_completes(make_project, port, started, backend):
     project = make_project({"web": {"BACKEND": backend, "ARGS": {"port": port}}})
     server = start(project, started)
     server.wait_until_serving(f"127.0.0.1:{port}")
-    answers: list[tuple[int, str]] = []
-    request = threading.Thread(
-        target=lambda: answers.append(get(f"127.0.0.1:{port}", "/slow/?seconds=2", timeout=30))
-    )
-    request.start()
-    time.sleep(0.5)  # the request is now being served
+    request, answers = request_in_flight(f"127.0.0.1:{port}")
 
     code, seconds = server.stop()
     request.join(30)

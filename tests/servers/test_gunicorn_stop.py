@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import signal
-import threading
 
 import pytest
 
-from tests.support import get
+from tests.support import request_in_flight
 
 GUNICORN = "django_prodserver.backends.gunicorn.GunicornServer"
 # The target is 2 s (bench/ measures it); the bound is several times that.
@@ -51,12 +50,7 @@ def test_a_request_in_flight_completes(make_project, port, started, worker_class
     server = project.start("prodserver", "web")
     started.append(server)
     server.wait_until_serving(f"127.0.0.1:{port}")
-    answers: list[tuple[int, str]] = []
-    request = threading.Thread(
-        target=lambda: answers.append(get(f"127.0.0.1:{port}", "/slow/?seconds=2", timeout=30))
-    )
-    request.start()
-    threading.Event().wait(0.5)  # the request is now being served
+    request, answers = request_in_flight(f"127.0.0.1:{port}")
 
     code, _ = server.stop(signal.SIGTERM)
     request.join(30)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import threading
-import time
 
 import pytest
 
-from tests.support import Project, get
+from tests.support import Project, get, request_in_flight
 
 ASGI = "django_prodserver.backends.uvicorn.UvicornServer"
 WSGI = "django_prodserver.backends.uvicorn.UvicornWSGIServer"
@@ -46,12 +44,7 @@ def test_a_request_in_flight_completes(make_project, port, started):
     project = make_project({"web": {"BACKEND": ASGI, "ARGS": {"port": port}}})
     server = start(project, started)
     server.wait_until_serving(f"127.0.0.1:{port}")
-    answers = []
-    request = threading.Thread(
-        target=lambda: answers.append(get(f"127.0.0.1:{port}", "/slow/?seconds=2", timeout=30))
-    )
-    request.start()
-    time.sleep(0.5)
+    request, answers = request_in_flight(f"127.0.0.1:{port}")
     code, _ = server.stop()
     request.join(30)
     assert answers == [(200, "slept 2.0\n")]

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from tests.support import EXAMPLE, free_port, get
+from tests.support import EXAMPLE, free_port, get, request_in_flight
 
 WAITRESS = "django_prodserver.backends.waitress.WaitressServer"
 # The target is 2 s; the bound is several times that.
@@ -35,20 +35,6 @@ def start(project, started, *args, env=None):
     server = project.start("prodserver", "web", *args, env=env)
     started.append(server)
     return server
-
-
-def request_in_background(address, path):
-    answers: list[object] = []
-
-    def ask():
-        try:
-            answers.append(get(address, path, timeout=30))
-        except OSError as error:
-            answers.append(error)
-
-    thread = threading.Thread(target=ask)
-    thread.start()
-    return thread, answers
 
 
 def test_serves_sync_and_async_views_and_stops_on_sigterm(make_project, port, started):
@@ -112,8 +98,7 @@ def test_a_request_in_flight_completes_and_new_connections_are_refused(make_proj
     project = make_project(web({"listen": f"127.0.0.1:{port}"}))
     server = start(project, started)
     server.wait_until_serving(f"127.0.0.1:{port}")
-    request, answers = request_in_background(f"127.0.0.1:{port}", "/slow/?seconds=2")
-    time.sleep(0.5)  # the request is now being served
+    request, answers = request_in_flight(f"127.0.0.1:{port}")
 
     started_at = time.monotonic()
     server.popen.send_signal(signal.SIGTERM)
@@ -136,8 +121,7 @@ def test_a_second_signal_stops_at_once(make_project, port, started):
     project = make_project(web({"listen": f"127.0.0.1:{port}"}))
     server = start(project, started)
     server.wait_until_serving(f"127.0.0.1:{port}")
-    request, answers = request_in_background(f"127.0.0.1:{port}", "/slow/?seconds=20")
-    time.sleep(0.5)
+    request, answers = request_in_flight(f"127.0.0.1:{port}", seconds=20)
     server.popen.send_signal(signal.SIGTERM)
     time.sleep(0.5)
 
