@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import http.client
 import os
 import platform
+import resource
 import shlex
 import statistics
 import subprocess
@@ -60,6 +62,7 @@ from gunicorn_vs_command import (
     Metric,
     ProcInfo,
     Summary,
+    WrkResult,
     cpu_model,
     descendants,
     find_free_port,
@@ -77,7 +80,14 @@ from gunicorn_vs_command import (
 )
 
 SETTINGS_MODULE = "bench_web_settings"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+OTHER_CPU_LIMIT = 0.25  # cores: a run with more CPU used by others than this is run again
+RETRIES = 2  # at most this many runs again, per run; the least disturbed one is kept
+RETRY_PAUSE = 20.0  # seconds to wait before running a disturbed run again
+QUIET_WAIT = 120.0  # before each run, wait at most this long for others to go quiet
+QUIET_SAMPLE = 2.0  # seconds over which others' CPU is sampled while waiting
 VIEWS = (("sync", "/"), ("async", "/async/"))
+SEQUENTIAL_REQUESTS = 50  # on one keep-alive connection, one after the other
 LEFT_OVER_GRACE = 5.0  # seconds given to processes still there when the server exits
 SLOW_STOP = 2.0  # a stop slower than this is pointed out in the report
 # Variables some servers read options from: neither A nor B may see them.
@@ -257,11 +267,15 @@ class Run:
     sync_p99_ms: float
     async_rps: float
     async_p99_ms: float
+    sequential_ms: float  # median time of a request from one client, one after the other
+    kept_alive: bool  # the server kept that client's connection open between requests
     total_pss_kib: int
     processes: int
     stop_s: float | None  # None: still running STOP_TIMEOUT after SIGTERM, then killed
     left_at_exit: list[int]  # processes of the server still there when it exited
     left_for_s: float | None  # how long they stayed; None: still there after the grace
+    other_cpu: float  # cores busy with other processes during the loads (the larger of two)
+    attempts: int = 1
     wrk_errors: list[str] = field(default_factory=list)
 
 
@@ -270,6 +284,7 @@ METRICS = (
     Metric("async_rps", "async `/async/` requests/s", "req/s", 0),
     Metric("sync_p99_ms", "sync `/` p99 latency", "ms", 1),
     Metric("async_p99_ms", "async `/async/` p99 latency", "ms", 1),
+    Metric("sequential_ms", "one client, sequential requests, median latency", "ms", 2),
     Metric("total_pss_kib", "total memory (PSS, process tree)", "MiB", 1, scale=1 / 1024),
 )
 
@@ -370,7 +385,91 @@ def shown(argv: Sequence[str], port: int) -> str:
     return shlex.join(words)
 
 
+# --- CPU used by others -------------------------------------------------------------------
+
+
+def busy_seconds() -> float:
+    """CPU time spent in user and system mode by the whole machine (/proc/stat)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    user, nice, system = (int(value) for value in fields[1:4])
+    return (user + nice + system) / CLOCK_TICKS
+
+
+def process_cpu_seconds(pid: int) -> float:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    fields = text[text.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    return process_cpu_seconds(pid) + sum(
+        process_cpu_seconds(child.pid) for child in descendants(pid)
+    )
+
+
+def own_cpu_seconds() -> float:
+    """This process and the children it waited for (wrk)."""
+    mine = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime
+
+
+def wait_for_quiet() -> float:
+    """Wait (QUIET_WAIT at most) until others use OTHER_CPU_LIMIT cores or less; the last use."""
+    deadline = time.monotonic() + QUIET_WAIT
+    while True:
+        started = (time.monotonic(), busy_seconds(), own_cpu_seconds())
+        time.sleep(QUIET_SAMPLE)
+        ended = (time.monotonic(), busy_seconds(), own_cpu_seconds())
+        wall, busy, own = (end - start for end, start in zip(ended, started, strict=True))
+        others = max(busy - own, 0.0) / wall
+        if others <= OTHER_CPU_LIMIT or time.monotonic() >= deadline:
+            return others
+
+
+def load_with_others(
+    wrk: str, port: int, seconds: int, path: str, server_pid: int
+) -> tuple[WrkResult, float]:
+    """wrk with --latency, and the cores that processes other than server and wrk kept busy."""
+    started = (time.monotonic(), busy_seconds(), tree_cpu_seconds(server_pid), own_cpu_seconds())
+    result = run_wrk(wrk, port, seconds, path, latency=True)
+    ended = (time.monotonic(), busy_seconds(), tree_cpu_seconds(server_pid), own_cpu_seconds())
+    wall, busy, server, own = (end - start for end, start in zip(ended, started, strict=True))
+    return result, max(busy - server - own, 0.0) / wall
+
+
 # --- one run ------------------------------------------------------------------------------
+
+
+def sequential_latency_ms(port: int, path: str = "/") -> tuple[float, bool]:
+    """Median time of SEQUENTIAL_REQUESTS GETs sent one after the other by one client.
+
+    Without concurrency this shows a fixed delay per request, such as the 40 ms of a
+    delayed ACK when a server leaves Nagle's algorithm on (TCP_NODELAY unset). The client
+    keeps its connection open; a server that closes it after each response (gunicorn's
+    sync workers) gets a new one per request. The second value says whether it kept it.
+    """
+    connection = http.client.HTTPConnection(HOST, port, timeout=10)
+    times = []
+    kept_alive = True
+    try:
+        for _ in range(SEQUENTIAL_REQUESTS):
+            started = time.perf_counter()
+            connection.request("GET", path)  # reconnects if the server closed the last one
+            response = connection.getresponse()
+            response.read()
+            times.append(time.perf_counter() - started)
+            if response.status != 200:
+                raise BenchError(f"GET {path}, one client: status {response.status}")
+            kept_alive = kept_alive and not response.will_close
+    except (OSError, http.client.HTTPException) as error:
+        raise BenchError(f"GET {path}, one client, failed: {error!r}") from error
+    finally:
+        connection.close()
+    return statistics.median(times) * 1000, kept_alive
 
 
 def left_over(pid: int, children: list[ProcInfo]) -> list[int]:
@@ -401,9 +500,12 @@ def measure_run(
                 started_at = time.monotonic()
                 first_response = wait_for_first_200(process, port, started_at)
                 loads = {}
+                others = []
                 for view, path in VIEWS:
                     run_wrk(wrk, port, WARMUP_SECONDS, path)
-                    loads[view] = run_wrk(wrk, port, duration, path, latency=True)
+                    loads[view], other = load_with_others(wrk, port, duration, path, process.pid)
+                    others.append(other)
+                sequential_ms, kept_alive = sequential_latency_ms(port)
                 children = descendants(process.pid)
                 total_pss = pss_kib(process.pid) + sum(pss_kib(child.pid) for child in children)
                 try:
@@ -424,11 +526,14 @@ def measure_run(
         sync_p99_ms=loads["sync"].p99_ms or 0.0,
         async_rps=loads["async"].requests_per_s,
         async_p99_ms=loads["async"].p99_ms or 0.0,
+        sequential_ms=sequential_ms,
+        kept_alive=kept_alive,
         total_pss_kib=total_pss,
         processes=1 + len(children),
         stop_s=stop_s,
         left_at_exit=left_at_exit,
         left_for_s=left_for_s,
+        other_cpu=max(others),
         wrk_errors=[f"{view}: {error}" for view, load in loads.items() for error in load.errors],
     )
 
@@ -455,12 +560,11 @@ def measure_server(server: Server, rounds: int, duration: int, wrk: str) -> Meas
             try:
                 for round_number in range(1, rounds + 1):
                     for variant in VARIANTS:
-                        run = measure_run(
-                            server, variant, round_number, duration, wrk, settings_dir
+                        runs.append(
+                            least_disturbed_run(
+                                server, variant, round_number, duration, wrk, settings_dir
+                            )
                         )
-                        print(progress_line(server, run), file=sys.stderr, flush=True)
-                        runs.append(run)
-                        time.sleep(PAUSE_BETWEEN_RUNS)
             except BenchError as failed:
                 error = str(failed)
     if error:
@@ -469,13 +573,42 @@ def measure_server(server: Server, rounds: int, duration: int, wrk: str) -> Meas
     return Measured(server, runs, commands, load_before, os.getloadavg(), error)
 
 
+def least_disturbed_run(
+    server: Server, variant: str, round_number: int, duration: int, wrk: str, settings_dir: Path
+) -> Run:
+    """One run; again (at most RETRIES times) while other processes took OTHER_CPU_LIMIT."""
+    attempts: list[Run] = []
+    for attempt in range(1, RETRIES + 2):
+        others = wait_for_quiet()
+        if others > OTHER_CPU_LIMIT:
+            print(f"  still {others:.2f} cores busy with others: running anyway", file=sys.stderr)
+        run = measure_run(server, variant, round_number, duration, wrk, settings_dir)
+        print(progress_line(server, run), file=sys.stderr, flush=True)
+        attempts.append(run)
+        time.sleep(PAUSE_BETWEEN_RUNS)
+        if run.other_cpu <= OTHER_CPU_LIMIT or attempt > RETRIES:
+            break
+        print(
+            f"  other processes kept {run.other_cpu:.2f} cores busy: again in {RETRY_PAUSE:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+        time.sleep(RETRY_PAUSE)
+    kept = min(attempts, key=lambda run: run.other_cpu)
+    kept.attempts = len(attempts)
+    return kept
+
+
 def progress_line(server: Server, run: Run) -> str:
     return (
         f"{server.name} round {run.round} {run.variant}: "
         f"sync {run.sync_rps:.0f} req/s p99 {run.sync_p99_ms:.1f} ms, "
         f"async {run.async_rps:.0f} req/s p99 {run.async_p99_ms:.1f} ms, "
+        f"one client {run.sequential_ms:.2f} ms"
+        f"{'' if run.kept_alive else ' (connection closed each time)'}, "
         f"PSS {run.total_pss_kib / 1024:.1f} MiB ({run.processes} processes), "
-        f"stop {format_stop(run)}, left over {format_left(run)}"
+        f"stop {format_stop(run)}, left over {format_left(run)}, "
+        f"others {run.other_cpu:.2f} cores"
         + (f", wrk: {'; '.join(run.wrk_errors)}" if run.wrk_errors else "")
     )
 
@@ -534,15 +667,19 @@ def backend_table(measured: Measured) -> list[str]:
 def rounds_table(runs: list[Run]) -> list[str]:
     lines = [
         "| round | run | first 200 (s) | sync req/s | sync p99 (ms) | async req/s "
-        "| async p99 (ms) | PSS (MiB) | processes | stop | left over | wrk errors |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
+        "| async p99 (ms) | one client (ms) | PSS (MiB) | processes | stop | left over "
+        "| others (cores) | tries | wrk errors |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|",
     ]
     for run in runs:
         lines.append(
             f"| {run.round} | {run.variant} | {run.first_response_s:.2f} | {run.sync_rps:.0f} "
             f"| {run.sync_p99_ms:.1f} | {run.async_rps:.0f} | {run.async_p99_ms:.1f} "
-            f"| {run.total_pss_kib / 1024:.1f} | {run.processes} | {format_stop(run)} "
-            f"| {format_left(run)} | {'; '.join(run.wrk_errors) or 'none'} |"
+            f"| {run.sequential_ms:.2f}{'' if run.kept_alive else ' (new connection each)'} "
+            f"| {run.total_pss_kib / 1024:.1f} | {run.processes} "
+            f"| {format_stop(run)} "
+            f"| {format_left(run)} | {run.other_cpu:.2f} | {run.attempts} "
+            f"| {'; '.join(run.wrk_errors) or 'none'} |"
         )
     return lines
 
@@ -550,15 +687,16 @@ def rounds_table(runs: list[Run]) -> list[str]:
 def summary_table(results: list[Measured]) -> list[str]:
     lines = [
         "| backend | serves | processes | sync req/s | A/B | async req/s | A/B "
-        "| sync p99 (ms) | A/B | async p99 (ms) | A/B | memory (MiB) | A/B | stop A (s) |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| sync p99 (ms) | A/B | async p99 (ms) | A/B | one client (ms) | A/B "
+        "| memory (MiB) | A/B | stop A (s) |",
+        "|---|---|---|" + "---:|" * 13,
     ]
     for measured in results:
         server = measured.server
         if not measured.runs:
             lines.append(
                 f"| {server.name} | {server.interface} | {server.processes} "
-                "| not measured | | | | | | | | | | |"
+                "| not measured |" + " |" * 12
             )
             continue
         cells = []
@@ -591,9 +729,17 @@ def oddities(results: list[Measured]) -> list[str]:
                 notes.append(f"- {where}: took {run.stop_s:.2f} s to stop after SIGTERM.")
             if run.left_at_exit:
                 notes.append(f"- {where}: left over when it exited: {format_left(run)}.")
+            if run.other_cpu > OTHER_CPU_LIMIT:
+                notes.append(
+                    f"- {where}: other processes kept {run.other_cpu:.2f} cores busy during "
+                    f"the load (the least of {run.attempts} tries)."
+                )
             if run.wrk_errors:
                 notes.append(f"- {where}: wrk reported {'; '.join(run.wrk_errors)}.")
-    return notes or ["- none: every server stopped within 2 s, nothing was left, no wrk errors."]
+    return notes or [
+        "- none: every server stopped within 2 s, nothing was left, no wrk errors, no run "
+        "disturbed by other processes."
+    ]
 
 
 def versions() -> str:
@@ -626,7 +772,8 @@ def report(results: list[Measured], rounds: int, duration: int, skipped: list[st
         f"- python: {platform.python_version()} ({sys.executable})",
         f"- {versions()}",
         f"- wrk: {wrk_version()}",
-        "- load average (1 / 5 / 15 min) before and after each backend: "
+        "- load average (1 / 5 / 15 min) before and after each backend (the benchmark "
+        "itself keeps about 2 runnable): "
         + "; ".join(
             f"{result.server.name} {load_text(result.load_before)} -> "
             f"{load_text(result.load_after)}"
@@ -648,10 +795,22 @@ def report(results: list[Measured], rounds: int, duration: int, skipped: list[st
         f"Load: `wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{duration}s --latency "
         "http://127.0.0.1:PORT/` then the same on `/async/`, each after a discarded "
         f"`-d{WARMUP_SECONDS}s` warm-up; p99 is the `99%` line of wrk's latency distribution. "
-        "Memory: sum of `Pss:` in /proc/PID/smaps_rollup over the server process and all its "
-        "descendants, right after the load. Stop: SIGTERM to the server process until it "
+        f"One client: the median time of {SEQUENTIAL_REQUESTS} GETs of `/` sent one "
+        "after the other by one keep-alive client (Python's http.client), after the loads; "
+        "a fixed delay per request shows here (gunicorn's sync workers close the connection "
+        "after each response, so that client opens a new one each time). "
+        "Memory: sum of `Pss:` in /proc/PID/smaps_rollup over the server process and "
+        "all its descendants, right after the loads. Stop: SIGTERM to the server process until it "
         "exits; then whatever is left of its process group or of its descendants. A/B is "
         "taken round by round; the tables show the median of those ratios.",
+        "",
+        "Others: the machine's CPU time in user and system mode during each measured load, "
+        "less that of the server's processes, of wrk and of the benchmark itself, in cores "
+        "(the larger of the two loads). The machine is shared: a run where others took more "
+        f"than {OTHER_CPU_LIMIT} cores is run again after {RETRY_PAUSE:.0f} s, "
+        f"{RETRIES} times at most, and the least disturbed try is kept (`tries`). Before "
+        f"each try the benchmark waits (up to {QUIET_WAIT:.0f} s) until others use at most "
+        f"{OTHER_CPU_LIMIT} cores over {QUIET_SAMPLE:.0f} s.",
         "",
         "## Summary",
         "",
