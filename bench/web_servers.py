@@ -14,8 +14,12 @@ Each run measures, on 127.0.0.1 and a fresh free port:
 
 1. requests/s and p99 latency of `wrk -t2 -c32 -d<duration>s --latency` on the sync
    view `/`, then on the async view `/async/`, each after a discarded 2 s warm-up;
-2. PSS of the server process and all its descendants, right after the load;
-3. the time from SIGTERM to the server process's exit, and what was left of it.
+2. the median time of 50 sequential GETs from one keep-alive client (a fixed delay per
+   request, such as a 40 ms delayed ACK, shows here);
+3. PSS of the server process and all its descendants, right after the loads;
+4. the time from SIGTERM to the server process's exit, and what was left of it;
+5. the CPU that other processes used during the loads: the machine may be shared, so a
+   run disturbed by them is run again (twice at most) and the least disturbed one kept.
 
 The report gives, per backend, the medians of A and B and the median of the ratios A/B
 taken round by round, then one table across backends. It is printed as markdown and
