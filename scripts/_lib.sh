@@ -24,3 +24,15 @@ make_venv() {
     fi
     "$dir/bin/python" -m pip install --quiet --quiet "$@"
 }
+
+ensure_redis_server() {
+    # The worker tests start their own redis-server on a free port; install it if missing.
+    command -v redis-server >/dev/null 2>&1 && return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "Installing redis-server (Debian package) for the worker tests"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    else
+        echo "The worker tests need redis-server on PATH: sudo apt-get install redis-server" >&2
+        return 1
+    fi
+}

@@ -8,6 +8,7 @@ from typing import Any
 import django
 import pytest
 
+from tests.brokers import redis_server
 from tests.support import Project, Running, free_port, write_project
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
@@ -34,3 +35,10 @@ def started() -> Iterator[list[Running]]:
     yield running
     for process in running:
         process.kill()
+
+
+@pytest.fixture
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a redis-server started for this test alone."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url

@@ -1,4 +1,8 @@
-"""Settings of the example project: SQLite, one gunicorn web process."""
+"""Settings of the example project: SQLite, a gunicorn web process and a worker per framework.
+
+The database-backed workers need nothing else; the others use the Redis at
+EXAMPLE_REDIS_URL (the tests start their own).
+"""
 
 import os
 from pathlib import Path
@@ -14,6 +18,7 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "django_prodserver",
     "pages",
+    "jobs",
 ]
 
 MIDDLEWARE = [
@@ -35,6 +40,8 @@ TIME_ZONE = "UTC"
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+REDIS_URL = os.environ.get("EXAMPLE_REDIS_URL", "redis://127.0.0.1:6379/0")
+
 PRODUCTION_PROCESSES = {
     "web": {
         "BACKEND": "django_prodserver.backends.gunicorn.GunicornServer",
@@ -45,3 +52,17 @@ PRODUCTION_PROCESSES = {
         },
     },
 }
+
+# Each task framework's settings, its app and its processes, one block each.
+
+# -- Celery --
+
+# -- django-tasks --
+
+# -- django-q2 --
+
+# -- RQ --
+
+# -- Dramatiq --
+
+# -- Huey --

@@ -7,6 +7,7 @@ Everything else (the command, the checks, the backends) works from the
 from __future__ import annotations
 
 import shlex
+import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,13 @@ from django_prodserver.errors import ProdserverError
 from django_prodserver.suggestions import did_you_mean
 
 SETTING = "PRODUCTION_PROCESSES"
-KNOWN_KEYS = ("BACKEND", "ARGS", "APP")
+KNOWN_KEYS = ("BACKEND", "ARGS", "APP", "ENV", "RESTART", "STOP_TIMEOUT", "STOP_SIGNAL")
+RESTART_POLICIES = ("always", "on-failure", "never")
+DEFAULT_RESTART = "on-failure"
+# The grace period most platforms give a container before they kill it (Heroku, Kubernetes'
+# terminationGracePeriodSeconds, Compose's stop_grace_period is 10 s but is usually raised).
+DEFAULT_STOP_TIMEOUT = 30.0
+DEFAULT_STOP_SIGNAL = "SIGTERM"
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,17 @@ class ProcessSpec:
     backend: str
     args: Mapping[str, Any] | tuple[str, ...] = field(default_factory=dict)
     app: str | None = None
+    # Set on top of the environment prodserver runs in, for this process only.
+    env: Mapping[str, str] = field(default_factory=dict)
+    # What a runner of several processes (or an exported engine file) does when it ends.
+    restart: str = DEFAULT_RESTART
+    # How a process is asked to stop, and how long it gets before it is killed.
+    stop_timeout: float = DEFAULT_STOP_TIMEOUT
+    stop_signal: str = DEFAULT_STOP_SIGNAL
+
+    @property
+    def stop_signal_number(self) -> signal.Signals:
+        return signal.Signals[self.stop_signal]
 
 
 @dataclass(frozen=True)
@@ -132,7 +150,16 @@ def _read_process(name: str, definition: object) -> ProcessSpec:
     app = definition.get("APP")
     if app is not None and not isinstance(app, str):
         raise _fail("prodserver.E005", name, f"APP must be a dotted path string, got {app!r}.")
-    return ProcessSpec(name=name, backend=backend, args=_read_args(name, definition), app=app)
+    return ProcessSpec(
+        name=name,
+        backend=backend,
+        args=_read_args(name, definition),
+        app=app,
+        env=_read_env(name, definition),
+        restart=_read_restart(name, definition),
+        stop_timeout=_read_stop_timeout(name, definition),
+        stop_signal=_read_stop_signal(name, definition),
+    )
 
 
 def _read_args(name: str, definition: Mapping[str, Any]) -> Mapping[str, Any] | tuple[str, ...]:
@@ -151,3 +178,70 @@ def _read_args(name: str, definition: Mapping[str, Any]) -> Mapping[str, Any] | 
         f"ARGS must be a dict of options (or a list of argv strings), got {args!r}.",
         hint='"ARGS": {"bind": "0.0.0.0:8000", "workers": 4}',
     )
+
+
+def _read_env(name: str, definition: Mapping[str, Any]) -> dict[str, str]:
+    env = definition.get("ENV") or {}
+    if not isinstance(env, Mapping):
+        raise _fail(
+            "prodserver.E005",
+            name,
+            f"ENV must be a dict of environment variable to value, got {env!r}.",
+            hint='"ENV": {"DJANGO_LOG_LEVEL": "info"}',
+        )
+    values = {}
+    for key, value in env.items():
+        if not isinstance(key, str) or not key or "=" in key:
+            raise _fail("prodserver.E005", name, f"ENV has a bad variable name {key!r}.")
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise _fail(
+                "prodserver.E005",
+                name,
+                f"ENV[{key!r}] must be a string or a number, got {value!r}.",
+            )
+        values[key] = str(value)
+    return values
+
+
+def _read_restart(name: str, definition: Mapping[str, Any]) -> str:
+    restart = definition.get("RESTART", DEFAULT_RESTART)
+    if restart not in RESTART_POLICIES:
+        raise _fail(
+            "prodserver.E005",
+            name,
+            f"RESTART must be one of {', '.join(map(repr, RESTART_POLICIES))}, got {restart!r}"
+            f"{did_you_mean(str(restart), RESTART_POLICIES, quote=chr(39))}.",
+        )
+    return str(restart)
+
+
+def _read_stop_timeout(name: str, definition: Mapping[str, Any]) -> float:
+    timeout = definition.get("STOP_TIMEOUT", DEFAULT_STOP_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise _fail(
+            "prodserver.E005",
+            name,
+            f"STOP_TIMEOUT must be a number of seconds greater than 0, got {timeout!r}.",
+            hint='"STOP_TIMEOUT": 30',
+        )
+    return float(timeout)
+
+
+def _read_stop_signal(name: str, definition: Mapping[str, Any]) -> str:
+    value = definition.get("STOP_SIGNAL", DEFAULT_STOP_SIGNAL)
+    text = str(value).upper() if isinstance(value, str) else ""
+    if text and not text.startswith("SIG"):
+        text = "SIG" + text
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            text = signal.Signals(value).name
+        except ValueError:
+            text = ""
+    if text not in signal.Signals.__members__:
+        raise _fail(
+            "prodserver.E005",
+            name,
+            f"STOP_SIGNAL must name a signal, such as 'SIGTERM', 'SIGINT' or 'SIGQUIT'; "
+            f"got {value!r}.",
+        )
+    return text

@@ -64,3 +64,52 @@ def test_unknown_process_lists_the_configured_ones():
 def test_nothing_configured():
     with override_settings(PRODUCTION_PROCESSES={}), pytest.raises(ProdserverError, match="empty"):
         get_process("web")
+
+
+def test_process_extras_have_defaults():
+    specs, _ = read({"web": {"BACKEND": GUNICORN}})
+    spec = specs["web"]
+    assert (spec.env, spec.restart, spec.stop_timeout, spec.stop_signal) == (
+        {},
+        "on-failure",
+        30.0,
+        "SIGTERM",
+    )
+
+
+def test_process_extras_are_read():
+    specs, problems = read(
+        {
+            "web": {
+                "BACKEND": GUNICORN,
+                "ENV": {"LEVEL": "info", "WORKERS": 3},
+                "RESTART": "always",
+                "STOP_TIMEOUT": 45,
+                "STOP_SIGNAL": "quit",
+            }
+        }
+    )
+    assert problems == []
+    spec = specs["web"]
+    assert spec.env == {"LEVEL": "info", "WORKERS": "3"}
+    assert (spec.restart, spec.stop_timeout, spec.stop_signal) == ("always", 45.0, "SIGQUIT")
+    assert spec.stop_signal_number.name == "SIGQUIT"
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        ({"ENV": ["A=1"]}, "ENV must be a dict"),
+        ({"ENV": {"A": None}}, "ENV['A'] must be a string or a number"),
+        ({"ENV": {"A=B": "1"}}, "bad variable name"),
+        ({"RESTART": "on_failure"}, "did you mean 'on-failure'"),
+        ({"STOP_TIMEOUT": "30"}, "STOP_TIMEOUT must be a number"),
+        ({"STOP_TIMEOUT": 0}, "greater than 0"),
+        ({"STOP_SIGNAL": "SIGSTOPP"}, "STOP_SIGNAL must name a signal"),
+    ],
+)
+def test_bad_process_extras_are_problems(extra, words):
+    _, problems = read({"web": {"BACKEND": GUNICORN, **extra}})
+    assert [p.id for p in problems] == ["prodserver.E005"]
+    assert words in problems[0].message
+    assert "Process 'web'" in problems[0].message

@@ -1,0 +1,1 @@
+"""Small background tasks of the example project, one module per task framework."""
