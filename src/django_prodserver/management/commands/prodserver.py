@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_prodserver.backends.loading import load_backend
 from django_prodserver.command_line import split_server_args
 from django_prodserver.errors import ProdserverError
+from django_prodserver.exports.command import add_export_arguments, run_export
 from django_prodserver.listing import format_table, process_table
 from django_prodserver.processes import (
     configured_names,
@@ -18,6 +19,7 @@ from django_prodserver.processes import (
     nothing_configured,
     read_processes,
 )
+from django_prodserver.runner.command import run_together
 
 
 class Command(BaseCommand):
@@ -31,7 +33,12 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []  # noqa: RUF012 - Django's own attribute.
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("names", nargs="*", metavar="NAME", help="The process to start.")
+        parser.add_argument(
+            "names", nargs="*", metavar="NAME", help="The process to start (several: together)."
+        )
+        parser.add_argument(
+            "--all", action="store_true", help="Run every configured process together."
+        )
         parser.add_argument(
             "--list", action="store_true", help="List the configured processes and exit."
         )
@@ -43,6 +50,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--skip-checks", action="store_true", help="Skip the checks of PRODUCTION_PROCESSES."
         )
+        add_export_arguments(parser)
 
     def run_from_argv(self, argv: list[str]) -> None:
         parser = self.create_parser(argv[0], argv[1])
@@ -59,8 +67,13 @@ class Command(BaseCommand):
         if options["list"]:
             self.stdout.write(format_table(process_table()))
             return
+        if options["export"]:
+            run_export(options["names"], options, self.stdout)
+            return
         if not options["skip_checks"]:
             self.check(tags=["prodserver"])
+        if options["all"] or len(options["names"]) > 1:
+            sys.exit(run_together(options["names"], options))
         name = self._single_name(options["names"])
         backend = load_backend(get_process(name))
         plan = backend.plan(self.server_args, env=line_environment(options))

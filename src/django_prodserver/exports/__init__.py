@@ -1,0 +1,1 @@
+"""Files for the engines that run processes at scale, generated from PRODUCTION_PROCESSES."""

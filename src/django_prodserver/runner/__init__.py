@@ -1,0 +1,1 @@
+"""Running several processes of PRODUCTION_PROCESSES together, supervised."""
