@@ -15,7 +15,8 @@ def argparse_option_table(
 
     An option without a name in `keys` is called by its long flag (`--unix-socket` is
     `unix_socket`). Actions that take no argument (store_true, store_const) are flags;
-    store_false is a flag that switches its option off; append actions repeat.
+    store_false is a flag under its own name, and a flag that switches its `dest` off;
+    append actions repeat.
     """
     options = []
     for action in parser._actions:
@@ -27,7 +28,11 @@ def argparse_option_table(
         long_flag = next((flag for flag in flags if flag.startswith("--")), flags[0])
         key = (keys or {}).get(action.dest) or long_flag.lstrip("-").replace("-", "_")
         if action.nargs == 0 and action.const is False:
-            options.append(Option(key, negative_flags=flags, takes_value=False))
+            # `--no-periodic` storing False into `periodic`: named by its flag, True
+            # switches the flag on; named by its dest, False does.
+            options.append(Option(key, flags=flags, takes_value=False))
+            if action.dest != key and not (keys or {}).get(action.dest):
+                options.append(Option(action.dest, negative_flags=flags, takes_value=False))
         elif action.nargs == 0:
             options.append(Option(key, flags=flags, takes_value=False))
         else:

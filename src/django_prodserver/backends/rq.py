@@ -1,0 +1,128 @@
+"""RQ: django-rq's `rqworker`, run in this process.
+
+The queues are `rqworker`'s positional arguments; in an ARGS dict they are the `queues` key
+(`"queues": ["high", "default"]`). Each must be a queue of `RQ_QUEUES`, and one worker's
+queues must share one Redis connection, as django-rq requires.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.conf import settings
+
+from django_prodserver.backends.base import Plan
+from django_prodserver.backends.management_command import ManagementCommandBackend
+from django_prodserver.backends.redis_probe import probe_redis
+from django_prodserver.errors import OptionError, ProdserverError
+from django_prodserver.options import normalize
+from django_prodserver.suggestions import did_you_mean
+
+SETTING = "RQ_QUEUES"
+# ARGS key for rqworker's positional queue names; with none, rqworker works on "default".
+QUEUES_KEY = "queues"
+DEFAULT_QUEUE = "default"
+
+
+class RQWorker(ManagementCommandBackend):
+    """`python manage.py rqworker [options] [queue ...]`."""
+
+    server = "django-rq"
+    command = "rqworker"
+    app_name = "django_rq"
+    module = "django_rq"
+    extra = "rq"
+
+    def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
+        args = self.spec.args
+        if not isinstance(args, Mapping) or not any(is_queues_key(key) for key in args):
+            plan = super().plan(overrides, env)
+        else:
+            queues = configured_queues(args, self.name)
+            options = {key: value for key, value in args.items() if not is_queues_key(key)}
+            without_queues = type(self)(dataclasses.replace(self.spec, args=options))
+            plan = ManagementCommandBackend.plan(without_queues, overrides, env)
+            _, typed_queues = self.option_table().from_argv(overrides, self.name)
+            if not typed_queues:
+                plan = dataclasses.replace(plan, argv=(*plan.argv, *queues))
+        self.check_queues(self.queue_names(plan))
+        return plan
+
+    def run(self, plan: Plan) -> int | None:
+        from django_rq import get_connection
+
+        names = self.queue_names(plan) or [DEFAULT_QUEUE]
+        probe_redis(get_connection(names[0]), self.name, "RQ", SETTING)
+        return super().run(plan)
+
+    def check_installed(self) -> None:
+        super().check_installed()
+        if getattr(settings, SETTING, None) is None:
+            raise ProdserverError(
+                f"Process '{self.name}': django-rq reads its queues from the {SETTING} "
+                f"setting, which is not set.\n"
+                f'Add it: {SETTING} = {{"default": {{"URL": "redis://localhost:6379/0"}}}}'
+            )
+
+    def queue_names(self, plan: Plan) -> list[str]:
+        """The queues named on the planned line (none: rqworker's "default")."""
+        names: list[str] = self.parser().parse_args(list(plan.argv[3:])).args
+        return names
+
+    def check_queues(self, names: Sequence[str]) -> None:
+        queues = getattr(settings, SETTING)
+        if not isinstance(queues, Mapping) or not queues:
+            raise ProdserverError(
+                f"Process '{self.name}': {SETTING} must be a dict of queue name to its "
+                f"connection, got {queues!r}.\n"
+                f'Example: {SETTING} = {{"default": {{"URL": "redis://localhost:6379/0"}}}}'
+            )
+        defined = ", ".join(map(repr, sorted(queues)))
+        if not names and DEFAULT_QUEUE not in queues:
+            raise OptionError(
+                f"Process '{self.name}': rqworker without queue names works on the "
+                f"'{DEFAULT_QUEUE}' queue, which {SETTING} does not define ({SETTING} "
+                f"defines {defined}).\n"
+                f'Name the queues to work on: "ARGS": {{"{QUEUES_KEY}": ["{next(iter(queues))}"]}}'
+            )
+        for name in names:
+            if name not in queues:
+                hint = did_you_mean(name, [str(queue) for queue in queues], quote="'")
+                raise OptionError(
+                    f"Process '{self.name}': queue '{name}' is not in {SETTING}{hint}. "
+                    f"{SETTING} defines {defined}."
+                )
+        self.check_one_connection(names, queues)
+
+    def check_one_connection(self, names: Sequence[str], queues: Mapping[str, Any]) -> None:
+        from django_rq.connection_utils import filter_connection_params
+
+        first = names[0] if names else DEFAULT_QUEUE
+        for name in names[1:]:
+            if filter_connection_params(queues[name]) != filter_connection_params(queues[first]):
+                raise OptionError(
+                    f"Process '{self.name}': queues '{first}' and '{name}' use different "
+                    f"Redis connections in {SETTING}; one rqworker works on queues of one "
+                    f"connection. Start a process for each connection."
+                )
+
+
+def is_queues_key(key: object) -> bool:
+    return isinstance(key, str) and normalize(key) == QUEUES_KEY
+
+
+def configured_queues(args: Mapping[str, Any], process: str) -> list[str]:
+    """The queue names under ARGS' `queues` key (None: none, rqworker's "default")."""
+    keys = [key for key in args if is_queues_key(key)]
+    if args[keys[0]] is None:
+        return []
+    value = args[keys[0]]
+    names = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not names or not all(isinstance(name, str) and name.strip() for name in names):
+        raise OptionError(
+            f"Process '{process}': `{keys[0]}` takes a queue name or a list of queue names "
+            f'of {SETTING}, got {value!r}. Example: "{QUEUES_KEY}": ["high", "default"]'
+        )
+    return names
