@@ -33,6 +33,45 @@ class Plan:
         words = [f"{name}={value}" for name, value in self.env.items()] + list(self.argv)
         return mask_secrets(shlex.join(words))
 
+    def option_values(self, *flags: str) -> list[str]:
+        """The values the command line gives to any of `flags` (`--flag=value`, `--flag value`)."""
+        words = self.argv[1:]
+        values = []
+        for index, word in enumerate(words):
+            name, equals, value = word.partition("=")
+            if name not in flags:
+                continue
+            if equals:
+                values.append(value)
+            elif index + 1 < len(words):
+                values.append(words[index + 1])
+        return values
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where a web server listens: a TCP `host` and `port`, or the unix socket at `path`."""
+
+    host: str = ""
+    port: int | None = None
+    path: str | None = None
+
+    @classmethod
+    def parse(cls, text: str, default_port: int) -> Address | None:
+        """`HOST:PORT`, `[::1]:PORT`, `HOST`, `unix:PATH`; None for a file descriptor (`fd://3`)."""
+        if text.startswith("unix:"):
+            return cls(path=text[len("unix:") :])
+        if text.startswith("fd://"):
+            return None
+        if text.startswith("["):
+            host, _, rest = text[1:].partition("]")
+            port = rest.removeprefix(":")
+        elif text.count(":") == 1:
+            host, _, port = text.partition(":")
+        else:
+            host, port = text, ""
+        return cls(host=host, port=int(port) if port.isdigit() else default_port)
+
 
 class Backend:
     """Base class of backends.
@@ -45,6 +84,9 @@ class Backend:
 
     kind: ClassVar[str] = "web"
     server: ClassVar[str] = "server"
+    # A process that must never run twice at once (a scheduler such as Celery beat):
+    # exported engine files give it one replica whatever is asked.
+    single_instance: ClassVar[bool] = False
 
     def __init__(self, spec: ProcessSpec) -> None:
         self.spec = spec
@@ -54,6 +96,17 @@ class Backend:
 
     def run(self, plan: Plan) -> int | None:
         exec_plan(plan)
+
+    def graceful_timeout(self, plan: Plan) -> float | None:
+        """Seconds the server may take to finish its work once asked to stop; None: unknown.
+
+        Engines that run the process wait at least this long before they kill it.
+        """
+        return None
+
+    def listen_address(self, plan: Plan) -> Address | None:
+        """Where a web process listens, for engines' health checks; None: not known."""
+        return None
 
     @property
     def name(self) -> str:

@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any, NoReturn
 
 from django_prodserver.backends.argparse_options import argparse_option_table
+from django_prodserver.backends.base import Address, Plan
 from django_prodserver.backends.command import ServerBackend
 from django_prodserver.errors import OptionError
 from django_prodserver.options import OptionTable
@@ -40,6 +41,18 @@ class DaphneServer(ServerBackend):
 
     def option_table(self) -> OptionTable:
         return option_table()
+
+    def listen_address(self, plan: Plan) -> Address | None:
+        from daphne.cli import DEFAULT_HOST, DEFAULT_PORT
+
+        socket_path = plan.option_values("--unix-socket", "-u")
+        if socket_path:
+            return Address(path=socket_path[-1])
+        if plan.option_values("--fd", "--endpoint", "-e"):
+            return None
+        host = plan.option_values("--bind", "-b") or [DEFAULT_HOST]
+        port = plan.option_values("--port", "-p") or [str(DEFAULT_PORT)]
+        return Address(host=host[-1], port=int(port[-1]))
 
     def validate(self, argv: Sequence[str]) -> None:
         """Parse the argv with daphne's parser, then make the checks daphne makes when it runs."""

@@ -15,7 +15,7 @@ from dataclasses import replace
 from functools import cache
 from typing import Any, ClassVar
 
-from django_prodserver.backends.base import Plan
+from django_prodserver.backends.base import Address, Plan
 from django_prodserver.backends.click_options import click_option_table
 from django_prodserver.backends.command import ServerBackend
 from django_prodserver.errors import MissingPackageError, OptionError
@@ -104,6 +104,15 @@ class GranianServer(ServerBackend):
 
     def option_table(self) -> OptionTable:
         return click_option_table("granian", granian_command())
+
+    def graceful_timeout(self, plan: Plan) -> float | None:
+        given = plan.option_values("--workers-kill-timeout")
+        return float(given[-1]) if given else None  # granian waits for its workers
+
+    def listen_address(self, plan: Plan) -> Address | None:
+        from django_prodserver.backends.uvicorn import click_address
+
+        return click_address(granian_command(), plan, socket_flag="--uds")
 
     def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
         # The dry-run line stays `granian ...`; this process runs it through a module

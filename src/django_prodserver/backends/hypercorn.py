@@ -26,7 +26,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from django_prodserver.backends.argparse_options import argparse_option_table
-from django_prodserver.backends.base import Plan
+from django_prodserver.backends.base import Address, Plan
 from django_prodserver.backends.command import ServerBackend
 from django_prodserver.errors import MissingPackageError, OptionError
 from django_prodserver.options import OptionTable, OptionValue, normalize
@@ -147,6 +147,18 @@ class HypercornServer(ServerBackend):
 
     def option_table(self) -> OptionTable:
         return option_table()
+
+    def graceful_timeout(self, plan: Plan) -> float | None:
+        from hypercorn.config import Config
+
+        given = plan.option_values("--graceful-timeout")
+        return float(given[-1]) if given else float(Config.graceful_timeout)
+
+    def listen_address(self, plan: Plan) -> Address | None:
+        from hypercorn.config import Config
+
+        binds = plan.option_values("--bind", "-b") or Config().bind
+        return Address.parse(binds[0], default_port=8000)
 
     def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
         # The dry-run line stays `hypercorn ...`; this process runs it through a module

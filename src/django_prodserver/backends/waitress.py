@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from django_prodserver.backends.base import Plan
+from django_prodserver.backends.base import Address, Plan
 from django_prodserver.backends.command import ServerBackend
 from django_prodserver.errors import OptionError
 from django_prodserver.options import Option, OptionTable, OptionValue, normalize
@@ -164,3 +164,20 @@ class WaitressServer(ServerBackend):
         from django_prodserver.backends.waitress_runtime import serve
 
         return serve(plan)
+
+    def graceful_timeout(self, plan: Plan) -> float | None:
+        from django_prodserver.backends.waitress_runtime import GRACEFUL_TIMEOUT
+
+        return GRACEFUL_TIMEOUT  # the drain that prodserver adds to waitress
+
+    def listen_address(self, plan: Plan) -> Address | None:
+        socket_path = plan.option_values("--unix-socket")
+        if socket_path:
+            return Address(path=socket_path[-1])
+        defaults = adjustments_class()
+        listen = plan.option_values("--listen")
+        if listen:
+            return Address.parse(listen[0].split()[0], default_port=defaults.port)
+        host = plan.option_values("--host") or [defaults.host]
+        port = plan.option_values("--port") or [str(defaults.port)]
+        return Address(host=host[-1], port=int(port[-1]))

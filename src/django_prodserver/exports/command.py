@@ -1,20 +1,227 @@
-"""The `--export FORMAT` part of `prodserver` (stub)."""
+"""The `--export FORMAT` part of `prodserver`: flags in, files (or standard output) out."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandParser, OutputWrapper
 
 from django_prodserver.errors import ProdserverError
+from django_prodserver.exports import compose, kubernetes, procfile, supervisor, systemd
+from django_prodserver.exports.deployment import (
+    Deployment,
+    ExportFormat,
+    ExportOptions,
+    describe,
+    engine_name,
+)
+from django_prodserver.exports.rendering import ExportedFile
+from django_prodserver.processes import (
+    ProcessSpec,
+    get_process,
+    nothing_configured,
+    read_processes,
+)
+from django_prodserver.suggestions import did_you_mean
+
+Exporter = Callable[[Deployment], list[ExportedFile]]
+FORMATS: dict[str, tuple[ExportFormat, Exporter]] = {
+    module.FORMAT.name: (module.FORMAT, module.export)
+    for module in (procfile, systemd, supervisor, compose, kubernetes)
+}
+# Option dest -> flag, for the flags that only an export reads.
+DEPLOYMENT_FLAGS = {
+    "output": "--output",
+    "project": "--project",
+    "python": "--python",
+    "working_directory": "--working-directory",
+    "image": "--image",
+    "run_as": "--run-as",
+    "environment_file": "--environment-file",
+    "replicas": "--replicas",
+}
+REPLICAS = re.compile(r"(?P<name>.+)=(?P<count>\d+)")
 
 
 def add_export_arguments(parser: CommandParser) -> None:
-    parser.add_argument(
-        "--export", metavar="FORMAT", help="Write the files an engine needs, and exit."
+    group = parser.add_argument_group(
+        "export", "Write the files an engine needs to run the processes (see the deploy guides)."
+    )
+    group.add_argument(
+        "--export",
+        metavar="FORMAT",
+        help=f"Print (or, with --output, write) the files for one of: {', '.join(FORMATS)}; "
+        f"then exit. Names: only these processes (default: every one).",
+    )
+    group.add_argument(
+        "--output", metavar="DIR", help="Write the files into DIR instead of standard output."
+    )
+    group.add_argument(
+        "--project",
+        metavar="NAME",
+        help="Prefix of unit, program and resource names (default: the folder name of "
+        "--working-directory, or of manage.py).",
+    )
+    group.add_argument(
+        "--python",
+        metavar="PATH",
+        help="The Python that runs manage.py; a virtualenv's bin/python (default: this "
+        "Python for systemd and supervisor, `python` for the others).",
+    )
+    group.add_argument(
+        "--working-directory",
+        metavar="DIR",
+        help="Where manage.py is (default: manage.py's folder for systemd and supervisor, "
+        "the image's WORKDIR for compose and kubernetes).",
+    )
+    group.add_argument(
+        "--image", metavar="IMAGE", help="The container image (default: PROJECT:latest)."
+    )
+    group.add_argument("--run-as", metavar="USER", help="The user the processes run as.")
+    group.add_argument(
+        "--environment-file",
+        metavar="PATH",
+        help="The file that holds the secret variables (default: .env where one is needed).",
+    )
+    group.add_argument(
+        "--replicas",
+        metavar="NAME=N",
+        action="append",
+        default=[],
+        help="Run N copies of process NAME (supervisor, compose, kubernetes); repeatable.",
     )
 
 
+def reject_export_flags(options: dict[str, Any]) -> None:
+    """The export's flags without --export: an error rather than flags silently unused."""
+    given = [flag for dest, flag in DEPLOYMENT_FLAGS.items() if options.get(dest)]
+    if given:
+        raise ProdserverError(
+            f"{', '.join(given)}: only for --export FORMAT (one of {', '.join(FORMATS)}); "
+            f"a process that starts takes no such option."
+        )
+
+
 def run_export(names: Sequence[str], options: dict[str, Any], stdout: OutputWrapper) -> None:
-    raise ProdserverError("Exporting is not built yet.")
+    export, exporter = find_format(options["export"])
+    check_flags(export, options)
+    specs = chosen_processes(names)
+    deployment = describe(specs, export, export_options(export, specs, options))
+    stderr = OutputWrapper(sys.stderr)
+    for warning in deployment.warnings:
+        stderr.write(f"Warning: {warning}")
+    files = exporter(deployment)
+    if options.get("output"):
+        write_files(files, options["output"], stdout)
+    else:
+        stdout.write(join_files(files), ending="")
+
+
+def find_format(name: str) -> tuple[ExportFormat, Exporter]:
+    if name in FORMATS:
+        return FORMATS[name]
+    raise ProdserverError(
+        f"Unknown export format {name!r}{did_you_mean(name, FORMATS, quote=chr(39))}. "
+        f"The formats are: {', '.join(FORMATS)}."
+    )
+
+
+def check_flags(export: ExportFormat, options: dict[str, Any]) -> None:
+    for dest, flag in DEPLOYMENT_FLAGS.items():
+        if dest == "output" or not options.get(dest) or dest in export.flags:
+            continue
+        takes = [DEPLOYMENT_FLAGS[name] for name in DEPLOYMENT_FLAGS if name in export.flags]
+        raise ProdserverError(
+            f"{flag} means nothing in a {export.name} export, so it cannot be honoured. "
+            f"--export {export.name} takes {', '.join(['--output', *takes])}."
+        )
+
+
+def chosen_processes(names: Sequence[str]) -> list[ProcessSpec]:
+    if names:
+        return [get_process(name) for name in dict.fromkeys(names)]
+    specs, problems = read_processes()
+    if problems:
+        problem = problems[0]
+        raise ProdserverError(problem.message + (f"\nHint: {problem.hint}" if problem.hint else ""))
+    if not specs:
+        raise nothing_configured()
+    return list(specs.values())
+
+
+def export_options(
+    export: ExportFormat, specs: Sequence[ProcessSpec], options: dict[str, Any]
+) -> ExportOptions:
+    working_directory = options.get("working_directory")
+    if working_directory is None and not export.in_container and export.name != "procfile":
+        working_directory = str(manage_py_folder())
+    folder = Path(working_directory) if working_directory else manage_py_folder()
+    project = engine_name(options.get("project") or folder.name, export, "The project name")
+    image = options.get("image") or re.sub(r"[^a-z0-9._-]+", "-", project.lower()) + ":latest"
+    python = options.get("python") or (
+        sys.executable if not export.in_container and export.name != "procfile" else "python"
+    )
+    django_options = tuple(
+        f"--{flag}={options[flag]}" for flag in ("settings", "pythonpath") if options.get(flag)
+    )
+    return ExportOptions(
+        project=project,
+        python=python,
+        working_directory=working_directory,
+        image=image,
+        image_given=bool(options.get("image")),
+        run_as=options.get("run_as"),
+        environment_file=options.get("environment_file"),
+        replicas=read_replicas(options.get("replicas") or [], [spec.name for spec in specs]),
+        django_options=django_options,
+    )
+
+
+def manage_py_folder() -> Path:
+    """The folder of the manage.py that runs this command (else the current folder)."""
+    script = Path(sys.argv[0])
+    return script.resolve().parent if script.name == "manage.py" else Path.cwd()
+
+
+def read_replicas(values: Sequence[str], names: Sequence[str]) -> dict[str, int]:
+    replicas: dict[str, int] = {}
+    for value in values:
+        match = REPLICAS.fullmatch(value)
+        if match is None or int(match["count"]) < 1:
+            raise ProdserverError(
+                f"--replicas takes NAME=N with N a whole number of at least 1, such as "
+                f"--replicas web=3; got {value!r}."
+            )
+        name = match["name"]
+        if name not in names:
+            raise ProdserverError(
+                f"--replicas {value}: no process {name!r} is exported"
+                f"{did_you_mean(name, names, quote=chr(39))}. "
+                f"Exported processes: {', '.join(names)}."
+            )
+        replicas[name] = int(match["count"])
+    return replicas
+
+
+def join_files(files: Sequence[ExportedFile]) -> str:
+    """One file as it is; several, each under a `# ==> NAME <==` line, a blank line apart."""
+    if len(files) == 1:
+        return files[0].text
+    return "\n".join(f"# ==> {file.name} <==\n{file.text}" for file in files)
+
+
+def write_files(files: Sequence[ExportedFile], directory: str, stdout: OutputWrapper) -> None:
+    folder = Path(directory)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for file in files:
+            (folder / file.name).write_text(file.text)
+            stdout.write(f"Wrote {folder / file.name}")
+    except OSError as error:
+        raise ProdserverError(
+            f"--output {directory}: cannot write the files: {error.strerror or error}."
+        ) from None

@@ -1,0 +1,62 @@
+"""Docker Compose: a service per process, all from the project's one image."""
+
+from __future__ import annotations
+
+import re
+
+from django_prodserver.exports.deployment import Deployment, ExportFormat
+from django_prodserver.exports.rendering import ExportedFile, render
+
+FORMAT = ExportFormat(
+    name="compose",
+    flags=frozenset(
+        {
+            "project",
+            "python",
+            "working_directory",
+            "image",
+            "run_as",
+            "environment_file",
+            "replicas",
+        }
+    ),
+    in_container=True,
+    # The Compose specification's pattern for a service name: [a-zA-Z0-9._-]+
+    name_disallowed=re.compile(r"[^A-Za-z0-9_.-]+"),
+)
+# RESTART -> restart:
+RESTART = {"always": "always", "on-failure": "on-failure", "never": "no"}
+DEFAULT_ENVIRONMENT_FILE = ".env"
+
+
+def export(deployment: Deployment) -> list[ExportedFile]:
+    options = deployment.options
+    environment_file = options.environment_file
+    if deployment.secrets and environment_file is None:
+        environment_file = DEFAULT_ENVIRONMENT_FILE
+    notes = []
+    if deployment.secrets:
+        notes.append(
+            f"{', '.join(deployment.secrets)}: set in {environment_file} (NAME=value lines)."
+        )
+    if not options.image_given:
+        notes.append(f"The image {options.image} is built from the Dockerfile in this folder.")
+    services = [
+        {
+            "process": process,
+            "restart": RESTART[process.restart],
+            "probe": ["CMD", *process.probe_command(options.python)] if process.address else [],
+            "published_port": (
+                f"{process.port}:{process.port}" if process.replicas == 1 else str(process.port)
+            ),
+        }
+        for process in deployment.processes
+    ]
+    context = {
+        "format": FORMAT.name,
+        "notes": notes,
+        "services": services,
+        "options": options,
+        "environment_file": environment_file,
+    }
+    return [ExportedFile("compose.yaml", render("compose.yaml", context))]

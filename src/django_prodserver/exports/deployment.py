@@ -1,0 +1,271 @@
+"""What every export format needs to know about the processes, from settings and flags.
+
+The format modules only lay this out in their engine's terms; the decisions are made
+here, once: the command each process runs, its stop timeout, its replicas, which of
+its variables are secrets, the address its health check probes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from django_prodserver.backends.base import Address, Backend
+from django_prodserver.backends.loading import load_backend
+from django_prodserver.errors import ProdserverError
+from django_prodserver.exports.secrets import is_secret
+from django_prodserver.processes import ProcessSpec
+
+# Added to a server's own graceful timeout: the engine kills only after the server has
+# had its whole window and the time to exit.
+STOP_MARGIN = 5.0
+ENVIRONMENT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Control characters and the characters YAML reads as line breaks (NEL, U+2028/9).
+UNWRITABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+ANY_INTERFACE = ("", "0.0.0.0", "::", "*")
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One engine's file format: the flags it takes and how its names are spelt."""
+
+    name: str
+    # The deployment flags (option dests) that mean something to this engine.
+    flags: frozenset[str]
+    # A container runs `python` from its image, in the image's working directory.
+    in_container: bool
+    # Characters a name may not hold in this engine (each run becomes `-`).
+    name_disallowed: re.Pattern[str]
+    lowercase_names: bool = False
+    max_name_length: int = 255
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """The deployment flags, with their defaults filled in."""
+
+    project: str
+    python: str
+    working_directory: str | None
+    image: str
+    image_given: bool
+    run_as: str | None
+    environment_file: str | None
+    replicas: Mapping[str, int]
+    # `--settings=...`, `--pythonpath=...`: what the exporting command was given.
+    django_options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExportedProcess:
+    name: str  # as in PRODUCTION_PROCESSES
+    ident: str  # the name spelt for the engine (unit, program, service, resource)
+    kind: str  # "web" or "worker"
+    server: str
+    argv: tuple[str, ...]  # python manage.py prodserver NAME ...
+    replicas: int
+    single_instance: bool
+    stop_timeout: int  # seconds: at least the server's graceful timeout, plus a margin
+    stop_signal: str
+    restart: str
+    environment: Mapping[str, str]  # written into the file
+    secrets: tuple[str, ...]  # names only: their values come from outside the file
+    address: Address | None  # where a web process listens, for health checks
+
+    @property
+    def port(self) -> int | None:
+        return self.address.port if self.address and not self.address.path else None
+
+    @property
+    def probe_host(self) -> str:
+        """The host a check inside the container connects to."""
+        host = self.address.host if self.address else ""
+        if host == "::":
+            return "::1"
+        return "127.0.0.1" if host in ANY_INTERFACE else host.strip("[]")
+
+    def probe_command(self, python: str) -> list[str]:
+        """A command that succeeds once the server accepts connections (no HTTP: see docs)."""
+        address = self.address
+        if address is None:
+            return []
+        if address.path:
+            code = (
+                "import socket; s = socket.socket(socket.AF_UNIX); s.settimeout(5); "
+                f"s.connect({address.path!r}); s.close()"
+            )
+        else:
+            code = (
+                "import socket; "
+                f"socket.create_connection(({self.probe_host!r}, {address.port}), 5).close()"
+            )
+        return [python, "-c", code]
+
+
+@dataclass(frozen=True)
+class Deployment:
+    format: ExportFormat
+    options: ExportOptions
+    processes: tuple[ExportedProcess, ...]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def project(self) -> str:
+        return self.options.project
+
+    @property
+    def secrets(self) -> list[str]:
+        return sorted({name for process in self.processes for name in process.secrets})
+
+
+def check_text(text: str, what: str, export: ExportFormat) -> str:
+    """`text`, or an error if it cannot be written on one line of a generated file."""
+    found = UNWRITABLE.search(text)
+    if found:
+        raise ProdserverError(
+            f"{what} holds {found[0]!r} (in {text!r}): a {export.name} file cannot hold a "
+            f"line break or a control character there. Remove it"
+            f"{' or set the variable in the environment file' if 'ENV' in what else ''}."
+        )
+    return text
+
+
+def engine_name(text: str, export: ExportFormat, what: str) -> str:
+    """`text` spelt as this engine allows a name: every run of other characters -> `-`."""
+    name = text.lower() if export.lowercase_names else text
+    name = export.name_disallowed.sub("-", name).strip("-.")
+    if not name or not name[0].isalnum():
+        raise ProdserverError(
+            f"{what} {text!r} gives no usable {export.name} name: it must begin with a "
+            f"letter or a digit."
+        )
+    if len(name) > export.max_name_length:
+        raise ProdserverError(
+            f"{what} {text!r} makes the {export.name} name {name!r}, longer than its "
+            f"{export.max_name_length} characters. Choose a shorter one."
+        )
+    return name
+
+
+def engine_names(names: Sequence[str], export: ExportFormat, prefix: str = "") -> dict[str, str]:
+    """Each process name spelt for the engine, distinct, checked with `prefix` in front."""
+    spelt: dict[str, str] = {}
+    for name in names:
+        ident = engine_name(name, export, "Process name")
+        engine_name(prefix + ident, export, "Process name")  # the full name fits too
+        clash = next((other for other, taken in spelt.items() if taken == ident), None)
+        if clash is not None:
+            raise ProdserverError(
+                f"Processes {clash!r} and {name!r} both become {ident!r} in a {export.name} "
+                f"file, which allows only {export.name_disallowed.pattern.replace('[^', '[')} "
+                f"in a name. Rename one of them."
+            )
+        spelt[name] = ident
+    return spelt
+
+
+def stop_timeout(spec: ProcessSpec, graceful: float | None) -> int:
+    """STOP_TIMEOUT, raised to the server's graceful window plus a margin."""
+    seconds = spec.stop_timeout
+    if graceful is not None:
+        seconds = max(seconds, graceful + STOP_MARGIN)
+    return math.ceil(seconds)
+
+
+def split_environment(
+    spec: ProcessSpec, export: ExportFormat
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    """ENV, split into the values written in the file and the names of the secrets."""
+    inline: dict[str, str] = {}
+    secrets: list[str] = []
+    for name, value in spec.env.items():
+        if not ENVIRONMENT_NAME.fullmatch(name):
+            raise ProdserverError(
+                f"Process '{spec.name}': ENV[{name!r}] cannot be exported: an environment "
+                f"variable name for an engine is letters, digits and '_', not starting with "
+                f"a digit."
+            )
+        if is_secret(name, value):
+            secrets.append(name)
+        else:
+            inline[name] = check_text(value, f"Process '{spec.name}': ENV[{name!r}]", export)
+    return inline, tuple(secrets)
+
+
+def replicas_for(
+    spec: ProcessSpec, backend: Backend, asked: Mapping[str, int], warn: Callable[[str], None]
+) -> int:
+    count = asked.get(spec.name, 1)
+    if count > 1 and backend.single_instance:
+        warn(
+            f"Process '{spec.name}' ({backend.server}) must run once; it gets 1 replica, "
+            f"not the {count} asked for."
+        )
+        return 1
+    return count
+
+
+def describe(
+    specs: Sequence[ProcessSpec],
+    export: ExportFormat,
+    options: ExportOptions,
+) -> Deployment:
+    """Every process, as the format modules need it; `warnings` says what was changed."""
+    warnings: list[str] = []
+    check_options(options, export)
+    idents = engine_names([spec.name for spec in specs], export, f"{options.project}-")
+    processes = []
+    for spec in specs:
+        check_text(spec.name, "A process name", export)
+        backend = load_backend(spec)
+        plan = backend.plan()
+        environment, secrets = split_environment(spec, export)
+        address = backend.listen_address(plan) if backend.kind == "web" else None
+        if address and export.in_container and address.host in ("127.0.0.1", "localhost"):
+            warnings.append(
+                f"Process '{spec.name}' listens on {address.host}:{address.port}, which "
+                f"nothing outside its container can reach (nor a health check from outside). "
+                f"Bind it to 0.0.0.0 in ARGS."
+            )
+        processes.append(
+            ExportedProcess(
+                name=spec.name,
+                ident=idents[spec.name],
+                kind=backend.kind,
+                server=backend.server,
+                argv=(
+                    options.python,
+                    "manage.py",
+                    "prodserver",
+                    spec.name,
+                    *options.django_options,
+                ),
+                replicas=replicas_for(spec, backend, options.replicas, warnings.append),
+                single_instance=backend.single_instance,
+                stop_timeout=stop_timeout(spec, backend.graceful_timeout(plan)),
+                stop_signal=spec.stop_signal,
+                restart=spec.restart,
+                environment=environment,
+                secrets=secrets,
+                address=address,
+            )
+        )
+    return Deployment(export, options, tuple(processes), warnings)
+
+
+def check_options(options: ExportOptions, export: ExportFormat) -> None:
+    values: dict[str, object] = {
+        "--project": options.project,
+        "--python": options.python,
+        "--working-directory": options.working_directory,
+        "--image": options.image,
+        "--run-as": options.run_as,
+        "--environment-file": options.environment_file,
+    }
+    for flag, value in values.items():
+        if isinstance(value, str):
+            check_text(value, flag, export)
+    for option in options.django_options:
+        check_text(option, option.partition("=")[0], export)

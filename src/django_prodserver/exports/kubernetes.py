@@ -1,0 +1,83 @@
+"""Kubernetes: a Deployment per process, and a Service in front of each web process."""
+
+from __future__ import annotations
+
+import re
+
+from django_prodserver.errors import ProdserverError
+from django_prodserver.exports.deployment import Deployment, ExportFormat
+from django_prodserver.exports.rendering import ExportedFile, render
+
+FORMAT = ExportFormat(
+    name="kubernetes",
+    flags=frozenset(
+        {
+            "project",
+            "python",
+            "working_directory",
+            "image",
+            "run_as",
+            "environment_file",
+            "replicas",
+        }
+    ),
+    in_container=True,
+    # Names and label values: lower-case letters, digits and `-` (RFC 1123), 63 at most.
+    name_disallowed=re.compile(r"[^a-z0-9-]+"),
+    lowercase_names=True,
+    max_name_length=63,
+)
+DEFAULT_ENVIRONMENT_FILE = ".env"
+
+
+def export(deployment: Deployment) -> list[ExportedFile]:
+    options = deployment.options
+    project = deployment.project
+    secret = f"{project}-env"
+    notes = []
+    if deployment.secrets:
+        source = options.environment_file or DEFAULT_ENVIRONMENT_FILE
+        notes.append(
+            f"{', '.join(deployment.secrets)} come from the Secret {secret}: "
+            f"kubectl create secret generic {secret} --from-env-file={source}"
+        )
+    for process in deployment.processes:
+        if process.stop_signal != "SIGTERM":
+            notes.append(
+                f"{process.ident} stops on {process.stop_signal}: Kubernetes sends the STOPSIGNAL "
+                f"of the image, so the Dockerfile needs STOPSIGNAL {process.stop_signal}."
+            )
+        if process.restart == "never":
+            deployment.warnings.append(
+                f"Process '{process.name}' has RESTART 'never', but a Kubernetes Deployment "
+                f"always restarts its containers."
+            )
+            notes.append(f"{process.ident}: RESTART never (a Deployment restarts it anyway).")
+    context = {
+        "format": FORMAT.name,
+        "notes": notes,
+        "project": project,
+        "secret": secret,
+        "options": options,
+        "run_as": run_as_uid(options.run_as),
+        "processes": [
+            {
+                "process": process,
+                "name": f"{project}-{process.ident}",
+                "probe": process.probe_command(options.python),
+            }
+            for process in deployment.processes
+        ],
+    }
+    return [ExportedFile("kubernetes.yaml", render("kubernetes.yaml", context))]
+
+
+def run_as_uid(user: str | None) -> int | None:
+    if user is None:
+        return None
+    if not user.isdigit():
+        raise ProdserverError(
+            f"--run-as {user}: Kubernetes runs a container as a numeric user id "
+            f"(securityContext.runAsUser), such as --run-as 1000."
+        )
+    return int(user)
