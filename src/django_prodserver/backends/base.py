@@ -11,6 +11,7 @@ from typing import ClassVar, NoReturn
 
 from django_prodserver.masking import mask_secrets
 from django_prodserver.processes import ProcessSpec
+from django_prodserver.project import project_folder
 
 
 @dataclass(frozen=True)
@@ -122,11 +123,11 @@ def exec_plan(plan: Plan) -> NoReturn:
 
 
 def with_project_on_path(env: dict[str, str]) -> dict[str, str]:
-    """`env` with manage.py's folder (first on this process's path) on PYTHONPATH.
+    """`env` with manage.py's folder on PYTHONPATH.
 
     A server started from another working directory must still import the project.
     """
-    project = os.path.abspath(sys.path[0] or os.curdir)
+    project = str(project_folder())
     paths = [path for path in env.get("PYTHONPATH", "").split(os.pathsep) if path]
     if project not in paths:
         env["PYTHONPATH"] = os.pathsep.join([*paths, project])

@@ -26,6 +26,7 @@ from django_prodserver.processes import (
     nothing_configured,
     read_processes,
 )
+from django_prodserver.project import project_folder
 from django_prodserver.suggestions import did_you_mean
 
 Exporter = Callable[[Deployment], list[ExportedFile]]
@@ -158,8 +159,8 @@ def export_options(
 ) -> ExportOptions:
     working_directory = options.get("working_directory")
     if working_directory is None and not export.in_container and export.name != "procfile":
-        working_directory = str(manage_py_folder())
-    folder = Path(working_directory) if working_directory else manage_py_folder()
+        working_directory = str(project_folder())
+    folder = Path(working_directory) if working_directory else project_folder()
     project = engine_name(options.get("project") or folder.name, export, "The project name")
     image = options.get("image") or re.sub(r"[^a-z0-9._-]+", "-", project.lower()) + ":latest"
     python = options.get("python") or (
@@ -179,12 +180,6 @@ def export_options(
         replicas=read_replicas(options.get("replicas") or [], [spec.name for spec in specs]),
         django_options=django_options,
     )
-
-
-def manage_py_folder() -> Path:
-    """The folder of the manage.py that runs this command (else the current folder)."""
-    script = Path(sys.argv[0])
-    return script.resolve().parent if script.name == "manage.py" else Path.cwd()
 
 
 def read_replicas(values: Sequence[str], names: Sequence[str]) -> dict[str, int]:

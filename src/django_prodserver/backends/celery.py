@@ -1,0 +1,494 @@
+"""Celery's worker, beat and Flower: options from Celery's own commands; `celery` runs them.
+
+The plan is the line a person would type, `celery -A myproject.celery.app worker
+--concurrency=4`, checked by the same click commands that `celery` itself parses with
+(and, for Flower, by Flower's own option definitions). `run()` checks that the broker
+answers, then becomes `python -m celery ...` in this same process (same PID), so the
+signals a process manager sends reach Celery itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import os
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django_prodserver.backends.base import Backend, Plan, exec_plan
+from django_prodserver.backends.celery_runtime import (
+    broker_url,
+    check_broker,
+    check_transport,
+    load_app,
+)
+from django_prodserver.backends.click_options import click_option_table
+from django_prodserver.errors import MissingPackageError, OptionError, ProdserverError
+from django_prodserver.options import (
+    Option,
+    OptionTable,
+    OptionValue,
+    normalize,
+    override,
+    parse_bool,
+    render,
+)
+from django_prodserver.packages import require
+from django_prodserver.project import project_folder
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+# The options of the `celery` command itself, written before the sub-command.
+GLOBAL_OPTIONS = frozenset(
+    {
+        "app",
+        "broker",
+        "result_backend",
+        "loader",
+        "config",
+        "workdir",
+        "no_color",
+        "quiet",
+        "skip_checks",
+    }
+)
+# Options whose value is a comma-separated list: a list in ARGS is joined with commas.
+COMMA_SEPARATED = frozenset({"queues", "exclude_queues", "include", "autoscale"})
+# What beat calls its schedule file when nothing names one (relative to the working directory).
+DEFAULT_SCHEDULE = "celerybeat-schedule"
+DEFAULT_SCHEDULER = "celery.beat:PersistentScheduler"
+# Pools that live in a package of their own.
+POOL_PACKAGES = {"eventlet": "eventlet", "gevent": "gevent"}
+
+
+@cache
+def celery_command() -> Any:
+    """The `celery` click group, with its sub-commands (Flower's is a plugin of it)."""
+    from celery.bin.celery import celery
+
+    return celery
+
+
+def sub_command(name: str, app: Celery) -> Any:
+    """A sub-command with the options the app adds to it (`app.user_options`)."""
+    command = copy.copy(celery_command().commands[name])
+    extra = [*app.user_options.get(name, ()), *app.user_options.get("preload", ())]
+    command.params = [*command.params, *extra]
+    return command
+
+
+def global_command() -> Any:
+    """The `celery` group's own options, as a command whose callbacks do nothing.
+
+    `--workdir` changes the working directory as soon as it is parsed; checking a
+    line must not do that.
+    """
+    import click
+
+    params = []
+    for parameter in celery_command().params:
+        parameter = copy.copy(parameter)
+        parameter.callback = None
+        params.append(parameter)
+    return click.Command("celery", params=params)
+
+
+class CeleryBackend(Backend):
+    """A `celery -A APP <sub-command>` process; the subclasses name the sub-command."""
+
+    kind = "worker"
+    server = "celery"
+    sub_command: ClassVar[str]
+    extra: ClassVar[str] = "celery"
+
+    def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
+        require("celery", self.extra, self.name, what="Celery")
+        app = load_app(self.name, type(self).__name__, self.spec.app)
+        table = self.option_table(app)
+        if isinstance(self.spec.args, Mapping):
+            configured = table.from_mapping(self.joined_lists(self.spec.args, table), self.name)
+            positional: list[str] = []
+        else:
+            configured, positional = table.from_argv(self.spec.args, self.name)
+        typed, typed_positional = table.from_argv(overrides, self.name)
+        options = override(configured, typed)
+        options = [*options, *self.defaults(app, table, options)]
+        self.refuse(options)
+        before = [item for item in options if item.option.key in GLOBAL_OPTIONS]
+        after = [item for item in options if item.option.key not in GLOBAL_OPTIONS]
+        global_argv = ["-A", str(self.spec.app), *render(before)]
+        command_argv = [*render(after), *(typed_positional or positional)]
+        self.validate(app, global_argv, command_argv)
+        url, _ = broker_url(app, option_value(global_argv, "--broker"))
+        check_transport(self.name, app, url)
+        argv = ("celery", *global_argv, self.sub_command, *command_argv)
+        return Plan(self.name, argv, dict(env or {}), module="celery")
+
+    def run(self, plan: Plan) -> int | None:
+        app = load_app(self.name, type(self).__name__, self.spec.app)
+        url, source = broker_url(app, option_value(plan.argv, "--broker"))
+        check_broker(self.name, app, url, source)
+        self.before_start(app, plan)
+        exec_plan(plan)
+
+    def before_start(self, app: Celery, plan: Plan) -> None:
+        """What to check right before the start, beyond the broker."""
+
+    # Options
+
+    def option_table(self, app: Celery) -> OptionTable:
+        import click
+
+        command = sub_command(self.sub_command, app)
+        both = click.Command("celery", params=[*command.params, *celery_command().params])
+        return click_option_table("Celery", both)
+
+    def joined_lists(self, args: Mapping[str, Any], table: OptionTable) -> dict[str, Any]:
+        """`"queues": ["a", "b"]` is `--queues=a,b`: Celery takes one comma-separated value."""
+        joined = dict(args)
+        for name, value in args.items():
+            if not isinstance(name, str) or not isinstance(value, (list, tuple)):
+                continue
+            key = table.find(name, self.name)[0].key
+            if key in self.comma_separated() and all(_is_scalar(item) for item in value):
+                joined[name] = ",".join(str(item) for item in value)
+        return joined
+
+    def comma_separated(self) -> frozenset[str]:
+        return COMMA_SEPARATED
+
+    def defaults(
+        self, app: Celery, table: OptionTable, options: Sequence[OptionValue]
+    ) -> list[OptionValue]:
+        """Options this backend adds when the configuration leaves them unset."""
+        return []
+
+    def refuse(self, options: Sequence[OptionValue]) -> None:
+        """Options that cannot work under prodserver, with what to do instead."""
+        for item in options:
+            if item.option.key == "app":
+                raise OptionError(
+                    f"Process '{self.name}': the Celery application is set by APP "
+                    f"('{self.spec.app}'), not by `app` among the options. Remove `app`."
+                )
+            if item.option.key == "detach" and item.tokens:
+                raise OptionError(
+                    f"Process '{self.name}': `detach` would move celery {self.sub_command} "
+                    f"to the background and end the process that systemd, Docker or "
+                    f"Kubernetes watch. prodserver runs it in the foreground; remove `detach`."
+                )
+
+    # Checking a line with Celery's own parser
+
+    def validate(
+        self, app: Celery, global_argv: Sequence[str], command_argv: Sequence[str]
+    ) -> None:
+        import click
+
+        try:
+            self.parse(app, global_argv, command_argv)
+        except click.ClickException as error:
+            raise OptionError(
+                f"Process '{self.name}': celery {self.sub_command} rejects the options: "
+                f"{error.format_message()}"
+            ) from None
+        except ImportError as error:
+            raise self.missing_package(error) from None
+        except ProdserverError:
+            raise
+        except Exception as error:
+            # Celery's own converters can fail without a message of their own: say which
+            # option made them fail.
+            culprit = next(
+                (token for token in command_argv if self.fails(app, global_argv, token)), None
+            )
+            what = f"`{culprit}`" if culprit else "the options"
+            raise OptionError(
+                f"Process '{self.name}': celery {self.sub_command} cannot read {what}: "
+                f"{type(error).__name__}: {error}"
+            ) from None
+
+    def fails(self, app: Celery, global_argv: Sequence[str], token: str) -> bool:
+        try:
+            self.parse(app, global_argv, [token])
+        except Exception:
+            return True
+        return False
+
+    def parse(self, app: Celery, global_argv: Sequence[str], command_argv: Sequence[str]) -> None:
+        """Parse a line as `celery` would: its own options, then the sub-command's."""
+        import click
+        from celery.bin.base import CLIContext
+
+        parsed = global_command().make_context(
+            "celery", [*global_argv], auto_envvar_prefix="CELERY"
+        )
+        parent = click.Context(
+            celery_command(),
+            info_name="celery",
+            obj=CLIContext(
+                app=app,
+                no_color=bool(parsed.params.get("no_color")),
+                workdir=None,
+                quiet=bool(parsed.params.get("quiet")),
+            ),
+            auto_envvar_prefix="CELERY",
+        )
+        self.validate_command(app, parent, command_argv)
+
+    def validate_command(self, app: Celery, parent: Any, argv: Sequence[str]) -> None:
+        import click
+
+        command = sub_command(self.sub_command, app)
+        context = command.make_context(self.sub_command, list(argv), parent=parent)
+        if context.args:
+            # What Celery does with the words after the options: settings (`key=value`).
+            namespace = "worker" if self.sub_command == "worker" else "celery"
+            try:
+                app.loader.cmdline_config_parser(context.args, namespace=namespace)
+            except (KeyError, ValueError) as error:
+                raise click.UsageError(
+                    f"{' '.join(context.args)}: the words after the options are Celery "
+                    f"settings (`namespace_setting=value`), and these are not ({error})."
+                ) from None
+
+    def missing_package(self, error: ImportError) -> MissingPackageError:
+        package = POOL_PACKAGES.get((error.name or "").split(".")[0], error.name)
+        return MissingPackageError(
+            f"Process '{self.name}': celery {self.sub_command} needs the package "
+            f"'{package}', which is not installed ({error}).\n"
+            f"Install it with: pip install {package}"
+        )
+
+
+class CeleryWorker(CeleryBackend):
+    """`celery worker`: runs the tasks of the app's queues."""
+
+    sub_command = "worker"
+
+    def refuse(self, options: Sequence[OptionValue]) -> None:
+        super().refuse(options)
+        pool = option_value(render(options), "--pool")
+        package = POOL_PACKAGES.get(pool or "")
+        if package and importlib.util.find_spec(package) is None:
+            raise MissingPackageError(
+                f"Process '{self.name}': celery worker's pool `{pool}` needs the package "
+                f"'{package}', which is not installed.\nInstall it with: pip install {package}"
+            )
+
+    def defaults(
+        self, app: Celery, table: OptionTable, options: Sequence[OptionValue]
+    ) -> list[OptionValue]:
+        embedded_beat = any(item.option.key == "beat" and item.tokens for item in options)
+        if not embedded_beat:
+            return []
+        return schedule_default(app, table, options, "schedule_filename", self.name)
+
+
+class CeleryBeat(CeleryBackend):
+    """`celery beat`: sends the app's periodic tasks when they are due. Run exactly one."""
+
+    sub_command = "beat"
+    # Two beats send every periodic task twice: exports never replicate it.
+    single_instance = True
+
+    def defaults(
+        self, app: Celery, table: OptionTable, options: Sequence[OptionValue]
+    ) -> list[OptionValue]:
+        return schedule_default(app, table, options, "schedule", self.name)
+
+    def before_start(self, app: Celery, plan: Plan) -> None:
+        schedule = option_value(plan.argv, "--schedule")
+        if schedule is None:
+            return
+        folder = os.path.dirname(os.path.abspath(schedule))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            problem = "does not exist" if not os.path.isdir(folder) else "is not writable"
+            raise ProdserverError(
+                f"Process '{self.name}': celery beat keeps its schedule in {schedule}, but "
+                f"the folder {folder} {problem}. Create it (writable by the user that runs "
+                f"beat), or set `schedule` in ARGS to a file in a writable folder."
+            )
+
+
+def schedule_default(
+    app: Celery, table: OptionTable, options: Sequence[OptionValue], key: str, process: str
+) -> list[OptionValue]:
+    """`--schedule=<manage.py's folder>/celerybeat-schedule` when nothing names the file.
+
+    Celery would write it to whatever the working directory happens to be (`/` under a
+    bare systemd unit); the line says where it goes instead.
+    """
+    configured = {item.option.key for item in options}
+    if {key, "scheduler"} & configured or os.environ.get("CELERY_BEAT_SCHEDULE"):
+        return []
+    if app.conf.beat_schedule_filename != DEFAULT_SCHEDULE:
+        return []  # the app names its file: Celery's own rules apply
+    if app.conf.beat_scheduler not in (DEFAULT_SCHEDULER, "celery.beat.PersistentScheduler"):
+        return []  # another scheduler (django-celery-beat's) keeps no file
+    return table.from_mapping({key: str(project_folder() / DEFAULT_SCHEDULE)}, process)
+
+
+class CeleryFlower(CeleryBackend):
+    """Flower, Celery's monitoring web UI (`celery flower`), with Flower's own options."""
+
+    kind = "web"
+    sub_command = "flower"
+    extra = "flower"
+
+    def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
+        require("flower", self.extra, self.name, what="Flower")
+        return super().plan(overrides, env)
+
+    def option_table(self, app: Celery) -> OptionTable:
+        celery_options = super().option_table(app).options
+        ours = [option for option in celery_options if option.key in GLOBAL_OPTIONS]
+        flower_options = [
+            Option(name, flags=(f"--{normalize(name)}",), optional_value=definition.type is bool)
+            for name, definition in flower_definitions().items()
+        ]
+        return OptionTable("Flower", [*flower_options, *ours])
+
+    def comma_separated(self) -> frozenset[str]:
+        return frozenset(name for name, d in flower_definitions().items() if d.multiple)
+
+    def joined_lists(self, args: Mapping[str, Any], table: OptionTable) -> dict[str, Any]:
+        """Lists joined, and a switch turned off written as `--name=false`."""
+        values = super().joined_lists(args, table)
+        definitions = flower_definitions()
+        for name, value in values.items():
+            if not isinstance(name, str) or parse_bool(value) is not False:
+                continue
+            definition = definitions.get(table.find(name, self.name)[0].key)
+            if definition is not None and definition.type is bool:
+                values[name] = "false"
+        return values
+
+    def defaults(
+        self, app: Celery, table: OptionTable, options: Sequence[OptionValue]
+    ) -> list[OptionValue]:
+        """`--port=$PORT` on a platform that sets PORT, unless an address is configured."""
+        port = os.environ.get("PORT")
+        configured = {item.option.key for item in options}
+        if not port or configured & {"port", "unix_socket"}:
+            return []
+        return table.from_mapping({"port": port}, self.name)
+
+    def validate_command(self, app: Celery, parent: Any, argv: Sequence[str]) -> None:
+        """Each value as Flower converts it, then the checks Flower makes once started."""
+        from flower.utils.authentication import validate_auth_option
+        from flower.utils.broker import validate_broker_api
+
+        values = {
+            **flower_environment(self.name),
+            **{name: value for name, value, _ in self.flower_values(argv)},
+        }
+        if values.get("auth") and not validate_auth_option(values["auth"]):
+            raise OptionError(
+                f"Process '{self.name}': Flower rejects `auth` {values['auth']!r}: it is a "
+                f"regular expression of e-mail addresses with at most one `*`, and none in "
+                f"the domain nor together with `|`."
+            )
+        if values.get("broker_api"):
+            try:
+                validate_broker_api(values["broker_api"])
+            except ValueError as error:
+                raise OptionError(
+                    f"Process '{self.name}': Flower rejects `broker-api`: {error}."
+                ) from None
+        if bool(values.get("certfile")) != bool(values.get("keyfile")):
+            raise OptionError(
+                f"Process '{self.name}': Flower serves HTTPS only with both `certfile` and "
+                f"`keyfile`; set both, or neither."
+            )
+
+    def flower_values(self, argv: Sequence[str]) -> list[tuple[str, Any, str]]:
+        """(name, converted value, token) for each of Flower's options in `argv`."""
+        definitions = {normalize(name): d for name, d in flower_definitions().items()}
+        values = []
+        for token in argv:
+            if not token.startswith("--"):
+                raise OptionError(
+                    f"Process '{self.name}': Flower takes options only (`--name=value`), "
+                    f"got `{token}`; Flower would ignore it."
+                )
+            name, has_value, text = token[2:].partition("=")
+            definition = definitions[normalize(name)]
+            values.append((definition.name, self.flower_value(definition, has_value, text), token))
+        return values
+
+    def flower_value(self, definition: Any, has_value: str, text: str) -> Any:
+        if definition.type is bool:
+            switch = parse_bool(text) if has_value else True
+            if switch is None:
+                raise OptionError(
+                    f"Process '{self.name}': Flower's `{normalize(definition.name)}` is "
+                    f"True or False, got '{text}'."
+                )
+            return switch
+        return convert_flower_value(definition, text, self.name, f"`{normalize(definition.name)}`")
+
+
+@cache
+def flower_definitions() -> dict[str, Any]:
+    """Flower's options, as Flower defines them with tornado (`flower.options`).
+
+    tornado's logging options are Flower's too. `format_task` takes a Python function:
+    it can only be set in a `flowerconfig.py`.
+    """
+    import types
+
+    import flower.options  # noqa: F401 - defines the options
+    from tornado.options import options
+
+    return {
+        definition.name: definition
+        for definition in options._options.values()
+        if definition.name != "help" and definition.type is not types.FunctionType
+    }
+
+
+def convert_flower_value(definition: Any, text: str, process: str, what: str) -> Any:
+    """`text` converted by Flower's definition of the option (tornado's parser)."""
+    try:
+        return copy.copy(definition).parse(text)
+    except Exception as error:
+        kind = definition.type.__name__ if definition.type else "a value"
+        raise OptionError(
+            f"Process '{process}': Flower's {what} takes {kind}"
+            f"{' values separated by commas' if definition.multiple else ''}, "
+            f"got '{text}' ({error})."
+        ) from None
+
+
+def flower_environment(process: str) -> dict[str, Any]:
+    """`FLOWER_*` variables that Flower reads at start, converted as Flower does."""
+    definitions = {name.upper(): d for name, d in flower_definitions().items()}
+    values = {}
+    for variable, text in os.environ.items():
+        definition = definitions.get(variable.removeprefix("FLOWER_"))
+        if not variable.startswith("FLOWER_") or definition is None:
+            continue
+        if definition.type is bool:
+            values[definition.name] = parse_bool(text)
+            if values[definition.name] is None:
+                raise OptionError(
+                    f"Process '{process}': ${variable} is True or False for Flower, got '{text}'."
+                )
+        else:
+            values[definition.name] = convert_flower_value(
+                definition, text, process, f"${variable}"
+            )
+    return values
+
+
+def option_value(argv: Sequence[str], flag: str) -> str | None:
+    """The value of `--flag=value` in a rendered line, the last one if repeated."""
+    values = [token.partition("=")[2] for token in argv if token.startswith(flag + "=")]
+    return values[-1] if values else None
+
+
+def _is_scalar(value: object) -> bool:
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
