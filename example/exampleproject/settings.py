@@ -56,13 +56,117 @@ PRODUCTION_PROCESSES = {
 # Each task framework's settings, its app and its processes, one block each.
 
 # -- Celery --
+# The app is exampleproject/celery.py; its tasks are jobs/celery_tasks.py.
+CELERY_BROKER_URL = REDIS_URL
+# One periodic task, every EXAMPLE_BEAT_SECONDS, appending "beat" to EXAMPLE_BEAT_EFFECTS.
+CELERY_BEAT_SCHEDULE = {
+    "record-beat": {
+        "task": "jobs.celery_tasks.record_line",
+        "schedule": float(os.environ.get("EXAMPLE_BEAT_SECONDS", "60")),
+        "args": (
+            os.environ.get("EXAMPLE_BEAT_EFFECTS", str(BASE_DIR / "beat-effects.txt")),
+            "beat",
+        ),
+    },
+}
+PRODUCTION_PROCESSES["worker"] = {
+    "BACKEND": "django_prodserver.backends.celery.CeleryWorker",
+    "APP": "exampleproject.celery.app",
+    "ARGS": {"loglevel": "info", "concurrency": 2},
+}
+PRODUCTION_PROCESSES["beat"] = {
+    "BACKEND": "django_prodserver.backends.celery.CeleryBeat",
+    "APP": "exampleproject.celery.app",
+    "ARGS": {"loglevel": "info"},
+}
 
 # -- django-tasks --
+# Tasks kept in the project's database by django-tasks-db; `prodserver tasks` runs them.
+# Django 6 has `django.tasks` built in; before 6, the django-tasks backport's app is needed too.
+# Left out where django-tasks-db is not installed (the demo's virtualenv has only gunicorn).
+from importlib.util import find_spec  # noqa: E402
+
+if find_spec("django_tasks_db"):
+    INSTALLED_APPS += [] if find_spec("django.tasks") else ["django_tasks"]
+    INSTALLED_APPS += ["django_tasks_db"]
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    PRODUCTION_PROCESSES["tasks"] = {
+        "BACKEND": "django_prodserver.backends.django_tasks.DjangoTasksWorker",
+        "ARGS": {"queue_name": "default", "interval": 0.5},
+    }
 
 # -- django-q2 --
+# The database is the queue (the ORM broker); `prodserver qcluster` runs the tasks. A task
+# may run `timeout` seconds, less than the 30 s a process gets to stop; one not done by
+# then (its worker killed) is delivered again after `retry` seconds. Left out where
+# django-q2 is not installed.
+if find_spec("django_q"):
+    INSTALLED_APPS += ["django_q"]
+    Q_CLUSTER = {
+        "name": "exampleproject",
+        "orm": "default",
+        "workers": 2,
+        "timeout": 25,
+        "retry": 60,
+        "poll": 0.5,
+    }
+    PRODUCTION_PROCESSES["qcluster"] = {
+        "BACKEND": "django_prodserver.backends.django_q2.DjangoQ2Worker",
+    }
 
 # -- RQ --
+# Jobs are the functions of jobs/rq_tasks.py, put on the "default" queue (django_rq.enqueue);
+# `prodserver rqworker` runs them. A job may run 25 seconds, less than the 30 s a process
+# gets to stop: on SIGTERM the worker lets the job in progress finish. Left out where
+# django-rq is not installed.
+if find_spec("django_rq"):
+    INSTALLED_APPS += ["django_rq"]
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 25}}
+    PRODUCTION_PROCESSES["rqworker"] = {
+        "BACKEND": "django_prodserver.backends.rq.RQWorker",
+        "ARGS": {"queues": ["default"]},
+    }
 
 # -- Dramatiq --
+# Actors are in jobs/dramatiq_tasks.py, which rundramatiq finds through
+# DRAMATIQ_AUTODISCOVER_MODULES; `prodserver dramatiq` runs them. On SIGTERM each worker
+# finishes its messages in progress for up to 25 s and gives the others back to Redis.
+# Prometheus and the admin's task table (dramatiq's and django-dramatiq's defaults) are left
+# out: one serves metrics on a port, the other needs migrations. Left out where
+# django-dramatiq is not installed.
+if find_spec("django_dramatiq"):
+    INSTALLED_APPS += ["django_dramatiq"]
+    DRAMATIQ_BROKER = {
+        "BROKER": "dramatiq.brokers.redis.RedisBroker",
+        "OPTIONS": {"url": REDIS_URL},
+        "MIDDLEWARE": [
+            "dramatiq.middleware.AgeLimit",
+            "dramatiq.middleware.TimeLimit",
+            "dramatiq.middleware.Callbacks",
+            "dramatiq.middleware.Retries",
+            "django_dramatiq.middleware.DbConnectionsMiddleware",
+        ],
+    }
+    DRAMATIQ_AUTODISCOVER_MODULES = ["dramatiq_tasks"]
+    PRODUCTION_PROCESSES["dramatiq"] = {
+        "BACKEND": "django_prodserver.backends.dramatiq.DramatiqWorker",
+        "ARGS": {"processes": 1, "threads": 2, "worker_shutdown_timeout": 25000},
+    }
 
 # -- Huey --
+# Tasks are in jobs/huey_tasks.py (run_huey imports each app's `tasks` module, and
+# jobs/tasks.py imports them); `prodserver huey` runs them. `immediate` is off even with
+# DEBUG, so that tasks always go through Redis. On SIGTERM the consumer lets the tasks in
+# progress finish. Left out where huey is not installed.
+if find_spec("huey"):
+    INSTALLED_APPS += ["huey.contrib.djhuey"]
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": "exampleproject",
+        "connection": {"url": REDIS_URL},
+        "immediate": False,
+    }
+    PRODUCTION_PROCESSES["huey"] = {
+        "BACKEND": "django_prodserver.backends.huey.HueyConsumer",
+        "ARGS": {"workers": 2},
+    }

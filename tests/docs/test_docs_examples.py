@@ -1,12 +1,14 @@
 """Every configuration example in docs/ runs through the real `prodserver` command.
 
 - A ```python block that assigns `PRODUCTION_PROCESSES` is executed; each of its processes
-  must pass `prodserver NAME --dry-run`.
+  must pass `prodserver NAME --dry-run`, with the block's other settings (a worker's
+  RQ_QUEUES, HUEY, ...) on top of the example project's.
 - A ```python block that is only an `"ARGS": {...}` fragment is wrapped into a gunicorn
   process and checked the same way.
 - "This translates to:" followed by a ```bash block: the `gunicorn ...` line must be exactly
   what `--dry-run` prints for the python block just above it.
-- A ```console block: each `$ python manage.py prodserver ... --dry-run` (or `--list`) must
+- A ```console block: each `$ python manage.py prodserver ... --dry-run` (or `--list`, or
+  `--export FORMAT`, whose files the deploy guides show) must
   print exactly the lines under it, for the nearest settings block above it on the page.
 - A ```python block headed `# gunicorn.conf.py` holds gunicorn settings only, and gunicorn's
   `--check-config` accepts it. One headed `# some/module.py` is written into the project, so
@@ -161,6 +163,9 @@ def write_modules(directory: Path, page: Path) -> None:
 
 def project_for(directory: Path, block: Block, extra: str = "") -> Project:
     write_modules(directory, block.path)
+    if block.kind == "settings":
+        # What the block sets beside the processes (a worker's RQ_QUEUES, HUEY, ...) too.
+        extra = f"{extra}\n{block.text}"
     return write_project(directory, processes_of(block), extra)
 
 
@@ -223,7 +228,7 @@ class ConsoleCommand:
 
 
 def console_commands() -> list[ConsoleCommand]:
-    """`$ python manage.py prodserver ... --dry-run|--list` lines of console blocks."""
+    """`$ python manage.py prodserver ... --dry-run|--list|--export` lines of console blocks."""
     commands = []
     for block in of_kind("console"):
         sessions = re.split(r"^\$ ", block.text, flags=re.MULTILINE)
@@ -234,7 +239,7 @@ def console_commands() -> list[ConsoleCommand]:
                 continue
             argv = tuple(words[2:])
             if argv[:1] in (("prodserver",), ("server",), ("worker",)) and (
-                "--dry-run" in argv or "--list" in argv
+                "--dry-run" in argv or "--list" in argv or "--export" in argv
             ):
                 commands.append(ConsoleCommand(block, argv, output.rstrip("\n")))
     return commands

@@ -18,3 +18,15 @@ def test_secret_looking_variables_are_masked():
 def test_ordinary_lines_are_unchanged():
     line = "gunicorn --bind=0.0.0.0:8000 --workers=4 myproject.wsgi:application"
     assert mask_secrets(line) == line
+
+
+def test_variables_named_like_keys_are_masked_but_option_names_are_not():
+    assert mask_secrets("STRIPE_KEY=sk_live gunicorn --keyfile=/etc/key.pem") == (
+        "STRIPE_KEY=******** gunicorn --keyfile=/etc/key.pem"
+    )
+
+
+def test_quoted_values_are_masked_whole():
+    assert mask_secrets("'DB_PASSWORD=a b c' '--env=API_TOKEN=x y' run") == (
+        "'DB_PASSWORD=********' '--env=API_TOKEN=********' run"
+    )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, NoReturn
 
 from django_prodserver.applications import asgi_application, wsgi_application
-from django_prodserver.backends.base import Plan
+from django_prodserver.backends.base import Address, Plan
 from django_prodserver.backends.command import ServerBackend
 from django_prodserver.errors import MissingPackageError, OptionError
 from django_prodserver.options import Option, OptionTable, OptionValue, normalize
@@ -55,6 +56,12 @@ def option_table() -> OptionTable:
     return OptionTable("gunicorn", options)
 
 
+def setting_default(name: str) -> Any:
+    from gunicorn.config import KNOWN_SETTINGS
+
+    return next(setting.default for setting in KNOWN_SETTINGS if setting.name == name)
+
+
 @cache
 def file_only_settings() -> frozenset[str]:
     from gunicorn.config import KNOWN_SETTINGS
@@ -92,6 +99,14 @@ class GunicornServer(ServerBackend):
         from django_prodserver.backends.gunicorn_runtime import serve
 
         return serve(plan)
+
+    def graceful_timeout(self, plan: Plan) -> float | None:
+        given = plan.option_values("--graceful-timeout")
+        return float(given[-1]) if given else float(setting_default("graceful_timeout"))
+
+    def listen_address(self, plan: Plan) -> Address | None:
+        binds = plan.option_values("--bind", "-b") or setting_default("bind")
+        return Address.parse(binds[0], default_port=8000)
 
     def configured_options(self, table: OptionTable) -> tuple[list[OptionValue], list[str]]:
         args = self.spec.args
@@ -175,3 +190,20 @@ def check_worker_class(process: str, config: Any) -> None:
             f"{first_line}. Use one of {', '.join(SUPPORTED_WORKERS)} or a dotted path "
             f"to a worker class."
         ) from None
+
+
+def own_control_socket_environment(process: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """An `XDG_RUNTIME_DIR` of the process's own, where gunicorn puts its control socket.
+
+    gunicorn's default control socket is `$XDG_RUNTIME_DIR/gunicorn.ctl` (when that
+    directory exists), else `~/.gunicorn/gunicorn.ctl`: one path per user, which the
+    last gunicorn started takes over. A directory per process, beside that default,
+    keeps the default: an explicit `control-socket` (ARGS, a config file,
+    GUNICORN_CMD_ARGS) still wins. The directory must exist before gunicorn starts.
+    """
+    runtime = environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime):
+        base = runtime
+    else:
+        base = os.path.join(os.path.expanduser("~"), ".gunicorn")
+    return {"XDG_RUNTIME_DIR": os.path.join(base, f"prodserver-{process}")}

@@ -2,14 +2,16 @@
 
 Options come from the command's own argparse parser, so every option it documents is
 accepted under its own name and checked by its own parser. The plan is the line a person
-would type (`python manage.py db_worker --queue-name emails`); `run()` calls the command
+would type (`python manage.py db_worker --queue-name=emails`); `run()` calls the command
 in this process, so the PID that gets SIGTERM is the worker's.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping, Sequence
+import dataclasses
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from typing import ClassVar, NoReturn
 
 from django.apps import apps
@@ -18,7 +20,14 @@ from django.core.management import BaseCommand, load_command_class
 from django_prodserver.backends.argparse_options import argparse_option_table
 from django_prodserver.backends.base import Backend, Plan
 from django_prodserver.errors import OptionError, ProdserverError
-from django_prodserver.options import OptionTable, override, render
+from django_prodserver.options import (
+    Option,
+    OptionTable,
+    OptionValue,
+    normalize,
+    override,
+    render,
+)
 from django_prodserver.packages import require
 
 # Options every Django command has that belong to the whole process, not to one worker:
@@ -36,9 +45,14 @@ class ManagementCommandBackend(Backend):
     app_name: ClassVar[str]
     module: ClassVar[str]
     extra: ClassVar[str]
+    # The distribution's name in a "needs X, which is not installed" message.
+    package: ClassVar[str | None] = None
+    # Names users bring from elsewhere that are not options of the command, and why
+    # (normalized name -> explanation).
+    not_options: ClassVar[Mapping[str, str]] = {}
 
     def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
-        require(self.module, self.extra, self.name, what=self.server)
+        self.require_packages()
         if self.spec.app:
             raise OptionError(
                 f"Process '{self.name}': APP is for the Celery backends; {self.server} "
@@ -46,27 +60,62 @@ class ManagementCommandBackend(Backend):
             )
         self.check_installed()
         table = self.option_table()
+        self.refuse_other_names(table, self.spec.args)
+        self.refuse_other_names(table, overrides)
         if isinstance(self.spec.args, Mapping):
             configured = table.from_mapping(self.spec.args, self.name)
             positional: list[str] = []
         else:
             configured, positional = table.from_argv(self.spec.args, self.name)
         typed, typed_positional = table.from_argv(overrides, self.name)
-        arguments = [*render(override(configured, typed)), *(typed_positional or positional)]
+        options = override(configured, typed)
+        options = override(table.from_mapping(self.default_options(options), self.name), options)
+        arguments = [*render(options), *(typed_positional or positional)]
         self.validate(arguments)
         return Plan(self.name, ("python", "manage.py", self.command, *arguments), dict(env or {}))
 
     def run(self, plan: Plan) -> int | None:
+        os.environ.update(plan.env)
         self.load_command().run_from_argv(["manage.py", *plan.argv[2:]])
         return None
 
+    def require_packages(self) -> None:
+        require(self.module, self.extra, self.name, what=self.package or self.server)
+
+    def required_apps(self) -> tuple[str, ...]:
+        """The apps INSTALLED_APPS must hold, in the order to add them."""
+        return (self.app_name,)
+
     def check_installed(self) -> None:
-        if not apps.is_installed(self.app_name):
+        missing = [app for app in self.required_apps() if not apps.is_installed(app)]
+        if missing:
+            names = ", ".join(f"'{app}'" for app in missing)
+            line = ", ".join(f'"{app}"' for app in missing)
             raise ProdserverError(
-                f"Process '{self.name}': {self.server} needs '{self.app_name}' in "
-                f"INSTALLED_APPS (it provides the `{self.command}` command).\n"
-                f'Add it: INSTALLED_APPS = [..., "{self.app_name}"]'
+                f"Process '{self.name}': {self.server} needs {names} in INSTALLED_APPS "
+                f"(it provides the `{self.command}` command).\n"
+                f"Add to your settings: INSTALLED_APPS += [{line}]"
             )
+
+    def default_options(self, configured: Sequence[OptionValue]) -> Mapping[str, object]:
+        """Options the plan adds when the configuration leaves them unset."""
+        return {}
+
+    def refuse_other_names(
+        self, table: OptionTable, args: Mapping[str, object] | Iterable[str]
+    ) -> None:
+        """Stop at a name of `not_options`, with its explanation."""
+        names = args if isinstance(args, Mapping) else [a for a in args if a.startswith("-")]
+        for name in names:
+            if not isinstance(name, str):
+                continue
+            name = name.split("=", 1)[0]
+            why = self.not_options.get(normalize(name))
+            if not why:
+                continue
+            known = normalize(name) in table.names()
+            what = f"`{name}` cannot be used here" if known else f"there is no option `{name}`"
+            raise OptionError(f"Process '{self.name}': for {self.server}, {what}: {why}.")
 
     def load_command(self) -> BaseCommand:
         return load_command_class(self.app_name, self.command)
@@ -81,7 +130,14 @@ class ManagementCommandBackend(Backend):
         return parser
 
     def option_table(self) -> OptionTable:
-        return argparse_option_table(self.server, self.parser())
+        parser = self.parser()
+        return OptionTable(
+            self.server,
+            [
+                _as_the_parser_reads_it(option, parser)
+                for option in argparse_option_table(self.server, parser).options
+            ],
+        )
 
     def validate(self, arguments: Sequence[str]) -> None:
         """Parse the arguments with the command's own parser; raise OptionError."""
@@ -94,3 +150,18 @@ class ManagementCommandBackend(Backend):
             f"Process '{self.name}': `manage.py {self.command}` rejects the options: "
             f"{message.rstrip('.')}."
         )
+
+
+def _as_the_parser_reads_it(option: Option, parser: argparse.ArgumentParser) -> Option:
+    """`option` corrected for two kinds of argparse action that Django commands use."""
+    action = parser._option_string_actions[option.long_flag]
+    if isinstance(action, argparse.BooleanOptionalAction):
+        # `--reload` / `--no-reload`: one switch, on and off.
+        negative = tuple(flag for flag in action.option_strings if flag.startswith("--no-"))
+        positive = tuple(flag for flag in action.option_strings if flag not in negative)
+        return dataclasses.replace(option, flags=positive, negative_flags=negative)
+    if action.nargs == "?" and action.const is None:
+        # A bare `--max-tasks` sets the option to None: never what a value in ARGS means,
+        # so such an option always takes its value (`"max_tasks": "1"` is `--max-tasks=1`).
+        return dataclasses.replace(option, optional_value=False)
+    return option

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -164,7 +165,9 @@ def export_options(
     project = engine_name(options.get("project") or folder.name, export, "The project name")
     image = options.get("image") or re.sub(r"[^a-z0-9._-]+", "-", project.lower()) + ":latest"
     python = options.get("python") or (
-        sys.executable if not export.in_container and export.name != "procfile" else "python"
+        os.path.abspath(sys.executable)
+        if not export.in_container and export.name != "procfile"
+        else "python"
     )
     django_options = tuple(
         f"--{flag}={options[flag]}" for flag in ("settings", "pythonpath") if options.get(flag)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
@@ -10,8 +9,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from django_prodserver.backends.loading import load_backend
 from django_prodserver.command_line import split_server_args
+from django_prodserver.environment import apply_process_environment, line_environment
 from django_prodserver.errors import ProdserverError
-from django_prodserver.exports.command import add_export_arguments, run_export
+from django_prodserver.exports.command import (
+    add_export_arguments,
+    reject_export_flags,
+    run_export,
+)
 from django_prodserver.listing import format_table, process_table
 from django_prodserver.processes import (
     configured_names,
@@ -19,7 +23,7 @@ from django_prodserver.processes import (
     nothing_configured,
     read_processes,
 )
-from django_prodserver.runner.command import run_together
+from django_prodserver.runner.command import dry_run_lines, run_together
 
 
 class Command(BaseCommand):
@@ -70,13 +74,19 @@ class Command(BaseCommand):
         if options["export"]:
             run_export(options["names"], options, self.stdout)
             return
+        reject_export_flags(options)
+        together = options["all"] or len(options["names"]) > 1
+        if not together and not options["dry_run"]:
+            apply_environment_of(options["names"])
         if not options["skip_checks"]:
             self.check(tags=["prodserver"])
-        if options["all"] or len(options["names"]) > 1:
-            sys.exit(run_together(options["names"], options))
+        if together:
+            self._run_together(options)
+            return
         name = self._single_name(options["names"])
-        backend = load_backend(get_process(name))
-        plan = backend.plan(self.server_args, env=line_environment(options))
+        spec = get_process(name)
+        backend = load_backend(spec)
+        plan = backend.plan(self.server_args, env={**line_environment(options), **spec.env})
         if options["dry_run"]:
             self.stdout.write(plan.command_line())
             return
@@ -86,12 +96,18 @@ class Command(BaseCommand):
         if status:
             sys.exit(status)
 
-    def _single_name(self, names: list[str]) -> str:
-        if len(names) > 1:
+    def _run_together(self, options: dict[str, Any]) -> None:
+        if self.server_args:
             raise CommandError(
-                f"Name one process to start, got {len(names)}: {' '.join(names)}. "
-                f"Start each one with its own `prodserver NAME`."
+                f"Options typed after the names ({' '.join(self.server_args)}) are for one "
+                f"process; with several, set them in each process's ARGS."
             )
+        if options["dry_run"]:
+            self.stdout.write("\n".join(dry_run_lines(options["names"], options)))
+            return
+        run_together(options["names"], options)
+
+    def _single_name(self, names: list[str]) -> str:
         if names:
             return names[0]
         specs, _ = read_processes()
@@ -103,13 +119,9 @@ class Command(BaseCommand):
         raise CommandError(f"Several processes are configured; name one: {', '.join(specs)}.")
 
 
-def line_environment(options: dict[str, Any]) -> dict[str, str]:
-    """What a shell needs set to run the planned line as this command runs it."""
-    env = {}
-    if options.get("settings"):
-        env["DJANGO_SETTINGS_MODULE"] = options["settings"]
-    if options.get("pythonpath"):
-        env["PYTHONPATH"] = os.pathsep.join(
-            path for path in (options["pythonpath"], os.environ.get("PYTHONPATH")) if path
-        )
-    return env
+def apply_environment_of(names: list[str]) -> None:
+    """Start again with the process's ENV set, when it is not (see environment.py)."""
+    specs, _ = read_processes()
+    name = names[0] if names else next(iter(specs), None) if len(specs) == 1 else None
+    if name in specs:
+        apply_process_environment(specs[name])
