@@ -9,7 +9,6 @@ in this process, so the PID that gets SIGTERM is the worker's.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import ClassVar, NoReturn
@@ -21,7 +20,6 @@ from django_prodserver.backends.argparse_options import argparse_option_table
 from django_prodserver.backends.base import Backend, Plan
 from django_prodserver.errors import OptionError, ProdserverError
 from django_prodserver.options import (
-    Option,
     OptionTable,
     OptionValue,
     normalize,
@@ -130,14 +128,7 @@ class ManagementCommandBackend(Backend):
         return parser
 
     def option_table(self) -> OptionTable:
-        parser = self.parser()
-        return OptionTable(
-            self.server,
-            [
-                _as_the_parser_reads_it(option, parser)
-                for option in argparse_option_table(self.server, parser).options
-            ],
-        )
+        return argparse_option_table(self.server, self.parser())
 
     def validate(self, arguments: Sequence[str]) -> None:
         """Parse the arguments with the command's own parser; raise OptionError."""
@@ -150,18 +141,3 @@ class ManagementCommandBackend(Backend):
             f"Process '{self.name}': `manage.py {self.command}` rejects the options: "
             f"{message.rstrip('.')}."
         )
-
-
-def _as_the_parser_reads_it(option: Option, parser: argparse.ArgumentParser) -> Option:
-    """`option` corrected for two kinds of argparse action that Django commands use."""
-    action = parser._option_string_actions[option.long_flag]
-    if isinstance(action, argparse.BooleanOptionalAction):
-        # `--reload` / `--no-reload`: one switch, on and off.
-        negative = tuple(flag for flag in action.option_strings if flag.startswith("--no-"))
-        positive = tuple(flag for flag in action.option_strings if flag not in negative)
-        return dataclasses.replace(option, flags=positive, negative_flags=negative)
-    if action.nargs == "?" and action.const is None:
-        # A bare `--max-tasks` sets the option to None: never what a value in ARGS means,
-        # so such an option always takes its value (`"max_tasks": "1"` is `--max-tasks=1`).
-        return dataclasses.replace(option, optional_value=False)
-    return option
