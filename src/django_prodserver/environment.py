@@ -1,0 +1,66 @@
+"""A process's `ENV`, applied before anything of the process runs.
+
+Settings are imported before `prodserver` knows which process it starts, and some
+backends serve inside this very interpreter. So when the process's `ENV` is not yet
+the environment, `prodserver NAME` starts itself again, once, with it set: the
+settings, the server and everything they import then see the same variables as a
+server started from a shell with those variables exported.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from django_prodserver.processes import ProcessSpec
+
+# Set in the environment of the second start, so that it never starts a third.
+APPLIED = "DJANGO_PRODSERVER_ENV_APPLIED"
+
+
+def missing_variables(spec: ProcessSpec, environ: Mapping[str, str]) -> dict[str, str]:
+    """The variables of the process's ENV that `environ` lacks or holds another value for."""
+    return {name: value for name, value in spec.env.items() if environ.get(name) != value}
+
+
+def apply_process_environment(spec: ProcessSpec) -> None:
+    """Start this command again with the process's ENV set, unless it is set already.
+
+    A second start that still finds a difference (the settings changed a variable
+    themselves) goes on as it is rather than starting over and over.
+    """
+    already_applied = os.environ.pop(APPLIED, None) == spec.name
+    missing = missing_variables(spec, os.environ)
+    if not missing or already_applied:
+        return
+    environ = {**os.environ, **missing, APPLIED: spec.name}
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, *this_command_prefix()[1:], *sys.argv[1:]], environ)
+
+
+def this_command_prefix() -> list[str]:
+    """How this interpreter ran the program: `python [options] manage.py` or `python -m django`.
+
+    `sys.orig_argv` holds the interpreter's own options and the script (or `-m module`,
+    `-c code`) before the program's arguments, which are `sys.argv[1:]`.
+    """
+    arguments = len(sys.argv) - 1
+    original = list(getattr(sys, "orig_argv", []))
+    if not original or len(original) <= arguments:
+        return [sys.executable, sys.argv[0]]
+    return [sys.executable, *original[1 : len(original) - arguments]]
+
+
+def line_environment(options: Mapping[str, Any]) -> dict[str, str]:
+    """What a shell needs set to run a planned line as this command runs it."""
+    env = {}
+    if options.get("settings"):
+        env["DJANGO_SETTINGS_MODULE"] = options["settings"]
+    if options.get("pythonpath"):
+        env["PYTHONPATH"] = os.pathsep.join(
+            path for path in (options["pythonpath"], os.environ.get("PYTHONPATH")) if path
+        )
+    return env

@@ -1,0 +1,271 @@
+"""The runner's event loop: start, watch, restart and stop the processes.
+
+One thread, one `select`: the children's output pipes, the signal pipe, and the next
+timer (a restart that is due, a stop timeout). What happens when a process ends:
+
+- its policy says to start it again (RESTART "always", or "on-failure" after a non-zero
+  status or a signal): it starts again after a backoff delay, with a message each time;
+- otherwise it has ended for good; the others keep running, and the runner exits once
+  nothing is left to run: status 1 when a process failed for good, else 0.
+
+Whatever was left of the process's group is killed before it starts again, so that a
+crashed server's orphaned workers do not keep its port.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import signal
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from django_prodserver.runner.child import Child, signal_group, spawn
+from django_prodserver.runner.printer import LineSplitter, Printer
+from django_prodserver.runner.signals import FORWARD, STOP, SignalInbox
+
+READ_SIZE = 65536
+# How often to look whether a stopped process's group has emptied (no signal says so).
+GROUP_POLL = 0.05
+# The longest the loop sleeps, in case a SIGCHLD went unnoticed.
+LONGEST_WAIT = 1.0
+# From this many crashes in a row on, each message says the process keeps crashing.
+CRASH_LOOP = 3
+
+
+@dataclass
+class Stream:
+    """The output pipe of one run of a process."""
+
+    name: str
+    fd: int
+    splitter: LineSplitter
+
+
+class Manager:
+    def __init__(
+        self,
+        children: Sequence[Child],
+        printer: Printer,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.children = list(children)
+        self.printer = printer
+        self.clock = clock
+        self.selector = selectors.DefaultSelector()
+        self.streams: dict[int, Stream] = {}
+        self.stopping = False
+
+    def run(self) -> int:
+        """Run until every process has ended or been stopped; the exit status."""
+        with SignalInbox() as inbox:
+            self.selector.register(inbox.fd, selectors.EVENT_READ, None)
+            while not all(child.finished for child in self.children):
+                self._start_due()
+                for key, _ in self.selector.select(self._wait()):
+                    if key.data is None:
+                        for signum in inbox.read():
+                            self._on_signal(signum)
+                    else:
+                        self._read(key.data)
+                self._reap()
+                self._watch_groups()
+            self._reap()
+            for stream in list(self.streams.values()):
+                self._drain(stream)
+        self.selector.close()
+        failed = [child.name for child in self.children if child.failed]
+        if failed:
+            self.printer.message(f"Exiting with status 1: {', '.join(failed)} failed.")
+            return 1
+        return 0
+
+    # Starting
+
+    def _start_due(self) -> None:
+        now = self.clock()
+        for child in self.children:
+            if child.start_at is not None and child.start_at <= now and child.pid is None:
+                self._start(child)
+
+    def _start(self, child: Child) -> None:
+        child.start_at = None
+        try:
+            pid, fd = spawn(child.spec.argv, child.spec.env)
+        except OSError as error:
+            child.failed = True
+            self.printer.message(f"{child.name} could not start: {error}. Not started again.")
+            return
+        child.pid, child.pgid, child.started_at = pid, pid, self.clock()
+        child.stop_deadline, child.killed = None, False
+        stream = Stream(child.name, fd, LineSplitter())
+        self.streams[fd] = stream
+        self.selector.register(fd, selectors.EVENT_READ, stream)
+        self.printer.message(f"{child.name} started (pid {pid}).")
+
+    # Output
+
+    def _read(self, stream: Stream) -> None:
+        try:
+            data = os.read(stream.fd, READ_SIZE)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if data:
+            self.printer.lines(stream.name, stream.splitter.feed(data))
+            return
+        self.printer.lines(stream.name, stream.splitter.finish())
+        self.selector.unregister(stream.fd)
+        del self.streams[stream.fd]
+        os.close(stream.fd)
+
+    def _drain(self, stream: Stream) -> None:
+        """Print what a pipe holds now, so that a process's last lines come before its end."""
+        while stream.fd in self.streams:
+            try:
+                data = os.read(stream.fd, READ_SIZE)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if data:
+                self.printer.lines(stream.name, stream.splitter.feed(data))
+            else:
+                self._read(stream)  # the end of the pipe: closes it
+
+    # Ending
+
+    def _reap(self) -> None:
+        """Collect every ended child; as PID 1 that includes orphans, which need no more."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            for child in self.children:
+                if child.pid == pid:
+                    self._ended(child, os.waitstatus_to_exitcode(status))
+
+    def _ended(self, child: Child, code: int) -> None:
+        for stream in [s for s in self.streams.values() if s.name == child.name]:
+            self._drain(stream)
+        ran = self.clock() - child.started_at
+        child.pid = None
+        how = describe_exit(code)
+        if self.stopping:
+            self.printer.message(f"{child.name} {how}.")
+            return
+        pgid, child.pgid = child.pgid, None
+        if pgid is not None and signal_group(pgid, signal.SIGKILL):
+            self.printer.message(f"Killed what was left of {child.name}'s process group.")
+        policy = child.spec.restart
+        if policy == "always" or (policy == "on-failure" and code != 0):
+            delay = child.backoff.after_run(ran)
+            child.start_at = self.clock() + delay
+            crashes = child.backoff.failures
+            loop = f" It keeps ending: {crashes} times in a row." if crashes >= CRASH_LOOP else ""
+            self.printer.message(
+                f"{child.name} {how} after {ran:.1f} s.{loop} "
+                f"Starting it again in {delay:.1f} s (RESTART is '{policy}')."
+            )
+            return
+        child.failed = code != 0
+        self.printer.message(
+            f"{child.name} {how} after {ran:.1f} s. Not started again (RESTART is '{policy}')."
+        )
+
+    # Signals and stopping
+
+    def _on_signal(self, signum: signal.Signals) -> None:
+        if signum in STOP:
+            if self.stopping:
+                self._kill_all(signum)
+            else:
+                self._stop_all(signum)
+        elif signum in FORWARD:
+            for child in self.children:
+                if child.pid is not None:
+                    self.printer.message(f"Passing {signum.name} on to {child.name}.")
+                    _signal_process(child.pid, signum)
+
+    def _stop_all(self, received: signal.Signals) -> None:
+        self.stopping = True
+        now = self.clock()
+        for child in self.children:
+            child.start_at = None
+            if child.pgid is None:
+                continue
+            stop = child.spec.stop_signal
+            self.printer.message(
+                f"{received.name} received: sending {stop.name} to {child.name}, "
+                f"which has {child.spec.stop_timeout:g} s to stop."
+            )
+            child.stop_deadline = now + child.spec.stop_timeout
+            # The main process only, as systemd's KillMode=mixed and Docker do: it stops
+            # its own workers. Signalled directly, workers of some servers stop twice or
+            # hang (Dramatiq takes a second SIGTERM as "kill now"; django-q2's cluster
+            # waits forever on its dead sentinel). The group is killed at the deadline.
+            if child.pid is not None:
+                _signal_process(child.pid, stop)
+            else:
+                signal_group(child.pgid, stop)
+
+    def _kill_all(self, received: signal.Signals) -> None:
+        for child in self.children:
+            if child.pgid is not None and not child.killed:
+                self.printer.message(f"{received.name} received again: killing {child.name}.")
+                child.killed = True
+                signal_group(child.pgid, signal.SIGKILL)
+
+    def _watch_groups(self) -> None:
+        """While stopping: forget groups that have emptied, kill those out of time."""
+        if not self.stopping:
+            return
+        now = self.clock()
+        for child in self.children:
+            if child.pgid is None:
+                continue
+            if child.pid is None and not signal_group(child.pgid, 0):
+                child.pgid = None
+            elif child.stop_deadline is not None and now >= child.stop_deadline:
+                child.stop_deadline = None
+                child.killed = True
+                self.printer.message(
+                    f"{child.name} did not stop within {child.spec.stop_timeout:g} s "
+                    f"(STOP_TIMEOUT): killing what is left of it."
+                )
+                signal_group(child.pgid, signal.SIGKILL)
+
+    def _wait(self) -> float:
+        """Seconds until the next thing to do without a signal or output to wake the loop."""
+        now = self.clock()
+        times = [LONGEST_WAIT]
+        for child in self.children:
+            if child.start_at is not None:
+                times.append(child.start_at - now)
+            if child.stop_deadline is not None:
+                times.append(child.stop_deadline - now)
+            if self.stopping and child.pid is None and child.pgid is not None:
+                times.append(GROUP_POLL)
+        return max(0.0, min(times))
+
+
+def _signal_process(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signum)
+
+
+def describe_exit(code: int) -> str:
+    """`exited with status 1`, `was killed by SIGKILL`: from `os.waitstatus_to_exitcode`."""
+    if code >= 0:
+        return f"exited with status {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    return f"was killed by {name}"

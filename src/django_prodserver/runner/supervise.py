@@ -1,0 +1,88 @@
+"""The runner's own interpreter: supervises the children, without Django loaded.
+
+`prodserver web worker` checks the configuration and works out each child in the Django
+process, then replaces itself (same PID, so signals still reach it) with
+`python -m django_prodserver.runner.supervise FD`, FD being a file that holds the
+children as JSON. Supervising needs none of Django's or the servers' modules, and the
+runner lives as long as the processes it runs: this keeps its memory small.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from django_prodserver.runner.child import Child, ChildSpec
+from django_prodserver.runner.manager import Manager
+from django_prodserver.runner.printer import Printer
+
+# Variables the runner must not hand on to its children (see environment.py).
+NOT_INHERITED = ("DJANGO_PRODSERVER_ENV_APPLIED",)
+
+
+def become_supervisor(children: Sequence[ChildSpec], colour: bool) -> NoReturn:
+    """Replace this process with the supervisor of `children`.
+
+    The specs travel in an unlinked temporary file rather than on the command line,
+    which anyone on the machine can read and where ENV's secrets do not belong. Each
+    child's environment is given as what it adds to this process's environment, which
+    the supervisor inherits.
+    """
+    document = {
+        "colour": colour,
+        "children": [
+            {
+                "name": child.name,
+                "argv": list(child.argv),
+                "env": {
+                    key: value for key, value in child.env.items() if os.environ.get(key) != value
+                },
+                "restart": child.restart,
+                "stop_signal": child.stop_signal.name,
+                "stop_timeout": child.stop_timeout,
+            }
+            for child in children
+        ],
+    }
+    handoff = tempfile.TemporaryFile()  # noqa: SIM115 - handed on to the next program
+    handoff.write(json.dumps(document).encode())
+    handoff.flush()
+    handoff.seek(0)
+    os.set_inheritable(handoff.fileno(), True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    module = "django_prodserver.runner.supervise"
+    os.execv(sys.executable, [sys.executable, "-m", module, str(handoff.fileno())])
+
+
+def read_children(fd: int) -> tuple[list[ChildSpec], bool]:
+    with os.fdopen(fd, "rb") as handoff:
+        document: dict[str, Any] = json.loads(handoff.read())
+    inherited = {key: value for key, value in os.environ.items() if key not in NOT_INHERITED}
+    children = [
+        ChildSpec(
+            name=child["name"],
+            argv=tuple(child["argv"]),
+            env={**inherited, **child["env"]},
+            restart=child["restart"],
+            stop_signal=signal.Signals[child["stop_signal"]],
+            stop_timeout=float(child["stop_timeout"]),
+        )
+        for child in document["children"]
+    ]
+    return children, bool(document["colour"])
+
+
+def main(argv: Sequence[str]) -> int:
+    children, colour = read_children(int(argv[1]))
+    printer = Printer(sys.stdout.buffer, [child.name for child in children], colour)
+    return Manager([Child(spec) for spec in children], printer).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,127 @@
+"""Two processes configured with one pidfile, or one address to listen on.
+
+Only what ARGS says is compared (not $PORT, which every process would read alike, nor
+a server's defaults): two processes that name the same pidfile, unix socket, or host
+and port cannot run on one machine; the second one fails to start or takes over the
+first one's file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+
+from django_prodserver.backends.command import ServerBackend
+from django_prodserver.backends.loading import load_backend
+from django_prodserver.errors import ProdserverError
+from django_prodserver.options import OptionValue, normalize
+from django_prodserver.processes import ProcessSpec
+
+PIDFILE_OPTIONS = frozenset({"pidfile", "pid-file", "pid-path"})
+UNIX_SOCKET_OPTIONS = frozenset({"uds", "unix-socket"})
+ADDRESS_OPTIONS = frozenset({"bind", "listen"})
+WILDCARD_HOSTS = frozenset({"", "*", "0.0.0.0", "::", "[::]"})
+# A port without a host: the server's default host, the same for two processes alike.
+DEFAULT_HOST = "(default host)"
+
+
+class SharedResourceError(ProdserverError):
+    check_id = "prodserver.E011"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A pidfile, a unix socket, or a TCP host and port."""
+
+    kind: str
+    where: str
+    port: str = ""
+
+    def clashes_with(self, other: Resource) -> bool:
+        if self.kind != other.kind:
+            return False
+        if self.kind != "tcp":
+            return self.where == other.where
+        if self.port != other.port:
+            return False
+        hosts = {self.where, other.where}
+        return len(hosts) == 1 or bool(hosts & WILDCARD_HOSTS)
+
+    def describe(self) -> str:
+        if self.kind == "tcp":
+            return f"the address {self.where}:{self.port}"
+        return f"the {self.kind} {self.where}"
+
+
+@dataclass(frozen=True)
+class Clash:
+    first: str
+    second: str
+    resource: Resource
+
+    @property
+    def message(self) -> str:
+        return (
+            f"Processes '{self.first}' and '{self.second}' both use "
+            f"{self.resource.describe()} (from their ARGS): run together on one machine, "
+            f"the second one fails to start or takes it over."
+        )
+
+    hint = "Give each process its own pidfile and address in ARGS."
+
+
+def shared_resources(specs: Sequence[ProcessSpec]) -> list[Clash]:
+    """Every pair of processes that name the same pidfile, socket or address."""
+    used = {spec.name: resources_of(spec) for spec in specs}
+    clashes = []
+    for first, second in combinations(used, 2):
+        for mine in used[first]:
+            theirs = next((r for r in used[second] if mine.clashes_with(r)), None)
+            if theirs is not None:
+                clashes.append(Clash(first, second, mine))
+                break
+    return clashes
+
+
+def resources_of(spec: ProcessSpec) -> list[Resource]:
+    """What the process's ARGS says it listens on and writes its pid to; [] when unknown."""
+    try:
+        backend = load_backend(spec)
+        if not isinstance(backend, ServerBackend):
+            return []
+        table = backend.option_table()
+        options, _ = backend.configured_options(table)
+        addresses = {table.find(name, spec.name)[0].key for name in backend.address_options}
+    except (ProdserverError, ImportError):
+        return []  # The checks of the process itself report this.
+    separate_port = "port" in addresses
+    return list(_resources(options, addresses, separate_port))
+
+
+def _resources(
+    options: Iterable[OptionValue], addresses: set[str], separate_port: bool
+) -> Iterable[Resource]:
+    host: str | None = None
+    port = ""
+    for item in options:
+        name = normalize(item.option.key)
+        values = [token.partition("=")[2] for token in item.tokens if "=" in token]
+        for value in values:
+            if name in PIDFILE_OPTIONS:
+                yield Resource("pidfile", value)
+            elif item.option.key not in addresses:
+                continue
+            elif value.startswith("unix:"):
+                yield Resource("unix socket", value.removeprefix("unix:"))
+            elif name in UNIX_SOCKET_OPTIONS:
+                yield Resource("unix socket", value)
+            elif name == "port":
+                port = value
+            elif name == "host" or (name == "bind" and separate_port):
+                host = value
+            elif name in ADDRESS_OPTIONS and ":" in value:
+                where, _, number = value.rpartition(":")
+                yield Resource("tcp", where, number)
+    if port:
+        yield Resource("tcp", DEFAULT_HOST if host is None else host, port)

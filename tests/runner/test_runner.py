@@ -1,0 +1,339 @@
+"""`prodserver NAME NAME...` and `--all`: real processes, supervised by the runner."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import Project, Running, free_port, get, request_in_flight
+
+pytestmark = pytest.mark.server
+
+GUNICORN = "django_prodserver.backends.gunicorn.GunicornServer"
+WAITRESS = "django_prodserver.backends.waitress.WaitressServer"
+TASKS = "django_prodserver.backends.django_tasks.DjangoTasksWorker"
+BACKENDS = "runner_backends"
+GREETING_SETTING = 'import os\nGREETING_AT_IMPORT = os.environ.get("GREETING")'
+
+
+@pytest.fixture
+def project(make_project: Callable[..., Project]) -> Callable[..., Project]:
+    """A project with these processes and the test backends as `runner_backends`."""
+
+    def make(processes: dict[str, Any], extra: str = "") -> Project:
+        made = make_project(processes, extra)
+        shutil.copy(
+            Path(__file__).with_name("project_backends.py"), made.directory / "runner_backends.py"
+        )
+        return made
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def kill_whole_session(started: list[Running]) -> Iterator[None]:
+    """The runner's children have process groups of their own, in the runner's session:
+    after a failed test, kill them too, not only the runner's group."""
+    yield
+    for running in started:
+        for pid in running.session_pids():
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def backend(name: str, **definition: Any) -> dict[str, Any]:
+    return {"BACKEND": f"{BACKENDS}.{name}", **definition}
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str, running: Running) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} after {timeout} s:\n{running.output}")
+        time.sleep(0.05)
+
+
+def started_pids(running: Running, name: str) -> list[int]:
+    return [int(pid) for pid in re.findall(rf"\| {name} started \(pid (\d+)\)", running.output)]
+
+
+def test_two_web_servers_and_a_worker_answer_and_a_killed_one_comes_back(
+    project: Callable[..., Project], started: list[Running], tmp_path: Path
+) -> None:
+    web, admin = free_port(), free_port()
+    made = project(
+        {
+            "web": {"BACKEND": GUNICORN, "ARGS": {"bind": f"127.0.0.1:{web}", "workers": 2}},
+            "admin": {"BACKEND": WAITRESS, "ARGS": {"listen": f"127.0.0.1:{admin}"}},
+            "tasks": {"BACKEND": TASKS, "ARGS": {"interval": 0.2}},
+        }
+    )
+    assert made.manage("migrate", "-v", "0").returncode == 0
+    running = made.start("prodserver", "web", "admin", "tasks")
+    started.append(running)
+    running.wait_until_serving(f"127.0.0.1:{web}")
+    running.wait_until_serving(f"127.0.0.1:{admin}")
+
+    effect = tmp_path / "effect.txt"
+    enqueue = (
+        f"from jobs.database_tasks import record_line; record_line.enqueue({str(effect)!r}, 'done')"
+    )
+    assert made.manage("shell", "-c", enqueue).returncode == 0
+    wait_for(effect.exists, 30, "task run by the worker", running)
+    assert effect.read_text() == "done\n"
+
+    [first_web] = started_pids(running, "web")
+    killed_at = time.monotonic()
+    os.kill(first_web, signal.SIGKILL)
+    wait_for(lambda: len(started_pids(running, "web")) == 2, 10, "new web", running)
+    running.wait_until_serving(f"127.0.0.1:{web}", timeout=10)
+    back_after = time.monotonic() - killed_at
+    assert back_after < 10, running.output  # the target is 2 s; the bound leaves room
+    assert get(f"127.0.0.1:{admin}")[0] == 200
+    assert started_pids(running, "admin") == started_pids(running, "admin")[:1]
+    assert "web was killed by SIGKILL" in running.output
+
+    output = running.output
+    assert re.search(r"^\d\d:\d\d:\d\d web +\| .*Listening at", output, re.MULTILINE)
+    assert re.search(r"^\d\d:\d\d:\d\d admin +\| .*Serving on", output, re.MULTILINE)
+    assert "\x1b[" not in output  # not a terminal: no colour
+    code, _ = running.stop()
+    assert code == 0, running.output
+    assert running.wait_for_no_process_left() == []
+    print(f"killed web answered again after {back_after:.2f} s")
+
+
+def test_sigterm_lets_a_slow_request_finish_and_leaves_nothing_behind(
+    project: Callable[..., Project], started: list[Running], tmp_path: Path
+) -> None:
+    web, admin = free_port(), free_port()
+    made = project(
+        {
+            "web": {"BACKEND": GUNICORN, "ARGS": {"bind": f"127.0.0.1:{web}", "workers": 2}},
+            "admin": {"BACKEND": GUNICORN, "ARGS": {"bind": f"127.0.0.1:{admin}"}},
+        }
+    )
+    running = made.start("prodserver", "--all")
+    started.append(running)
+    running.wait_until_serving(f"127.0.0.1:{web}")
+    running.wait_until_serving(f"127.0.0.1:{admin}")
+    # Two gunicorn processes: a control socket each, not one shared path.
+    for name in ("web", "admin"):
+        socket = made.directory / f"prodserver-{name}" / "gunicorn.ctl"
+        line = f"Control socket listening at {socket}"
+        wait_for(lambda line=line: line in running.output, 10, line, running)
+
+    running.popen.send_signal(signal.SIGHUP)
+    wait_for(lambda: running.output.count("Handling signal: hup") == 2, 10, "HUP", running)
+
+    thread, outcome = request_in_flight(f"127.0.0.1:{web}", seconds=2)
+    code, _ = running.stop()
+    thread.join(30)
+    assert outcome == [(200, "slept 2.0\n")], running.output
+    assert code == 0, running.output
+    assert running.wait_for_no_process_left() == []
+    assert "web exited with status 0" in running.output
+
+
+def test_a_crash_loop_backs_off_and_says_so(
+    project: Callable[..., Project], started: list[Running]
+) -> None:
+    made = project(
+        {
+            "crash": backend("Crash"),
+            "steady": backend("ShowEnvironment"),
+        }
+    )
+    running = made.start("prodserver", "crash", "steady")
+    started.append(running)
+
+    def delays() -> list[float]:
+        found = re.findall(
+            r"crash exited with status 1 .*Starting it again in ([\d.]+) s", running.output
+        )
+        return [float(delay) for delay in found]
+
+    wait_for(lambda: len(delays()) >= 5, 60, "five restarts", running)
+    found = delays()
+    assert found == sorted(found), found  # below the cap no delay is shorter than the one before
+    assert found[4] >= 4 * found[0], found
+    assert "It keeps ending: 5 times in a row." in running.output
+    assert len(started_pids(running, "steady")) == 1
+    code, _ = running.stop()
+    assert code == 0, running.output
+    assert running.wait_for_no_process_left() == []
+
+
+def test_100000_lines_from_two_processes_arrive_whole(
+    project: Callable[..., Project], started: list[Running]
+) -> None:
+    count = 50_000
+    made = project(
+        {
+            "one": backend("NumberedLines", ARGS={"count": count}, RESTART="never"),
+            "second": backend("NumberedLines", ARGS={"count": count, "width": 90}, RESTART="never"),
+        }
+    )
+    running = made.start("prodserver", "one", "second")
+    started.append(running)
+    assert running.popen.wait(120) == 0, running.output[-3000:]
+
+    line = re.compile(r"^\d\d:\d\d:\d\d (\w+) +\| (\w+) (\d{7}) (x*)$")
+    numbers: dict[str, list[int]] = {"one": [], "second": []}
+    ends = []
+    for text in running.output.splitlines():
+        if text.endswith("end without newline"):
+            ends.append(text)
+            continue
+        if text[9:19] == "prodserver":
+            continue
+        match = line.match(text)
+        assert match, f"not a whole line: {text[:200]!r}"
+        prefix, name, number, padding = match.groups()
+        assert prefix == name
+        expected = 200_000 if int(number) == count // 2 else (60 if name == "one" else 90)
+        assert len(name) + 9 + len(padding) == expected, f"{name} {number} cut"
+        numbers[name].append(int(number))
+    assert numbers == {"one": list(range(count)), "second": list(range(count))}
+    assert sorted(end.split("| ")[1] for end in ends) == [
+        "one end without newline",
+        "second end without newline",
+    ]
+
+
+def test_env_reaches_the_process_together_and_alone(
+    project: Callable[..., Project], started: list[Running]
+) -> None:
+    made = project(
+        {
+            "show": backend("ShowEnvironment", ENV={"GREETING": "hello"}, ARGS={"wait": 0}),
+            "other": backend("ShowEnvironment", ARGS={"wait": 0}),
+        },
+        extra=GREETING_SETTING,
+    )
+    alone = made.manage("prodserver", "show")
+    assert alone.returncode == 0, alone.stderr
+    assert "settings=hello environ=hello" in alone.stdout
+
+    dry_run = made.manage("prodserver", "show", "--dry-run")
+    assert dry_run.stdout.strip() == "GREETING=hello showenvironment"
+
+    running = made.start("prodserver", "show", "other")
+    started.append(running)
+    assert running.popen.wait(60) == 0, running.output
+    assert re.search(r"show +\| pid=\d+ settings=hello environ=hello", running.output)
+    assert re.search(r"other +\| pid=\d+ settings=None environ=None", running.output)
+
+
+def test_env_applied_alone_keeps_the_pid(
+    project: Callable[..., Project], started: list[Running]
+) -> None:
+    made = project({"show": backend("ShowEnvironment", ENV={"GREETING": "hi"})}, GREETING_SETTING)
+    running = made.start("prodserver", "show")
+    started.append(running)
+    wait_for(lambda: "pid=" in running.output, 30, "output", running)
+    assert f"pid={running.popen.pid} settings=hi environ=hi" in running.output
+    code, _ = running.stop()
+    assert code == 0
+
+
+def test_stop_timeout_kills_a_process_that_ignores_sigterm(
+    project: Callable[..., Project], started: list[Running]
+) -> None:
+    made = project(
+        {
+            "stubborn": backend("Stubborn", STOP_TIMEOUT=1),
+            "steady": backend("ShowEnvironment"),
+        }
+    )
+    running = made.start("prodserver", "--all")
+    started.append(running)
+    wait_for(lambda: "ignoring SIGTERM" in running.output, 30, "start", running)
+    code, seconds = running.stop()
+    assert code == 0, running.output
+    assert seconds < 10, running.output  # STOP_TIMEOUT is 1 s
+    assert "stubborn did not stop within 1 s (STOP_TIMEOUT)" in running.output
+    assert running.wait_for_no_process_left() == []
+
+
+def test_a_second_sigterm_kills_at_once(
+    project: Callable[..., Project], started: list[Running]
+) -> None:
+    made = project({"stubborn": backend("Stubborn", STOP_TIMEOUT=300), "b": backend("Stubborn")})
+    running = made.start("prodserver", "--all")
+    started.append(running)
+    wait_for(lambda: running.output.count("ignoring SIGTERM") == 2, 30, "start", running)
+    running.popen.send_signal(signal.SIGTERM)
+    wait_for(lambda: "which has 300 s to stop" in running.output, 10, "stopping", running)
+    code, seconds = running.stop()
+    assert code == 0, running.output
+    assert seconds < 10, running.output
+    assert "SIGTERM received again: killing stubborn" in running.output
+    assert running.wait_for_no_process_left() == []
+
+
+def test_exit_statuses(project: Callable[..., Project], started: list[Running]) -> None:
+    made = project(
+        {
+            "crash": backend("Crash", RESTART="never"),
+            "fine": backend("ShowEnvironment", ARGS={"wait": 0}),
+        }
+    )
+    failed = made.manage("prodserver", "crash", "fine")
+    assert failed.returncode == 1, failed.stdout
+    assert "crash exited with status 1 after" in failed.stdout
+    assert "Not started again (RESTART is 'never')" in failed.stdout
+    assert "Exiting with status 1: crash failed." in failed.stdout
+    assert "Traceback" not in failed.stderr
+
+    # "on-failure" (the default): a process that ends well is not started again.
+    fine = made.manage("prodserver", "fine", "fine")
+    assert fine.returncode == 0
+    assert "Not started again (RESTART is 'on-failure')" in fine.stdout
+
+    unknown = made.manage("prodserver", "fine", "fien")
+    assert unknown.returncode == 1
+    assert "Unknown process 'fien' (did you mean 'fine'?)" in unknown.stderr
+    assert "started" not in unknown.stdout
+
+    typed = made.manage("prodserver", "fine", "crash", "--workers=2")
+    assert typed.returncode == 1
+    assert "with several, set them in each process's ARGS" in typed.stderr
+
+
+def test_workers_that_stop_their_own_children_stop_cleanly_together(
+    project: Callable[..., Project], started: list[Running], redis_url: str
+) -> None:
+    """The stop signal goes to each process's main process, not to all its workers:
+    django-q2's cluster hangs, and Dramatiq's workers stop at once, when every process
+    of theirs gets SIGTERM."""
+    made = project(
+        {
+            "qcluster": {"BACKEND": "django_prodserver.backends.django_q2.DjangoQ2Worker"},
+            "dramatiq": {
+                "BACKEND": "django_prodserver.backends.dramatiq.DramatiqWorker",
+                "ARGS": {"processes": 1, "threads": 1},
+            },
+        }
+    )
+    env = {"EXAMPLE_REDIS_URL": redis_url}
+    assert made.manage("migrate", "-v", "0", env=env).returncode == 0
+    running = made.start("prodserver", "--all", env=env)
+    started.append(running)
+    # qcluster: the main process, sentinel, monitor, pusher, 2 workers; dramatiq: 2 or more.
+    assert running.wait_for_process_count(9, timeout=60) >= 9, running.output
+    time.sleep(1)  # both clusters have installed their handlers
+    code, seconds = running.stop(timeout=60)
+    assert code == 0, running.output
+    assert seconds < 20, running.output  # 2-5 s measured; STOP_TIMEOUT is 30 s
+    assert "did not stop within" not in running.output
+    assert running.wait_for_no_process_left() == []

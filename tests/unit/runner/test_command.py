@@ -1,0 +1,75 @@
+import sys
+
+from django_prodserver.environment import missing_variables, this_command_prefix
+from django_prodserver.processes import ProcessSpec
+from django_prodserver.runner.command import child_command, child_environment
+
+
+def test_child_runs_prodserver_name_like_the_runner(monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["manage.py", "prodserver", "--all", "--no-color"])
+    monkeypatch.setattr(
+        sys, "orig_argv", ["python3", "-X", "dev", "manage.py", "prodserver", "--all", "--no-color"]
+    )
+    options = {"settings": "site.prod", "verbosity": 2, "no_color": True, "traceback": False}
+    assert child_command("web", options) == [
+        sys.executable,
+        "-X",
+        "dev",
+        "manage.py",
+        "prodserver",
+        "web",
+        "--skip-checks",
+        "--settings=site.prod",
+        "--verbosity=2",
+        "--no-color",
+    ]
+
+
+def test_python_m_django_is_kept(monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["/x/django/__main__.py", "prodserver", "a", "b"])
+    monkeypatch.setattr(sys, "orig_argv", ["python", "-m", "django", "prodserver", "a", "b"])
+    assert this_command_prefix() == [sys.executable, "-m", "django"]
+
+
+def test_child_environment_has_env_on_top_and_unbuffered_output(monkeypatch):
+    monkeypatch.setenv("GREETING", "from the runner")
+    monkeypatch.setenv("DJANGO_PRODSERVER_ENV_APPLIED", "web")
+    spec = ProcessSpec("web", "x", env={"GREETING": "hello"})
+    env = child_environment(spec, {"XDG_RUNTIME_DIR": "/run/x"})
+    assert env["GREETING"] == "hello"
+    assert env["PYTHONUNBUFFERED"] == "1"
+    assert env["XDG_RUNTIME_DIR"] == "/run/x"
+    assert "DJANGO_PRODSERVER_ENV_APPLIED" not in env
+
+
+def test_only_variables_that_differ_are_missing():
+    spec = ProcessSpec("web", "x", env={"A": "1", "B": "2"})
+    assert missing_variables(spec, {"A": "1", "B": "3"}) == {"B": "2"}
+
+
+def test_the_supervisor_reads_the_children_and_inherits_the_environment(monkeypatch, tmp_path):
+    import json
+    import os
+    import signal
+
+    from django_prodserver.runner.supervise import read_children
+
+    monkeypatch.setenv("INHERITED", "yes")
+    monkeypatch.setenv("DJANGO_PRODSERVER_ENV_APPLIED", "web")
+    handoff = tmp_path / "children.json"
+    child = {
+        "name": "web",
+        "argv": ["python", "manage.py", "prodserver", "web"],
+        "env": {"GREETING": "hello"},
+        "restart": "always",
+        "stop_signal": "SIGQUIT",
+        "stop_timeout": 5,
+    }
+    handoff.write_text(json.dumps({"colour": True, "children": [child]}))
+    [spec], colour = read_children(os.open(handoff, os.O_RDONLY))
+    assert colour
+    assert spec.argv == ("python", "manage.py", "prodserver", "web")
+    assert spec.env["GREETING"] == "hello"
+    assert spec.env["INHERITED"] == "yes"
+    assert "DJANGO_PRODSERVER_ENV_APPLIED" not in spec.env
+    assert (spec.restart, spec.stop_signal, spec.stop_timeout) == ("always", signal.SIGQUIT, 5.0)

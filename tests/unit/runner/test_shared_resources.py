@@ -1,0 +1,76 @@
+import pytest
+from django.core.checks import run_checks
+from django.test import override_settings
+
+from django_prodserver.processes import read_processes
+from django_prodserver.shared_resources import shared_resources
+
+GUNICORN = "django_prodserver.backends.gunicorn.GunicornServer"
+UVICORN = "django_prodserver.backends.uvicorn.UvicornServer"
+WAITRESS = "django_prodserver.backends.waitress.WaitressServer"
+
+
+def clashes(**processes):
+    with override_settings(PRODUCTION_PROCESSES=processes):
+        specs, problems = read_processes()
+        assert not problems
+        return [clash.message for clash in shared_resources(list(specs.values()))]
+
+
+def test_same_address_clashes():
+    found = clashes(
+        web={"BACKEND": GUNICORN, "ARGS": {"bind": "0.0.0.0:8000"}},
+        admin={"BACKEND": WAITRESS, "ARGS": {"listen": "127.0.0.1:8000"}},
+    )
+    assert found == [
+        "Processes 'web' and 'admin' both use the address 0.0.0.0:8000 (from their ARGS): "
+        "run together on one machine, the second one fails to start or takes it over."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ({"bind": "unix:/run/app.sock"}, {"bind": ["127.0.0.1:9000", "unix:/run/app.sock"]}),
+        ({"pidfile": "/run/app.pid"}, {"pid": "/run/app.pid"}),
+    ],
+)
+def test_same_socket_or_pidfile_clashes(first, second):
+    found = clashes(
+        web={"BACKEND": GUNICORN, "ARGS": first}, admin={"BACKEND": GUNICORN, "ARGS": second}
+    )
+    assert len(found) == 1
+
+
+def test_separate_host_and_port_options_are_read_together():
+    same_port = clashes(
+        a={"BACKEND": UVICORN, "ARGS": {"port": 8000}},
+        b={"BACKEND": UVICORN, "ARGS": {"port": 8000}},
+    )
+    assert same_port == [
+        "Processes 'a' and 'b' both use the address (default host):8000 (from their ARGS): "
+        "run together on one machine, the second one fails to start or takes it over."
+    ]
+    assert not clashes(
+        a={"BACKEND": UVICORN, "ARGS": {"host": "127.0.0.1", "port": 8000}},
+        b={"BACKEND": UVICORN, "ARGS": {"host": "10.0.0.1", "port": 8000}},
+    )
+
+
+def test_different_addresses_and_unknown_ones_do_not_clash():
+    assert not clashes(
+        web={"BACKEND": GUNICORN, "ARGS": {"bind": "0.0.0.0:8000"}},
+        admin={"BACKEND": GUNICORN, "ARGS": {"bind": "127.0.0.1:8001"}},
+        default={"BACKEND": GUNICORN},
+        other={"BACKEND": GUNICORN},
+    )
+
+
+def test_the_system_check_warns():
+    processes = {
+        "web": {"BACKEND": GUNICORN, "ARGS": {"bind": "0.0.0.0:8000"}},
+        "admin": {"BACKEND": GUNICORN, "ARGS": {"bind": "0.0.0.0:8000"}},
+    }
+    with override_settings(PRODUCTION_PROCESSES=processes):
+        found = [message.id for message in run_checks(tags=["prodserver"])]
+    assert found == ["prodserver.W001"]
