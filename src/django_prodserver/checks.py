@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.apps import AppConfig
@@ -13,11 +15,28 @@ from django_prodserver.errors import ProdserverError
 from django_prodserver.processes import read_processes
 from django_prodserver.shared_resources import shared_resources
 
+# The processes a `prodserver` start checks: only those it starts (None: every one). A
+# start of `web` must not import Celery, nor fail on a worker's missing package.
+_only_processes: ContextVar[frozenset[str] | None] = ContextVar("only_processes", default=None)
+
+
+@contextmanager
+def checking_only(names: Collection[str] | None) -> Iterator[None]:
+    token = _only_processes.set(frozenset(names) if names else None)
+    try:
+        yield
+    finally:
+        _only_processes.reset(token)
+
 
 def check_production_processes(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
     specs, problems = read_processes()
+    only = _only_processes.get()
+    if only is not None:
+        specs = {name: spec for name, spec in specs.items() if name in only}
+        problems = [p for p in problems if p.process is None or p.process in only]
     errors: list[CheckMessage] = [
         Error(problem.message, hint=problem.hint, id=problem.id) for problem in problems
     ]

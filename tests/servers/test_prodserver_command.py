@@ -121,6 +121,14 @@ def test_check_reports_every_broken_process(make_project):
     assert "prodserver.E004" in result.stderr
 
 
+def test_a_start_checks_only_the_processes_it_starts(make_project):
+    project = make_project({"web": WEB, "other": {"BACKEND": "x.Y"}})
+    assert project.manage("prodserver", "web", "--dry-run").returncode == 0
+    assert_clear_error(project.manage("prodserver", "other", "--dry-run"), "prodserver.E004")
+    assert_clear_error(project.manage("prodserver", "--all", "--dry-run"), "prodserver.E004")
+    assert_clear_error(project.manage("check"), "prodserver.E004")
+
+
 def test_check_passes_a_good_configuration(make_project):
     assert make_project({"web": WEB}).manage("check").returncode == 0
 
