@@ -14,12 +14,9 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from django.conf import settings
-
 from django_prodserver.backends.base import Plan, with_project_on_path
 from django_prodserver.backends.management_command import ManagementCommandBackend
 from django_prodserver.backends.redis_probe import probe_redis
-from django_prodserver.errors import ProdserverError
 from django_prodserver.options import OptionTable
 
 SETTING = "DRAMATIQ_BROKER"
@@ -33,6 +30,13 @@ class DramatiqWorker(ManagementCommandBackend):
     app_name = "django_dramatiq"
     module = "django_dramatiq"
     extra = "dramatiq"
+    required_setting = SETTING
+    required_setting_holds = "its broker"
+    required_setting_default = " (without it, it connects to a RabbitMQ on localhost)"
+    required_setting_example = (
+        '{"BROKER": "dramatiq.brokers.redis.RedisBroker", '
+        '"OPTIONS": {"url": "redis://localhost:6379/0"}}'
+    )
 
     def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
         self.require_packages()  # before the parser is read, for a clear message
@@ -54,17 +58,6 @@ class DramatiqWorker(ManagementCommandBackend):
         if isinstance(sys.stdout, io.TextIOWrapper):
             sys.stdout.reconfigure(line_buffering=True)
         return super().run(plan)
-
-    def check_installed(self) -> None:
-        super().check_installed()
-        if getattr(settings, SETTING, None) is None:
-            raise ProdserverError(
-                f"Process '{self.name}': django-dramatiq reads its broker from the {SETTING} "
-                f"setting, which is not set (without it, it connects to a RabbitMQ on "
-                f"localhost).\n"
-                f'Add it: {SETTING} = {{"BROKER": "dramatiq.brokers.redis.RedisBroker", '
-                f'"OPTIONS": {{"url": "redis://localhost:6379/0"}}}}'
-            )
 
     def probe_broker(self) -> None:
         import dramatiq

@@ -35,6 +35,15 @@ class HueyConsumer(ManagementCommandBackend):
     app_name = "huey.contrib.djhuey"
     module = "huey"
     extra = "huey"
+    required_setting = SETTING
+    required_setting_holds = "its queue"
+    required_setting_default = (
+        " (without it, huey uses a Redis on localhost and a queue named after the database)"
+    )
+    required_setting_example = (
+        '{"huey_class": "huey.RedisHuey", "name": "myproject", '
+        '"connection": {"url": "redis://localhost:6379/0"}, "immediate": False}'
+    )
 
     def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
         plan = super().plan(overrides, env)
@@ -73,17 +82,6 @@ class HueyConsumer(ManagementCommandBackend):
         if isinstance(HUEY.storage, RedisStorage):
             probe_redis(HUEY.storage.conn, self.name, "Huey", SETTING)
         return super().run(plan)
-
-    def check_installed(self) -> None:
-        super().check_installed()
-        if getattr(settings, SETTING, None) is None:
-            raise ProdserverError(
-                f"Process '{self.name}': huey reads its queue from the {SETTING} setting, "
-                f"which is not set (without it, huey uses a Redis on localhost and a queue "
-                f"named after the database).\n"
-                f'Add it: {SETTING} = {{"huey_class": "huey.RedisHuey", "name": "myproject", '
-                f'"connection": {{"url": "redis://localhost:6379/0"}}, "immediate": False}}'
-            )
 
     def chosen_graceful_signal(self, plan: Plan) -> tuple[str, str]:
         """The graceful signal the consumer will use, and where it was chosen."""

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import ClassVar, NoReturn
 
 from django.apps import apps
+from django.conf import settings
 from django.core.management import BaseCommand, load_command_class
 
 from django_prodserver.backends.argparse_options import argparse_option_table
@@ -45,6 +46,12 @@ class ManagementCommandBackend(Backend):
     extra: ClassVar[str]
     # The distribution's name in a "needs X, which is not installed" message.
     package: ClassVar[str | None] = None
+    # A setting the framework cannot run without: its name, what the framework reads from
+    # it, what it does without it (" (without it, ...)", or ""), and an example value.
+    required_setting: ClassVar[str | None] = None
+    required_setting_holds: ClassVar[str] = "its configuration"
+    required_setting_default: ClassVar[str] = ""
+    required_setting_example: ClassVar[str] = ""
     # Names users bring from elsewhere that are not options of the command, and why
     # (normalized name -> explanation).
     not_options: ClassVar[Mapping[str, str]] = {}
@@ -93,6 +100,14 @@ class ManagementCommandBackend(Backend):
                 f"Process '{self.name}': {self.server} needs {names} in INSTALLED_APPS "
                 f"(it provides the `{self.command}` command).\n"
                 f"Add to your settings: INSTALLED_APPS += [{line}]"
+            )
+        setting = self.required_setting
+        if setting is not None and getattr(settings, setting, None) is None:
+            raise ProdserverError(
+                f"Process '{self.name}': {self.package or self.server} reads "
+                f"{self.required_setting_holds} from the {setting} setting, which is not "
+                f"set{self.required_setting_default}.\n"
+                f"Add it: {setting} = {self.required_setting_example}"
             )
 
     def default_options(self, configured: Sequence[OptionValue]) -> Mapping[str, object]:

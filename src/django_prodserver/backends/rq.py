@@ -34,6 +34,9 @@ class RQWorker(ManagementCommandBackend):
     app_name = "django_rq"
     module = "django_rq"
     extra = "rq"
+    required_setting = SETTING
+    required_setting_holds = "its queues"
+    required_setting_example = '{"default": {"URL": "redis://localhost:6379/0"}}'
 
     def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
         args = self.spec.args
@@ -56,15 +59,6 @@ class RQWorker(ManagementCommandBackend):
         names = self.queue_names(plan) or [DEFAULT_QUEUE]
         probe_redis(get_connection(names[0]), self.name, "RQ", SETTING)
         return super().run(plan)
-
-    def check_installed(self) -> None:
-        super().check_installed()
-        if getattr(settings, SETTING, None) is None:
-            raise ProdserverError(
-                f"Process '{self.name}': django-rq reads its queues from the {SETTING} "
-                f"setting, which is not set.\n"
-                f'Add it: {SETTING} = {{"default": {{"URL": "redis://localhost:6379/0"}}}}'
-            )
 
     def queue_names(self, plan: Plan) -> list[str]:
         """The queues named on the planned line (none: rqworker's "default")."""
