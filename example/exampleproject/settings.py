@@ -90,6 +90,8 @@ if find_spec("django_tasks_db"):
     INSTALLED_APPS += [] if find_spec("django.tasks") else ["django_tasks"]
     INSTALLED_APPS += ["django_tasks_db"]
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    # The demo's /tasks/ page enqueues tasks that append to this file.
+    EXAMPLE_TASK_LOG = os.environ.get("EXAMPLE_TASK_LOG", str(BASE_DIR / "task-log.txt"))
     PRODUCTION_PROCESSES["tasks"] = {
         "BACKEND": "django_prodserver.backends.django_tasks.DjangoTasksWorker",
         "ARGS": {"queue_name": "default", "interval": 0.5},

@@ -6,4 +6,5 @@ urlpatterns = [
     path("slow/", views.slow, name="slow"),
     path("pid/", views.pid, name="pid"),
     path("async/", views.hello_async, name="async"),
+    path("tasks/", views.tasks, name="tasks"),
 ]

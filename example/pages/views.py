@@ -3,7 +3,9 @@
 import asyncio
 import os
 import time
+from pathlib import Path
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 
@@ -26,3 +28,26 @@ async def hello_async(request: HttpRequest) -> HttpResponse:
 
 def pid(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"pid": os.getpid(), "ppid": os.getppid()})
+
+
+def tasks(request: HttpRequest) -> HttpResponse:
+    """`?add=TEXT` enqueues a django-tasks task that appends TEXT to the task log.
+
+    The page shows the log: what `prodserver tasks` (the database worker) has run so far.
+    """
+    if not hasattr(settings, "EXAMPLE_TASK_LOG"):
+        return HttpResponse(
+            "The tasks demo needs django-tasks-db: pip install 'django-prodserver[django-tasks]'\n",
+            status=503,
+        )
+    log = Path(settings.EXAMPLE_TASK_LOG)
+    text = request.GET.get("add", "")[:200]
+    if text:
+        from jobs.database_tasks import record_line
+
+        record_line.enqueue(str(log), text)
+    done = log.read_text() if log.exists() else ""
+    return HttpResponse(
+        (f"Enqueued: {text}\n" if text else "") + f"Run by the worker so far:\n{done}",
+        content_type="text/plain",
+    )
