@@ -76,11 +76,14 @@ class Project:
             timeout=60,
         )
 
-    def start(self, *args: str, env: Mapping[str, str] | None = None) -> Running:
+    def start(
+        self, *args: str, env: Mapping[str, str] | None = None, wrapper: tuple[str, ...] = ()
+    ) -> Running:
+        """`manage.py ARGS` in a session of its own; `wrapper` is a command to run it under."""
         log = self.directory / f"output-{time.monotonic_ns()}.log"
         with log.open("w") as output:
             popen = subprocess.Popen(
-                [sys.executable, str(self.manage_py), *args],
+                [*wrapper, sys.executable, str(self.manage_py), *args],
                 cwd=self.directory,
                 env=self.env(env),
                 stdout=output,

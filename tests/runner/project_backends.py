@@ -72,3 +72,20 @@ class ShowEnvironment(TestBackend):
             while True:
                 time.sleep(1)
         return 0
+
+
+class Orphans(TestBackend):
+    """Leaves a grandchild behind whose parent is gone: as PID 1, the runner inherits it."""
+
+    def run(self, plan: Plan) -> int:
+        helper = os.fork()
+        if helper == 0:
+            if os.fork() == 0:
+                time.sleep(0.3)  # outlives its parent, then ends: a zombie unless reaped
+                os._exit(0)
+            os._exit(0)
+        os.waitpid(helper, 0)
+        print("left an orphan", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        while True:
+            time.sleep(1)

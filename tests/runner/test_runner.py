@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
@@ -337,3 +338,36 @@ def test_workers_that_stop_their_own_children_stop_cleanly_together(
     assert seconds < 20, running.output  # 2-5 s measured; STOP_TIMEOUT is 30 s
     assert "did not stop within" not in running.output
     assert running.wait_for_no_process_left() == []
+
+
+def test_as_pid_1_it_reaps_orphans(
+    project: Callable[..., Project], started: list[Running], tmp_path: Path
+) -> None:
+    if subprocess.run(["unshare", "--pid", "--fork", "true"], check=False).returncode != 0:
+        pytest.skip("unshare --pid needs root (or user namespaces) on this machine")
+    made = project({"orphans": backend("Orphans"), "lines": backend("ShowEnvironment")})
+    running = made.start(
+        "prodserver", "--all", wrapper=("unshare", "--pid", "--fork", "--mount-proc")
+    )
+    started.append(running)
+    wait_for(lambda: "left an orphan" in running.output, 30, "an orphan", running)
+    init = next(pid for pid in running.session_pids() if parent_of(pid) == running.popen.pid)
+    time.sleep(1)  # the orphan has ended by now: reaped, or a zombie child of PID 1
+    assert zombies_of(init) == [], running.output
+    os.kill(init, signal.SIGTERM)  # unshare does not pass signals on
+    assert running.popen.wait(30) == 0, running.output
+    assert running.wait_for_no_process_left() == []
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def zombies_of(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        with suppress(OSError, ValueError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if fields[0] == "Z" and int(fields[1]) == parent:
+                found.append(int(entry.name))
+    return found
