@@ -133,3 +133,16 @@ def test_a_missing_q_cluster_stops_before_start(make_project):
     assert "Traceback" not in result.stderr
     assert "reads its configuration from the Q_CLUSTER setting, which is not set" in result.stderr
     assert '"orm": "default"' in result.stderr
+
+
+def test_a_sigterm_while_the_cluster_starts_is_a_clean_stop(project, started):
+    """django-q2 1.10 (the last for Django 4.2) failed with a traceback and status 1 here."""
+    cluster = start(project, started)
+    deadline = time.monotonic() + 60
+    while "starting." not in cluster.output:
+        assert time.monotonic() < deadline, cluster.output
+        time.sleep(0.01)
+    code, _ = cluster.stop(signal.SIGTERM)
+    assert code == 0, cluster.output
+    assert "Traceback" not in cluster.output
+    assert cluster.wait_for_no_process_left() == []

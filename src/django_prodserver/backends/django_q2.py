@@ -8,10 +8,13 @@ SIGTERM or SIGINT to the main process the workers finish the tasks they hold, th
 
 from __future__ import annotations
 
+import os
+import traceback
 from collections.abc import Mapping, Sequence
 
 from django.conf import settings
 
+from django_prodserver.backends.base import Plan
 from django_prodserver.backends.management_command import ManagementCommandBackend
 from django_prodserver.errors import ProdserverError
 
@@ -80,6 +83,17 @@ class DjangoQ2Worker(ManagementCommandBackend):
         self.check_cluster_setting()
         super().validate(arguments)
 
+    def run(self, plan: Plan) -> int | None:
+        try:
+            return super().run(plan)
+        except AttributeError as error:
+            if not stopped_while_starting(error):
+                raise
+            # django-q2 before 1.11 (the last for Django 4.2): a SIGTERM before the cluster
+            # reports itself started stops it completely, then its start loop fails on the
+            # event the stop cleared. The stop was asked for and is done: exit as a stop.
+            return None
+
     def check_cluster_setting(self) -> None:
         cluster = getattr(settings, "Q_CLUSTER", None)
         if not isinstance(cluster, Mapping) or not cluster:
@@ -96,3 +110,15 @@ class DjangoQ2Worker(ManagementCommandBackend):
                 f"Process '{self.name}': Q_CLUSTER['orm'] names the database '{alias}', "
                 f"which is not in DATABASES ({', '.join(map(repr, settings.DATABASES))})."
             )
+
+
+def stopped_while_starting(error: AttributeError) -> bool:
+    """Whether `error` is django-q2's start loop meeting the event that a stop cleared."""
+    frames = traceback.extract_tb(error.__traceback__)
+    last = frames[-1] if frames else None
+    return (
+        last is not None
+        and last.name == "start"
+        and last.filename.endswith(os.path.join("django_q", "cluster.py"))
+        and "is_set" in str(error)
+    )
