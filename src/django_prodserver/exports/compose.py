@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import re
 
-from django_prodserver.exports.deployment import Deployment, ExportFormat
+from django_prodserver.exports.deployment import CONTAINER_FLAGS, Deployment, ExportFormat
 from django_prodserver.exports.rendering import ExportedFile, render
 
 FORMAT = ExportFormat(
     name="compose",
-    flags=frozenset(
-        {
-            "project",
-            "python",
-            "working_directory",
-            "image",
-            "run_as",
-            "environment_file",
-            "replicas",
-        }
-    ),
+    flags=CONTAINER_FLAGS,
     in_container=True,
     # The Compose specification's pattern for a service name: [a-zA-Z0-9._-]+
     name_disallowed=re.compile(r"[^A-Za-z0-9_.-]+"),

@@ -42,6 +42,12 @@ class ExportFormat:
     max_name_length: int = 255
 
 
+# The flags of the engines that run each process in a container of the project's image.
+CONTAINER_FLAGS = frozenset(
+    {"project", "python", "working_directory", "image", "run_as", "environment_file", "replicas"}
+)
+
+
 @dataclass(frozen=True)
 class ExportOptions:
     """The deployment flags, with their defaults filled in."""

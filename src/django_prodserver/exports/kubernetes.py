@@ -5,22 +5,12 @@ from __future__ import annotations
 import re
 
 from django_prodserver.errors import ProdserverError
-from django_prodserver.exports.deployment import Deployment, ExportFormat
+from django_prodserver.exports.deployment import CONTAINER_FLAGS, Deployment, ExportFormat
 from django_prodserver.exports.rendering import ExportedFile, render
 
 FORMAT = ExportFormat(
     name="kubernetes",
-    flags=frozenset(
-        {
-            "project",
-            "python",
-            "working_directory",
-            "image",
-            "run_as",
-            "environment_file",
-            "replicas",
-        }
-    ),
+    flags=CONTAINER_FLAGS,
     in_container=True,
     # Names and label values: lower-case letters, digits and `-` (RFC 1123), 63 at most.
     name_disallowed=re.compile(r"[^a-z0-9-]+"),

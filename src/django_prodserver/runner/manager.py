@@ -107,34 +107,27 @@ class Manager:
 
     # Output
 
-    def _read(self, stream: Stream) -> None:
+    def _read(self, stream: Stream) -> bool:
+        """Print what one read of the pipe gives; False when it had nothing now or has ended."""
         try:
             data = os.read(stream.fd, READ_SIZE)
         except BlockingIOError:
-            return
+            return False
         except OSError:
             data = b""
         if data:
             self.printer.lines(stream.name, stream.splitter.feed(data))
-            return
+            return True
         self.printer.lines(stream.name, stream.splitter.finish())
         self.selector.unregister(stream.fd)
         del self.streams[stream.fd]
         os.close(stream.fd)
+        return False
 
     def _drain(self, stream: Stream) -> None:
         """Print what a pipe holds now, so that a process's last lines come before its end."""
-        while stream.fd in self.streams:
-            try:
-                data = os.read(stream.fd, READ_SIZE)
-            except BlockingIOError:
-                return
-            except OSError:
-                data = b""
-            if data:
-                self.printer.lines(stream.name, stream.splitter.feed(data))
-            else:
-                self._read(stream)  # the end of the pipe: closes it
+        while self._read(stream):
+            pass
 
     # Ending
 
