@@ -60,6 +60,12 @@ class Project:
             timeout=timeout,
         )
 
+    def shell(self, code: str, env: Mapping[str, str] | None = None) -> str:
+        """Run Python code in `manage.py shell` (the project's settings loaded); its output."""
+        result = self.manage("shell", "-c", code, env=env)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
     def manage_without(self, package: str, *args: str) -> subprocess.CompletedProcess[str]:
         """`manage.py ARGS` in an interpreter where `package` cannot be imported."""
         hide_and_run = (

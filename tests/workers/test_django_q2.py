@@ -44,8 +44,7 @@ def enqueue(project, task, *args):
     """Queue a function of jobs.q2_tasks from a process of the project."""
     arguments = "".join(f", {arg!r}" for arg in args)
     code = f"from django_q.tasks import async_task\nasync_task('jobs.q2_tasks.{task}'{arguments})"
-    result = project.manage("shell", "-c", code)
-    assert result.returncode == 0, result.stderr
+    project.shell(code)
 
 
 def queue_state(project):
@@ -54,9 +53,8 @@ def queue_state(project):
         "from django_q.models import OrmQ, Success\n"
         "print('state', OrmQ.objects.count(), Success.objects.count())"
     )
-    result = project.manage("shell", "-c", code)
-    assert result.returncode == 0, result.stderr
-    row = next(line.split() for line in result.stdout.splitlines() if line.startswith("state "))
+    output = project.shell(code)
+    row = next(line.split() for line in output.splitlines() if line.startswith("state "))
     return int(row[1]), int(row[2])
 
 

@@ -38,9 +38,8 @@ def enqueue(project, task, *args):
     """Enqueue a task of jobs.database_tasks from a process of the project; its id."""
     arguments = ", ".join(repr(arg) for arg in args)
     code = f"from jobs import database_tasks\nprint(database_tasks.{task}.enqueue({arguments}).id)"
-    result = project.manage("shell", "-c", code)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.split()[-1]
+    output = project.shell(code)
+    return output.split()[-1]
 
 
 def statuses(project):
@@ -49,9 +48,8 @@ def statuses(project):
         "from django_tasks_db.models import DBTaskResult\n"
         "for r in DBTaskResult.objects.all(): print('task', r.id, r.status)"
     )
-    result = project.manage("shell", "-c", code)
-    assert result.returncode == 0, result.stderr
-    rows = [line.split() for line in result.stdout.splitlines()]
+    output = project.shell(code)
+    rows = [line.split() for line in output.splitlines()]
     return {row[1]: row[2] for row in rows if row[:1] == ["task"]}
 
 

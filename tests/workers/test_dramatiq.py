@@ -32,8 +32,7 @@ def send(project, redis_url, actor, *args):
     """Send a message to an actor of jobs.dramatiq_tasks, from a process of the project."""
     arguments = ", ".join(repr(arg) for arg in args)
     code = f"from jobs import dramatiq_tasks\ndramatiq_tasks.{actor}.send({arguments})"
-    result = project.manage("shell", "-c", code, env={"EXAMPLE_REDIS_URL": redis_url})
-    assert result.returncode == 0, result.stderr
+    project.shell(code, env={"EXAMPLE_REDIS_URL": redis_url})
 
 
 def start(project, started, redis_url):

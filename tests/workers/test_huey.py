@@ -30,8 +30,7 @@ def call(project, redis_url, task, *args):
     """Call a task of jobs.huey_tasks (which enqueues it), from a process of the project."""
     arguments = ", ".join(repr(arg) for arg in args)
     code = f"from jobs import huey_tasks\nhuey_tasks.{task}({arguments})"
-    result = project.manage("shell", "-c", code, env={"EXAMPLE_REDIS_URL": redis_url})
-    assert result.returncode == 0, result.stderr
+    project.shell(code, env={"EXAMPLE_REDIS_URL": redis_url})
 
 
 def start(project, started, redis_url):

@@ -33,8 +33,7 @@ def enqueue(project, redis_url, function, *args):
         f"import django_rq\nfrom jobs import rq_tasks\n"
         f"django_rq.enqueue(rq_tasks.{function}{arguments})"
     )
-    result = project.manage("shell", "-c", code, env={"EXAMPLE_REDIS_URL": redis_url})
-    assert result.returncode == 0, result.stderr
+    project.shell(code, env={"EXAMPLE_REDIS_URL": redis_url})
 
 
 def start(project, started, redis_url, *args):
