@@ -131,6 +131,23 @@ def test_the_app_must_be_installed():
     assert str(error.value).endswith('Add to your settings: INSTALLED_APPS += ["django_tasks_db"]')
 
 
+@pytest.mark.skipif(builtin_tasks(), reason="Django 6 has django.tasks: no backport needed")
+def test_before_django_6_the_backport_app_must_be_installed_too():
+    installed = [app for app in settings.INSTALLED_APPS if app != "django_tasks"]
+    with override_settings(INSTALLED_APPS=installed), pytest.raises(ProdserverError) as error:
+        line()
+    assert "needs 'django_tasks' in INSTALLED_APPS" in str(error.value)
+
+
+@pytest.mark.skipif(builtin_tasks(), reason="Django 6 has django.tasks: no backport needed")
+def test_before_django_6_a_missing_backport_gives_the_pip_line(monkeypatch):
+    monkeypatch.setitem(sys.modules, "django_tasks", None)
+    with pytest.raises(MissingPackageError) as error:
+        line()
+    assert "needs django-tasks (the backport of django.tasks" in str(error.value)
+    assert str(error.value).endswith("pip install 'django-prodserver[django-tasks]'")
+
+
 @override_settings(TASKS={"default": {"BACKEND": IMMEDIATE}})
 def test_the_backend_must_be_a_database_backend():
     with pytest.raises(ProdserverError) as error:
