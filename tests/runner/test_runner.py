@@ -282,6 +282,42 @@ def test_a_second_sigterm_kills_at_once(
     assert running.wait_for_no_process_left() == []
 
 
+def test_processes_stop_when_the_runner_is_killed_by_sigkill(
+    project: Callable[..., Project], started: list[Running]
+) -> None:
+    web = free_port()
+    made = project(
+        {
+            "web": {"BACKEND": GUNICORN, "ARGS": {"bind": f"127.0.0.1:{web}", "workers": 2}},
+            "tasks": {"BACKEND": TASKS, "ARGS": {"interval": 0.2}},
+        }
+    )
+    assert made.manage("migrate", "-v", "0").returncode == 0
+    running = made.start("prodserver", "web", "tasks")
+    started.append(running)
+    running.wait_until_serving(f"127.0.0.1:{web}")
+    # The runner, gunicorn and its 2 workers, tasks.
+    wait_for(lambda: len(running.session_pids()) == 5, 30, "5 processes", running)
+
+    running.popen.kill()
+    running.popen.wait(10)
+
+    assert running.wait_for_no_process_left(timeout=30) == []
+    with pytest.raises(ConnectionRefusedError):
+        get(f"127.0.0.1:{web}", timeout=2)
+
+
+def test_a_process_whose_runner_has_already_ended_does_not_start(
+    project: Callable[..., Project],
+) -> None:
+    made = project({"web": {"BACKEND": GUNICORN, "ARGS": {"bind": f"127.0.0.1:{free_port()}"}}})
+    result = made.manage("prodserver", "web", env={"DJANGO_PRODSERVER_RUNNER_PID": "1"})
+    assert result.returncode == 1
+    assert result.stderr == (
+        "'web' was started by a runner (pid 1) that has ended; not starting.\n"
+    )
+
+
 def test_exit_statuses(project: Callable[..., Project], started: list[Running]) -> None:
     made = project(
         {

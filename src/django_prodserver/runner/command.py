@@ -15,6 +15,7 @@ from django_prodserver.processes import ProcessSpec, get_process, nothing_config
 from django_prodserver.processes import read_processes as read_all_processes
 from django_prodserver.runner.child import ChildSpec
 from django_prodserver.runner.printer import wants_colour
+from django_prodserver.runner.runner_death import RUNNER_PID
 from django_prodserver.runner.supervise import become_supervisor
 from django_prodserver.shared_resources import SharedResourceError, shared_resources
 
@@ -94,9 +95,13 @@ def child_command(name: str, options: Mapping[str, Any]) -> list[str]:
 
 
 def child_environment(spec: ProcessSpec, separate: Mapping[str, str]) -> dict[str, str]:
-    """The runner's environment, then the process's ENV; output unbuffered."""
+    """The runner's environment, then the process's ENV; output unbuffered.
+
+    The runner's PID (the supervisor's too: it replaces this process) lets the child stop
+    when the runner dies (see runner_death.py).
+    """
     env = {key: value for key, value in os.environ.items() if key != APPLIED}
-    return {**env, **separate, **spec.env, "PYTHONUNBUFFERED": "1"}
+    return {**env, **separate, **spec.env, "PYTHONUNBUFFERED": "1", RUNNER_PID: str(os.getpid())}
 
 
 def separate_environments(specs: Sequence[ProcessSpec]) -> dict[str, dict[str, str]]:

@@ -25,6 +25,7 @@ from django_prodserver.processes import (
     read_processes,
 )
 from django_prodserver.runner.command import dry_run_lines, run_together
+from django_prodserver.runner.runner_death import stop_with_the_runner
 
 
 class Command(BaseCommand):
@@ -94,6 +95,7 @@ class Command(BaseCommand):
             return
         if options["verbosity"] >= 2:
             self.stderr.write(f"Starting '{name}': {plan.command_line()}")
+        stop_with_the_runner(name, spec.stop_signal_number)
         status = backend.run(plan)
         if status:
             sys.exit(status)
