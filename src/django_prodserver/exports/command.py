@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import CommandParser, OutputWrapper
+from django.core.management.base import OutputWrapper
 
 from django_prodserver.errors import ProdserverError
 from django_prodserver.exports import compose, kubernetes, procfile, supervisor, systemd
@@ -20,6 +20,7 @@ from django_prodserver.exports.deployment import (
     describe,
     engine_name,
 )
+from django_prodserver.exports.flags import DEPLOYMENT_FLAGS
 from django_prodserver.exports.rendering import ExportedFile
 from django_prodserver.processes import (
     ProcessSpec,
@@ -35,77 +36,7 @@ FORMATS: dict[str, tuple[ExportFormat, Exporter]] = {
     module.FORMAT.name: (module.FORMAT, module.export)
     for module in (procfile, systemd, supervisor, compose, kubernetes)
 }
-# Option dest -> flag, for the flags that only an export reads.
-DEPLOYMENT_FLAGS = {
-    "output": "--output",
-    "project": "--project",
-    "python": "--python",
-    "working_directory": "--working-directory",
-    "image": "--image",
-    "run_as": "--run-as",
-    "environment_file": "--environment-file",
-    "replicas": "--replicas",
-}
 REPLICAS = re.compile(r"(?P<name>.+)=(?P<count>\d+)")
-
-
-def add_export_arguments(parser: CommandParser) -> None:
-    group = parser.add_argument_group(
-        "export", "Write the files an engine needs to run the processes (see the deploy guides)."
-    )
-    group.add_argument(
-        "--export",
-        metavar="FORMAT",
-        help=f"Print (or, with --output, write) the files for one of: {', '.join(FORMATS)}; "
-        f"then exit. Names: only these processes (default: every one).",
-    )
-    group.add_argument(
-        "--output", metavar="DIR", help="Write the files into DIR instead of standard output."
-    )
-    group.add_argument(
-        "--project",
-        metavar="NAME",
-        help="Prefix of unit, program and resource names (default: the folder name of "
-        "--working-directory, or of manage.py).",
-    )
-    group.add_argument(
-        "--python",
-        metavar="PATH",
-        help="The Python that runs manage.py; a virtualenv's bin/python (default: this "
-        "Python for systemd and supervisor, `python` for the others).",
-    )
-    group.add_argument(
-        "--working-directory",
-        metavar="DIR",
-        help="Where manage.py is (default: manage.py's folder for systemd and supervisor, "
-        "the image's WORKDIR for compose and kubernetes).",
-    )
-    group.add_argument(
-        "--image", metavar="IMAGE", help="The container image (default: PROJECT:latest)."
-    )
-    group.add_argument("--run-as", metavar="USER", help="The user the processes run as.")
-    group.add_argument(
-        "--environment-file",
-        metavar="PATH",
-        help="The file that holds the secret variables (default: .env where one is needed).",
-    )
-    group.add_argument(
-        "--replicas",
-        metavar="NAME=N",
-        action="append",
-        default=[],
-        help="Run N copies of process NAME (supervisor, compose, kubernetes); repeatable.",
-    )
-
-
-def reject_export_flags(options: dict[str, Any]) -> None:
-    """The export's flags without --export: an error rather than flags silently unused."""
-    given = [flag for dest, flag in DEPLOYMENT_FLAGS.items() if options.get(dest)]
-    if given:
-        raise ProdserverError(
-            f"{', '.join(given)}: only for --export FORMAT (one of {', '.join(FORMATS)}); "
-            f"a process that starts takes no such option."
-        )
 
 
 def run_export(names: Sequence[str], options: dict[str, Any], stdout: OutputWrapper) -> None:

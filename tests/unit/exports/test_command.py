@@ -9,6 +9,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
+from django_prodserver.exports.command import FORMATS
+from django_prodserver.exports.flags import FORMAT_NAMES
 from tests.unit.exports.support import GUNICORN, WORKER, export
 
 PROCESSES = {"web": {"BACKEND": GUNICORN}, "worker": {"BACKEND": WORKER}}
@@ -19,6 +21,10 @@ def run(*args):
     with override_settings(PRODUCTION_PROCESSES=PROCESSES):
         call_command("prodserver", *args, stdout=stdout)
     return stdout.getvalue()
+
+
+def test_the_flags_name_the_formats_there_are():
+    assert tuple(FORMATS) == FORMAT_NAMES
 
 
 def test_an_unknown_format_lists_the_formats():

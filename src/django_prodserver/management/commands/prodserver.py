@@ -12,11 +12,7 @@ from django_prodserver.checks import checking_only
 from django_prodserver.command_line import split_server_args
 from django_prodserver.environment import apply_process_environment, line_environment
 from django_prodserver.errors import ProdserverError
-from django_prodserver.exports.command import (
-    add_export_arguments,
-    reject_export_flags,
-    run_export,
-)
+from django_prodserver.exports.flags import add_export_arguments, reject_export_flags
 from django_prodserver.listing import format_table, process_table
 from django_prodserver.processes import (
     configured_names,
@@ -24,7 +20,6 @@ from django_prodserver.processes import (
     nothing_configured,
     read_processes,
 )
-from django_prodserver.runner.command import dry_run_lines, run_together
 from django_prodserver.runner.runner_death import stop_with_the_runner
 
 
@@ -74,6 +69,10 @@ class Command(BaseCommand):
             self.stdout.write(format_table(process_table()))
             return
         if options["export"]:
+            # Imported here, like the runner below: a process that starts needs neither,
+            # and a worker run in this interpreter would carry them for its whole life.
+            from django_prodserver.exports.command import run_export
+
             run_export(options["names"], options, self.stdout)
             return
         reject_export_flags(options)
@@ -101,6 +100,8 @@ class Command(BaseCommand):
             sys.exit(status)
 
     def _run_together(self, options: dict[str, Any]) -> None:
+        from django_prodserver.runner.command import dry_run_lines, run_together
+
         if self.server_args:
             raise CommandError(
                 f"Options typed after the names ({' '.join(self.server_args)}) are for one "
