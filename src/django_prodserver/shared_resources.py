@@ -1,9 +1,11 @@
 """Two processes configured with one pidfile, or one address to listen on.
 
-Only what ARGS says is compared (not $PORT, which every process would read alike, nor
-a server's defaults): two processes that name the same pidfile, unix socket, or host
-and port cannot run on one machine; the second one fails to start or takes over the
-first one's file.
+Two processes that name the same pidfile, unix socket, or host and port cannot run on
+one machine; the second one fails to start or takes over the first one's file.
+`manage.py check` compares what ARGS says only: $PORT and a server's defaults are the
+same for every process on the machine that checks, not on those that run them. Run
+together, processes share that machine, so the address each would listen on, wherever
+it comes from, is compared too.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
+from django_prodserver.backends.base import Address
 from django_prodserver.backends.command import ServerBackend
 from django_prodserver.backends.loading import load_backend
 from django_prodserver.errors import ProdserverError
@@ -59,12 +62,13 @@ class Clash:
     first: str
     second: str
     resource: Resource
+    source: str = "from their ARGS"
 
     @property
     def message(self) -> str:
         return (
             f"Processes '{self.first}' and '{self.second}' both use "
-            f"{self.resource.describe()} (from their ARGS): run together on one machine, "
+            f"{self.resource.describe()} ({self.source}): run together on one machine, "
             f"the second one fails to start or takes it over."
         )
 
@@ -73,15 +77,46 @@ class Clash:
 
 def shared_resources(specs: Sequence[ProcessSpec]) -> list[Clash]:
     """Every pair of processes that name the same pidfile, socket or address."""
-    used = {spec.name: resources_of(spec) for spec in specs}
+    return _clashes({spec.name: resources_of(spec) for spec in specs}, "from their ARGS")
+
+
+def shared_listen_addresses(specs: Sequence[ProcessSpec]) -> list[Clash]:
+    """Every pair of web processes that would listen on one address on this machine."""
+    used = {}
+    for spec in specs:
+        address = planned_address(spec)
+        if address is not None:
+            used[spec.name] = [address]
+    return _clashes(used, "from ARGS, $PORT or the server's default")
+
+
+def _clashes(used: dict[str, list[Resource]], source: str) -> list[Clash]:
     clashes = []
     for first, second in combinations(used, 2):
         for mine in used[first]:
             theirs = next((r for r in used[second] if mine.clashes_with(r)), None)
             if theirs is not None:
-                clashes.append(Clash(first, second, mine))
+                clashes.append(Clash(first, second, mine, source))
                 break
     return clashes
+
+
+def planned_address(spec: ProcessSpec) -> Resource | None:
+    """Where the process would listen if started here; None: not a web process, or unknown."""
+    try:
+        backend = load_backend(spec)
+        if backend.kind != "web":
+            return None
+        address = backend.listen_address(backend.plan(env=spec.env))
+    except (ProdserverError, ImportError):
+        return None  # The checks of the process itself report this.
+    return None if address is None else address_resource(address)
+
+
+def address_resource(address: Address) -> Resource:
+    if address.path is not None:
+        return Resource("unix socket", address.path)
+    return Resource("tcp", address.host, str(address.port))
 
 
 def resources_of(spec: ProcessSpec) -> list[Resource]:

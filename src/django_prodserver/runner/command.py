@@ -17,7 +17,11 @@ from django_prodserver.runner.child import ChildSpec
 from django_prodserver.runner.printer import wants_colour
 from django_prodserver.runner.runner_death import RUNNER_PID
 from django_prodserver.runner.supervise import become_supervisor
-from django_prodserver.shared_resources import SharedResourceError, shared_resources
+from django_prodserver.shared_resources import (
+    SharedResourceError,
+    shared_listen_addresses,
+    shared_resources,
+)
 
 
 def run_together(names: Sequence[str], options: dict[str, Any]) -> NoReturn:
@@ -70,7 +74,7 @@ def selected_processes(names: Sequence[str], options: Mapping[str, Any]) -> list
         specs = list(configured.values())
     else:
         specs = [get_process(name) for name in dict.fromkeys(names)]
-    for clash in shared_resources(specs):
+    for clash in [*shared_resources(specs), *shared_listen_addresses(specs)]:
         raise SharedResourceError(f"{clash.message}\nHint: {clash.hint}")
     return specs
 

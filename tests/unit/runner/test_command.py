@@ -1,5 +1,10 @@
 import sys
 
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
+
 from django_prodserver.environment import missing_variables, this_command_prefix
 from django_prodserver.processes import ProcessSpec
 from django_prodserver.runner.command import child_command, child_environment
@@ -73,3 +78,18 @@ def test_the_supervisor_reads_the_children_and_inherits_the_environment(monkeypa
     assert spec.env["INHERITED"] == "yes"
     assert "DJANGO_PRODSERVER_ENV_APPLIED" not in spec.env
     assert (spec.restart, spec.stop_signal, spec.stop_timeout) == ("always", signal.SIGQUIT, 5.0)
+
+
+def test_two_servers_on_one_default_address_are_refused_before_anything_starts(monkeypatch):
+    monkeypatch.delenv("PORT", raising=False)
+    gunicorn = {"BACKEND": "django_prodserver.backends.gunicorn.GunicornServer"}
+    with (
+        override_settings(PRODUCTION_PROCESSES={"web": gunicorn, "admin": gunicorn}),
+        pytest.raises(CommandError) as error,
+    ):
+        call_command("prodserver", "web", "admin", "--dry-run")
+    assert str(error.value) == (
+        "Processes 'web' and 'admin' both use the address 127.0.0.1:8000 (from ARGS, $PORT or "
+        "the server's default): run together on one machine, the second one fails to start or "
+        "takes it over.\nHint: Give each process its own pidfile and address in ARGS."
+    )

@@ -3,7 +3,7 @@ from django.core.checks import run_checks
 from django.test import override_settings
 
 from django_prodserver.processes import read_processes
-from django_prodserver.shared_resources import shared_resources
+from django_prodserver.shared_resources import shared_listen_addresses, shared_resources
 
 GUNICORN = "django_prodserver.backends.gunicorn.GunicornServer"
 UVICORN = "django_prodserver.backends.uvicorn.UvicornServer"
@@ -63,6 +63,49 @@ def test_different_addresses_and_unknown_ones_do_not_clash():
         admin={"BACKEND": GUNICORN, "ARGS": {"bind": "127.0.0.1:8001"}},
         default={"BACKEND": GUNICORN},
         other={"BACKEND": GUNICORN},
+    )
+
+
+def listening_clashes(**processes):
+    with override_settings(PRODUCTION_PROCESSES=processes):
+        specs, problems = read_processes()
+        assert not problems
+        return [clash.message for clash in shared_listen_addresses(list(specs.values()))]
+
+
+def test_run_together_the_servers_defaults_clash_too(monkeypatch):
+    monkeypatch.delenv("PORT", raising=False)
+    found = listening_clashes(
+        web={"BACKEND": GUNICORN},
+        api={"BACKEND": UVICORN, "ARGS": {"port": 8000}},
+        admin={"BACKEND": WAITRESS},
+        tasks={"BACKEND": "django_prodserver.backends.django_tasks.DjangoTasksWorker"},
+    )
+    assert found == [
+        "Processes 'web' and 'api' both use the address 127.0.0.1:8000 (from ARGS, $PORT or "
+        "the server's default): run together on one machine, the second one fails to start "
+        "or takes it over."
+    ]
+
+
+def test_run_together_port_is_the_same_for_every_process(monkeypatch):
+    monkeypatch.setenv("PORT", "5000")
+    found = listening_clashes(
+        web={"BACKEND": GUNICORN}, admin={"BACKEND": GUNICORN, "ARGS": {"workers": 2}}
+    )
+    assert found == [
+        "Processes 'web' and 'admin' both use the address 0.0.0.0:5000 (from ARGS, $PORT or "
+        "the server's default): run together on one machine, the second one fails to start "
+        "or takes it over."
+    ]
+
+
+def test_run_together_addresses_of_their_own_do_not_clash(monkeypatch):
+    monkeypatch.setenv("PORT", "5000")
+    assert not listening_clashes(
+        web={"BACKEND": GUNICORN},
+        admin={"BACKEND": GUNICORN, "ARGS": {"bind": "127.0.0.1:8001"}},
+        socket={"BACKEND": GUNICORN, "ARGS": {"bind": "unix:/run/app.sock"}},
     )
 
 
