@@ -305,6 +305,21 @@ def group_members(pgrp: int) -> list[int]:
     return [info.pid for info in all_processes() if info.pgrp == pgrp and info.state != "Z"]
 
 
+def left_over(pid: int, children: list[ProcInfo]) -> list[int]:
+    """What is still alive of `children` or of the process group `pid` led."""
+    return sorted(set(still_running(children)) | set(group_members(pid)))
+
+
+def wait_until_gone(pid: int, children: list[ProcInfo], grace: float) -> float | None:
+    """Seconds until nothing of the process is left; None if something outlives `grace`."""
+    started_at = time.monotonic()
+    while left_over(pid, children):
+        if time.monotonic() - started_at > grace:
+            return None
+        time.sleep(0.05)
+    return time.monotonic() - started_at
+
+
 # --- one server ---------------------------------------------------------------------------
 
 
@@ -426,7 +441,7 @@ def measure_run(variant: str, round_number: int, options: Options, wrk: str) -> 
                 master_pss = pss_kib(server.pid)
                 total_pss = master_pss + sum(pss_kib(child.pid) for child in children)
                 stop_s = stop(server)
-                left_over = sorted(set(still_running(children)) | set(group_members(server.pid)))
+                left = left_over(server.pid, children)
         except BenchError as error:
             tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
             raise BenchError(f"{variant} round {round_number}: {error}\n{tail}") from error
@@ -439,7 +454,7 @@ def measure_run(variant: str, round_number: int, options: Options, wrk: str) -> 
         master_pss_kib=master_pss,
         processes=1 + len(children),
         stop_s=stop_s,
-        left_over=left_over,
+        left_over=left,
         wrk_errors=load.errors,
     )
 

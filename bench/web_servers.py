@@ -64,22 +64,21 @@ from gunicorn_vs_command import (
     WRK_THREADS,
     BenchError,
     Metric,
-    ProcInfo,
     Summary,
     WrkResult,
     cpu_model,
     descendants,
     find_free_port,
-    group_members,
+    left_over,
     pss_kib,
     require_wrk,
     run_wrk,
     server_env,
     started_server,
-    still_running,
     stop,
     summarize,
     wait_for_first_200,
+    wait_until_gone,
     wrk_version,
 )
 
@@ -476,20 +475,6 @@ def sequential_latency_ms(port: int, path: str = "/") -> tuple[float, bool]:
     return statistics.median(times) * 1000, kept_alive
 
 
-def left_over(pid: int, children: list[ProcInfo]) -> list[int]:
-    return sorted(set(still_running(children)) | set(group_members(pid)))
-
-
-def wait_until_gone(pid: int, children: list[ProcInfo]) -> float | None:
-    """Seconds until nothing of the server is left; None if something outlives the grace."""
-    started_at = time.monotonic()
-    while left_over(pid, children):
-        if time.monotonic() - started_at > LEFT_OVER_GRACE:
-            return None
-        time.sleep(0.05)
-    return time.monotonic() - started_at
-
-
 def measure_run(
     server: Server, variant: str, round_number: int, duration: int, wrk: str, settings_dir: Path
 ) -> Run:
@@ -517,7 +502,9 @@ def measure_run(
                 except BenchError:
                     stop_s = None  # killed with its group on the way out
                 left_at_exit = left_over(process.pid, children) if stop_s is not None else []
-                left_for_s = wait_until_gone(process.pid, children) if left_at_exit else 0.0
+                left_for_s = (
+                    wait_until_gone(process.pid, children, LEFT_OVER_GRACE) if left_at_exit else 0.0
+                )
         except BenchError as error:
             tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
             message = f"{server.name} {variant} round {round_number}: {error}\n{tail}"

@@ -66,9 +66,10 @@ from gunicorn_vs_command import (
     cpu_model,
     descendants,
     find_free_port,
-    group_members,
+    left_over,
     pss_kib,
     still_running,
+    wait_until_gone,
 )
 
 SETTINGS = "exampleproject.settings"
@@ -502,20 +503,6 @@ def describe(pid: int) -> str:
     return f"{pid} {name}"
 
 
-def left_over(pid: int, children: list[ProcInfo]) -> list[int]:
-    return sorted(set(still_running(children)) | set(group_members(pid)))
-
-
-def wait_until_gone(pid: int, children: list[ProcInfo]) -> float | None:
-    """Seconds until nothing of the worker is left; None if something outlives the grace."""
-    started_at = time.monotonic()
-    while left_over(pid, children):
-        if time.monotonic() - started_at > LEFT_OVER_GRACE:
-            return None
-        time.sleep(0.05)
-    return time.monotonic() - started_at
-
-
 # --- one run --------------------------------------------------------------------------------
 
 
@@ -574,7 +561,7 @@ def measure_run(
                 exit_status = stop_s = None  # killed with its group below
             left = left_over(process.pid, children) if stop_s is not None else []
             left_named = [describe(pid) for pid in left]
-            left_for_s = wait_until_gone(process.pid, children) if left else 0.0
+            left_for_s = wait_until_gone(process.pid, children, LEFT_OVER_GRACE) if left else 0.0
         except BenchError as error:
             raise BenchError(f"{error}\n{tail(log)}") from error
         finally:
