@@ -40,6 +40,17 @@ def project(make_project):
     return project
 
 
+def test_missing_tables_are_named_before_the_start(make_project):
+    project = make_project({"qcluster": {"BACKEND": WORKER}}, CLUSTER)  # not migrated
+    result = project.manage("prodserver", "qcluster")
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith(
+        "CommandError: Process 'qcluster': qcluster keeps its tasks in the database 'default', "
+        "which lacks the tables of django_q: migrations django_q.0001_initial"
+    )
+    assert result.stderr.endswith("are not applied.\nApply them first: python manage.py migrate\n")
+
+
 def enqueue(project, task, *args):
     """Queue a function of jobs.q2_tasks from a process of the project."""
     arguments = "".join(f", {arg!r}" for arg in args)

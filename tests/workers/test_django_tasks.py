@@ -34,6 +34,28 @@ def project(make_project):
     return project
 
 
+def test_missing_tables_are_named_before_the_start(make_project):
+    project = make_project({"tasks": {"BACKEND": WORKER}})  # not migrated
+    result = project.manage("prodserver", "tasks")
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith(
+        "CommandError: Process 'tasks': db_worker keeps its tasks in the database 'default', "
+        "which lacks the tables of django_tasks_db: migrations django_tasks_database.0001_initial"
+    )
+    assert result.stderr.endswith("are not applied.\nApply them first: python manage.py migrate\n")
+
+
+def test_a_database_that_does_not_answer_is_named_before_the_start(make_project, tmp_path):
+    project = make_project({"tasks": {"BACKEND": WORKER}})
+    nowhere = {"EXAMPLE_DATABASE": str(tmp_path / "no-such-folder" / "db.sqlite3")}
+    result = project.manage("prodserver", "tasks", env=nowhere)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == (
+        "CommandError: Process 'tasks': db_worker keeps its tasks in the database 'default', "
+        "which does not answer: unable to open database file\n"
+    )
+
+
 def enqueue(project, task, *args):
     """Enqueue a task of jobs.database_tasks from a process of the project; its id."""
     arguments = ", ".join(repr(arg) for arg in args)

@@ -72,6 +72,7 @@ class DjangoQ2Worker(ManagementCommandBackend):
     module = "django_q"
     extra = "django-q2"
     package = "django-q2"
+    needs_tables = True  # the results, and with the ORM broker the queue
     not_options = {  # noqa: RUF012 - read only
         **{key.replace("_", "-"): _setting_hint(key) for key in CLUSTER_KEYS},
         "name": NAME_HINT,
@@ -93,6 +94,10 @@ class DjangoQ2Worker(ManagementCommandBackend):
             # reports itself started stops it completely, then its start loop fails on the
             # event the stop cleared. The stop was asked for and is done: exit as a stop.
             return None
+
+    def databases(self) -> set[str]:
+        alias = settings.Q_CLUSTER.get("orm")
+        return super().databases() | ({alias} if alias else set())
 
     def check_cluster_setting(self) -> None:
         cluster = getattr(settings, "Q_CLUSTER", None)

@@ -43,6 +43,7 @@ class DjangoTasksWorker(ManagementCommandBackend):
     app_name = "django_tasks_db"
     module = "django_tasks_db"
     extra = "django-tasks"
+    needs_tables = True
     not_options = {  # noqa: RUF012 - read only
         "processes": ONE_TASK_AT_A_TIME,
         "threads": ONE_TASK_AT_A_TIME,

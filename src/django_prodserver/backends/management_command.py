@@ -19,6 +19,7 @@ from django.core.management import BaseCommand, load_command_class
 
 from django_prodserver.backends.argparse_options import argparse_option_table
 from django_prodserver.backends.base import Backend, Plan
+from django_prodserver.backends.database_tables import check_migrated, databases_of
 from django_prodserver.errors import OptionError, ProdserverError
 from django_prodserver.options import (
     OptionTable,
@@ -55,6 +56,8 @@ class ManagementCommandBackend(Backend):
     # Names users bring from elsewhere that are not options of the command, and why
     # (normalized name -> explanation).
     not_options: ClassVar[Mapping[str, str]] = {}
+    # The app's tables hold the queue (or the results): its migrations must be applied.
+    needs_tables: ClassVar[bool] = False
 
     def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
         self.require_packages()
@@ -81,8 +84,14 @@ class ManagementCommandBackend(Backend):
 
     def run(self, plan: Plan) -> int | None:
         os.environ.update(plan.env)
+        if self.needs_tables:
+            check_migrated(self.name, self.server, self.app_name, self.databases())
         self.load_command().run_from_argv(["manage.py", *plan.argv[2:]])
         return None
+
+    def databases(self) -> set[str]:
+        """The databases that hold the app's tables."""
+        return databases_of(self.app_name)
 
     def require_packages(self) -> None:
         require(self.module, self.extra, self.name, what=self.package or self.server)
