@@ -51,13 +51,8 @@ class Project:
     def manage(
         self, *args: str, timeout: float = 60, env: Mapping[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, str(self.manage_py), *args],
-            cwd=self.directory,
-            env=self.env(env),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
+        return run_whole(
+            [sys.executable, str(self.manage_py), *args], self.directory, self.env(env), timeout
         )
 
     def shell(self, code: str, env: Mapping[str, str] | None = None) -> str:
@@ -73,13 +68,8 @@ class Project:
             f"sys.argv = [{str(self.manage_py)!r}, *sys.argv[1:]]; "
             f"runpy.run_path({str(self.manage_py)!r}, run_name='__main__')"
         )
-        return subprocess.run(
-            [sys.executable, "-c", hide_and_run, *args],
-            cwd=self.directory,
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
+        return run_whole(
+            [sys.executable, "-c", hide_and_run, *args], self.directory, self.env(), 60
         )
 
     def start(
@@ -156,6 +146,51 @@ def request_in_flight(address: str, seconds: float = 2) -> tuple[threading.Threa
     return thread, outcome
 
 
+def run_whole(
+    argv: list[str], cwd: Path, env: Mapping[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """Run `argv` to its end, its output captured; on a timeout, kill all it started.
+
+    A command expected to end that starts a server or a worker would otherwise leave its
+    processes running after a failed test.
+    """
+    with subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            for pid in session_members(process.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            process.communicate()
+            raise
+    return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
+
+
+def session_members(session: int) -> list[int]:
+    """Processes alive in the session `session` leads (zombies do not count)."""
+    alive = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        state, member_of = fields[0], int(fields[3])
+        if member_of == session and state != "Z":
+            alive.append(int(entry.name))
+    return alive
+
+
 @dataclass
 class Running:
     """A `manage.py` process started in a session of its own."""
@@ -191,19 +226,7 @@ class Running:
 
     def session_pids(self) -> list[int]:
         """Processes still alive in this process's session (zombies do not count)."""
-        alive = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat.rsplit(")", 1)[1].split()
-            state, session = fields[0], int(fields[3])
-            if session == self.popen.pid and state != "Z":
-                alive.append(int(entry.name))
-        return alive
+        return session_members(self.popen.pid)
 
     def wait_for_process_count(self, count: int, timeout: float = 20) -> int:
         """Wait until the session holds `count` processes (a master and its workers)."""
