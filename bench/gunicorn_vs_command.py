@@ -40,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -303,6 +303,22 @@ def still_running(seen: list[ProcInfo]) -> list[int]:
 
 def group_members(pgrp: int) -> list[int]:
     return [info.pid for info in all_processes() if info.pgrp == pgrp and info.state != "Z"]
+
+
+def package_versions(names: Sequence[str]) -> str:
+    """`name 1.2.3, other (not installed)`: the installed version of each distribution."""
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name} (not installed)")
+    return ", ".join(found)
+
+
+def load_text(load: tuple[float, float, float]) -> str:
+    """The load averages over 1, 5 and 15 minutes, as `0.12 / 0.34 / 0.56`."""
+    return " / ".join(f"{value:.2f}" for value in load)
 
 
 def left_over(pid: int, children: list[ProcInfo]) -> list[int]:

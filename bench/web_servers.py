@@ -48,7 +48,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
-from importlib import metadata
 from pathlib import Path
 
 # The helpers of the gunicorn benchmark next to this file (bench/ is sys.path[0]).
@@ -70,6 +69,8 @@ from gunicorn_vs_command import (
     descendants,
     find_free_port,
     left_over,
+    load_text,
+    package_versions,
     pss_kib,
     require_wrk,
     run_wrk,
@@ -733,20 +734,6 @@ def oddities(results: list[Measured]) -> list[str]:
     ]
 
 
-def versions() -> str:
-    found = []
-    for name in VERSIONED:
-        try:
-            found.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            found.append(f"{name} (not installed)")
-    return ", ".join(found)
-
-
-def load_text(load: tuple[float, float, float]) -> str:
-    return " / ".join(f"{value:.2f}" for value in load)
-
-
 def report(results: list[Measured], rounds: int, duration: int, skipped: list[str]) -> str:
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     measured = [result for result in results if result.runs]
@@ -761,7 +748,7 @@ def report(results: list[Measured], rounds: int, duration: int, skipped: list[st
         "with the server",
         f"- kernel: {platform.system()} {platform.release()}",
         f"- python: {platform.python_version()} ({sys.executable})",
-        f"- {versions()}",
+        f"- {package_versions(VERSIONED)}",
         f"- wrk: {wrk_version()}",
         "- load average (1 / 5 / 15 min) before and after each backend (the benchmark "
         "itself keeps about 2 runnable): "

@@ -51,7 +51,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -67,6 +66,8 @@ from gunicorn_vs_command import (
     descendants,
     find_free_port,
     left_over,
+    load_text,
+    package_versions,
     pss_kib,
     still_running,
     wait_until_gone,
@@ -756,20 +757,6 @@ def oddities(results: list[Measured], tasks: int) -> list[str]:
     ]
 
 
-def versions() -> str:
-    found = []
-    for name in VERSIONED:
-        try:
-            found.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            found.append(f"{name} (not installed)")
-    return ", ".join(found)
-
-
-def load_text(load: tuple[float, float, float]) -> str:
-    return " / ".join(f"{value:.2f}" for value in load)
-
-
 def redis_version() -> str:
     executable = shutil.which("redis-server")
     if executable is None:
@@ -795,7 +782,7 @@ def report(
         f"- nproc: {len(os.sched_getaffinity(0))} (CPU: {cpu_model()})",
         f"- kernel: {platform.system()} {platform.release()}",
         f"- python: {platform.python_version()} ({sys.executable})",
-        f"- {versions()}",
+        f"- {package_versions(VERSIONED)}",
         f"- redis-server: {redis_version()}",
         "- load average (1 / 5 / 15 min) before and after each backend (the benchmark "
         "itself keeps one or two processes busy): "
