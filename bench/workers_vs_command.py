@@ -886,10 +886,8 @@ NOTES: dict[str, str] = {
     ),
     "*": (
         "django-tasks, django-q2, rq, huey: A runs the framework's management command in "
-        "the `manage.py prodserver` process itself (same PID, no exec). That process has "
-        "also imported prodserver's command module, which imports the runner's and the "
-        "exports' modules (about 25 modules, about 0.4 MiB): the few hundred KiB by which "
-        "A's PSS exceeds B's."
+        "the `manage.py prodserver` process itself (same PID, no exec), with prodserver's "
+        "own modules (its command, checks and the backend) loaded beside it."
     ),
     "django-q2": (
         "django-q2: its six processes are forked from the main one and each copies "
