@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.apps import apps
+from django.apps import AppConfig, apps
 from django.db import DatabaseError, connections, router
 from django.db.migrations.executor import MigrationExecutor
 
@@ -19,15 +19,19 @@ from django_prodserver.errors import ProdserverError
 SHOWN = 3
 
 
+def app_config(app_name: str) -> AppConfig:
+    """The installed app whose module is `app_name` (its label may differ)."""
+    return next(config for config in apps.get_app_configs() if config.name == app_name)
+
+
 def databases_of(app_name: str) -> set[str]:
     """The databases the app's models are written to (with the project's routers)."""
-    config = next(config for config in apps.get_app_configs() if config.name == app_name)
-    return {router.db_for_write(model) or "default" for model in config.get_models()}
+    return {router.db_for_write(model) for model in app_config(app_name).get_models()}
 
 
 def check_migrated(process: str, server: str, app_name: str, aliases: Iterable[str]) -> None:
     """A ProdserverError naming the fix when the app's migrations are not all applied."""
-    label = next(config.label for config in apps.get_app_configs() if config.name == app_name)
+    label = app_config(app_name).label
     for alias in sorted(aliases):
         try:
             missing = unapplied_migrations(label, alias)
