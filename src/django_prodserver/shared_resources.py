@@ -62,7 +62,7 @@ class Clash:
     first: str
     second: str
     resource: Resource
-    source: str = "from their ARGS"
+    source: str
 
     @property
     def message(self) -> str:
