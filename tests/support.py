@@ -228,6 +228,14 @@ class Running:
         """Processes still alive in this process's session (zombies do not count)."""
         return session_members(self.popen.pid)
 
+    def has_become(self, module: str) -> bool:
+        """Whether manage.py has exec'd the server's program, `python -m module`."""
+        try:
+            argv = (Path("/proc") / str(self.popen.pid) / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return False
+        return module.encode() in argv
+
     def wait_for_process_count(self, count: int, timeout: float = 20) -> int:
         """Wait until the session holds `count` processes (a master and its workers)."""
         deadline = time.monotonic() + timeout
