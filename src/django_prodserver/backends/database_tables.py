@@ -29,22 +29,25 @@ def databases_of(app_name: str) -> set[str]:
     return {router.db_for_write(model) for model in app_config(app_name).get_models()}
 
 
-def check_migrated(process: str, server: str, app_name: str, aliases: Iterable[str]) -> None:
-    """A ProdserverError naming the fix when the app's migrations are not all applied."""
+def check_migrated(process: str, holder: str, app_name: str, aliases: Iterable[str]) -> None:
+    """A ProdserverError naming the fix when the app's migrations are not all applied.
+
+    `holder` says what the database holds for the process: "db_worker keeps its tasks".
+    """
     label = app_config(app_name).label
     for alias in sorted(aliases):
         try:
             missing = unapplied_migrations(label, alias)
         except DatabaseError as error:
             raise ProdserverError(
-                f"Process '{process}': {server} keeps its tasks in the database '{alias}', "
+                f"Process '{process}': {holder} in the database '{alias}', "
                 f"which does not answer: {error}".rstrip()
             ) from error
         if missing:
             more = f" and {len(missing) - SHOWN} more" if len(missing) > SHOWN else ""
             database = "" if alias == "default" else f" --database={alias}"
             raise ProdserverError(
-                f"Process '{process}': {server} keeps its tasks in the database '{alias}', "
+                f"Process '{process}': {holder} in the database '{alias}', "
                 f"which lacks the tables of {app_name}: migrations "
                 f"{', '.join(missing[:SHOWN])}{more} are not applied.\n"
                 f"Apply them first: python manage.py migrate{database}"

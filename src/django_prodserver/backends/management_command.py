@@ -85,7 +85,9 @@ class ManagementCommandBackend(Backend):
     def run(self, plan: Plan) -> int | None:
         os.environ.update(plan.env)
         if self.needs_tables:
-            check_migrated(self.name, self.server, self.app_name, self.databases())
+            check_migrated(
+                self.name, f"{self.server} keeps its tasks", self.app_name, self.databases()
+            )
         self.load_command().run_from_argv(["manage.py", *plan.argv[2:]])
         return None
 

@@ -170,9 +170,33 @@ def test_beats_schedule_file_named_by_the_app_is_left_to_celery(monkeypatch):
 
 
 def test_another_scheduler_keeps_no_file():
-    scheduler = "django_celery_beat.schedulers:DatabaseScheduler"
+    scheduler = "redbeat:RedBeatScheduler"
     assert line({"scheduler": scheduler}, backend=CeleryBeat) == (
         f"celery -A {APP} beat --scheduler={scheduler}"
+    )
+
+
+@pytest.mark.parametrize(
+    "configured",
+    [
+        {"ARGS": {"scheduler": "django_celery_beat.schedulers:DatabaseScheduler"}},
+        {"CELERY_BEAT_SCHEDULER": "django_celery_beat.schedulers.DatabaseScheduler"},
+    ],
+    ids=["args", "setting"],
+)
+def test_django_celery_beats_scheduler_without_its_package_gives_the_pip_line(
+    monkeypatch, configured
+):
+    monkeypatch.setitem(sys.modules, "django_celery_beat", None)  # not installed
+    app = load_app("beat", "CeleryBeat", APP)
+    scheduler = configured.get("CELERY_BEAT_SCHEDULER")
+    monkeypatch.setitem(app.conf, "beat_scheduler", scheduler or app.conf.beat_scheduler)
+    with pytest.raises(MissingPackageError) as raised:
+        plan(configured.get("ARGS", {}), backend=CeleryBeat)
+    assert str(raised.value) == (
+        f"Process 'worker': celery beat's scheduler {scheduler or configured['ARGS']['scheduler']} "
+        "comes from django-celery-beat, which is not installed.\n"
+        "Install it with: pip install django-celery-beat"
     )
 
 
