@@ -58,6 +58,28 @@ def test_missing_server_package_gives_the_pip_line(make_project):
     assert_clear_error(result, "pip install 'django-prodserver[gunicorn]'", "Process 'web'")
 
 
+def test_a_missing_package_is_a_warning_for_other_commands(make_project):
+    """Django checks before `migrate` and `runserver` too, often on a machine that never
+    runs the process (gunicorn only in production's requirements): they must go on."""
+    project = make_project({"web": WEB})
+    warning = (
+        "?: (prodserver.W002) Process 'web' needs gunicorn, which is not installed.\n"
+        "Install it with: pip install 'django-prodserver[gunicorn]'\n"
+        "\tHINT: Only `prodserver web` needs it: other commands go on without it."
+    )
+
+    check = project.manage_without("gunicorn", "check")
+    migrate = project.manage_without("gunicorn", "migrate", "--verbosity=1")
+    start = project.manage_without("gunicorn", "prodserver", "web")
+
+    assert check.returncode == 0, check.stderr
+    assert warning in check.stderr
+    assert migrate.returncode == 0, migrate.stderr
+    assert "Apply all migrations" in migrate.stdout
+    assert_clear_error(start, "(prodserver.E007) Process 'web' needs gunicorn")
+    assert "W002" not in start.stderr
+
+
 def test_missing_worker_package_gives_the_pip_line(make_project):
     project = make_project({"web": {"BACKEND": GUNICORN, "ARGS": {"worker-class": "gevent"}}})
     result = project.manage_without("gevent", "prodserver", "web")

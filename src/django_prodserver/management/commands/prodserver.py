@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from django_prodserver.backends.loading import load_backend
-from django_prodserver.checks import checking_only
+from django_prodserver.checks import checking_for_a_start
 from django_prodserver.command_line import split_server_args
 from django_prodserver.environment import apply_process_environment, line_environment
 from django_prodserver.errors import ProdserverError
@@ -80,7 +80,7 @@ class Command(BaseCommand):
         if not together and not options["dry_run"]:
             apply_environment_of(options["names"])
         if not options["skip_checks"]:
-            with checking_only(None if options["all"] else options["names"]):
+            with checking_for_a_start(None if options["all"] else options["names"]):
                 self.check(tags=["prodserver"])
         if together:
             self._run_together(options)
