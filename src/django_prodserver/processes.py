@@ -141,10 +141,15 @@ def _read_process(name: str, definition: object) -> ProcessSpec:
         )
     backend = definition.get("BACKEND")
     if not backend or not isinstance(backend, str):
+        problem = (
+            "BACKEND is missing"
+            if backend is None or backend == ""
+            else f"BACKEND must be a string, got {backend!r}"
+        )
         raise _fail(
             "prodserver.E003",
             name,
-            "BACKEND is missing; it names the server that runs this process.",
+            f"{problem}; it names the server that runs this process.",
             hint='"BACKEND": "django_prodserver.backends.gunicorn.GunicornServer"',
         )
     app = definition.get("APP")
@@ -169,7 +174,16 @@ def _read_args(name: str, definition: Mapping[str, Any]) -> Mapping[str, Any] | 
     if isinstance(args, Mapping):
         return dict(args)
     if isinstance(args, str):
-        return tuple(shlex.split(args))
+        try:
+            return tuple(shlex.split(args))
+        except ValueError as error:  # an unclosed quote, or a backslash at the end
+            raise _fail(
+                "prodserver.E005",
+                name,
+                f"ARGS is split into words as a shell would, and {args!r} cannot be: "
+                f"{str(error)[0].lower()}{str(error)[1:]}.",
+                hint="Close the quote, or write ARGS as a list of words or a dict of options.",
+            ) from None
     if isinstance(args, (list, tuple)) and all(isinstance(item, str) for item in args):
         return tuple(args)
     raise _fail(

@@ -42,6 +42,13 @@ def test_missing_args_means_no_options():
         (["web"], "prodserver.E001", "must be a dict"),
         ({"web": "gunicorn"}, "prodserver.E002", "definition must be a dict"),
         ({"web": {"ARGS": {}}}, "prodserver.E003", "BACKEND is missing"),
+        ({"web": {"BACKEND": 5}}, "prodserver.E003", "BACKEND must be a string, got 5"),
+        (
+            {"web": {"BACKEND": GUNICORN, "ARGS": '--bind=0.0.0.0:8000 --name="web'}},
+            "prodserver.E005",
+            "ARGS is split into words as a shell would, and '--bind=0.0.0.0:8000 --name=\"web' "
+            "cannot be: no closing quotation.",
+        ),
         ({"web": {"BACKEND": GUNICORN, "ARGS": 3}}, "prodserver.E005", "ARGS must be"),
         ({"web": {"BACKEND": GUNICORN, "APP": 3}}, "prodserver.E005", "APP must be"),
         ({"web": {"BACKEND": GUNICORN, "ARG": {}}}, "prodserver.E006", "did you mean 'ARGS'"),

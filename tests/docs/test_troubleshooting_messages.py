@@ -1,0 +1,72 @@
+"""The check messages that docs/troubleshooting.md shows are the ones `manage.py check` prints.
+
+Each case is a PRODUCTION_PROCESSES that a user could write; its messages, printed as Django
+prints them, must appear word for word on the page, so the page cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import override_settings
+
+from django_prodserver.checks import check_production_processes, checking_for_a_start
+
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "troubleshooting.md"
+GUNICORN = "django_prodserver.backends.gunicorn.GunicornServer"
+
+
+def gunicorn_with(args: Any) -> dict[str, Any]:
+    return {"web": {"BACKEND": GUNICORN, "ARGS": args}}
+
+
+CASES = {
+    "not a dict": ["web"],
+    "definition not a dict": {"web": "gunicorn"},
+    "no BACKEND": {"web": {"ARGS": {}}},
+    "unknown key": {"web": {"BACKEND": GUNICORN, "PORT": 8000}},
+    "ARGS of the wrong type": gunicorn_with(3),
+    "APP of the wrong type": {"web": {"BACKEND": GUNICORN, "APP": 3}},
+    "unclosed quote": gunicorn_with('--bind=0.0.0.0:8000 --name="web'),
+    "no such module": {"web": {"BACKEND": "django_prodserver.backends.gunicron.GunicornServer"}},
+    "no such class": {"web": {"BACKEND": "django_prodserver.backends.gunicorn.GunicornServr"}},
+    "not a dotted path": {"web": {"BACKEND": "gunicorn"}},
+    "unknown option": gunicorn_with({"keep-alive-timeout": 5}),
+    "config-file only": gunicorn_with({"on_starting": "myproject.hooks.on_starting"}),
+    "bad int": gunicorn_with({"workers": "four"}),
+    "negative timeout": gunicorn_with({"timeout": -5}),
+    "flag with a word": gunicorn_with({"reload": "sometimes"}),
+    "value that is a flag": gunicorn_with({"bind": True}),
+    "two values": gunicorn_with({"workers": [1, 2]}),
+    "set twice": gunicorn_with({"keepalive": 5, "keep-alive": 5}),
+}
+
+
+@pytest.mark.parametrize("processes", CASES.values(), ids=CASES.keys())
+def test_the_page_shows_the_message_as_check_prints_it(processes):
+    with override_settings(PRODUCTION_PROCESSES=processes):
+        messages = check_production_processes()
+
+    assert messages
+    page = PAGE.read_text()
+    for message in messages:
+        assert str(message) in page, f"not on {PAGE.name}:\n{message}"
+
+
+@pytest.mark.parametrize(
+    ("module", "args"),
+    [("gunicorn", {}), ("gevent", {"worker-class": "gevent"})],
+)
+def test_the_page_shows_a_missing_package_as_the_start_prints_it(monkeypatch, module, args):
+    monkeypatch.setitem(sys.modules, module, None)  # not installed
+    with (
+        override_settings(PRODUCTION_PROCESSES=gunicorn_with(args)),
+        checking_for_a_start(["web"]),
+    ):
+        messages = check_production_processes()
+
+    assert [message.id for message in messages] == ["prodserver.E007"]
+    assert str(messages[0]) in PAGE.read_text()
