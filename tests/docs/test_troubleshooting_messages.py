@@ -1,7 +1,8 @@
 """The check messages that docs/troubleshooting.md shows are the ones `manage.py check` prints.
 
-Each case is a PRODUCTION_PROCESSES that a user could write; its messages, printed as Django
-prints them, must appear word for word on the page, so the page cannot drift from the code.
+Each case is a PRODUCTION_PROCESSES that a user could write; its messages, printed as
+`manage.py check` prints them, must appear word for word on the page, so the page cannot
+drift from the code.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from django_prodserver.checks import check_production_processes, checking_for_a_start
+from django_prodserver.checks import (
+    check_production_processes,
+    checking_for_a_start,
+    checking_in_depth,
+)
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "troubleshooting.md"
 GUNICORN = "django_prodserver.backends.gunicorn.GunicornServer"
@@ -47,7 +52,7 @@ CASES = {
 
 @pytest.mark.parametrize("processes", CASES.values(), ids=CASES.keys())
 def test_the_page_shows_the_message_as_check_prints_it(processes):
-    with override_settings(PRODUCTION_PROCESSES=processes):
+    with override_settings(PRODUCTION_PROCESSES=processes), checking_in_depth():
         messages = check_production_processes()
 
     assert messages

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.support import get
+from tests.support import get, run_whole
 
 GUNICORN = "django_prodserver.backends.gunicorn.GunicornServer"
 WEB = {"BACKEND": GUNICORN, "ARGS": {"bind": "127.0.0.1:8000", "workers": "2"}}
@@ -78,6 +78,40 @@ def test_a_missing_package_is_a_warning_for_other_commands(make_project):
     assert "Apply all migrations" in migrate.stdout
     assert_clear_error(start, "(prodserver.E007) Process 'web' needs gunicorn")
     assert "W002" not in start.stderr
+
+
+# Runs manage.py (argv[1]) with the rest of argv, then says whether gunicorn was imported.
+REPORT_GUNICORN_IMPORTED = (
+    "import atexit, runpy, sys\n"
+    "atexit.register(lambda: print('gunicorn imported:', 'gunicorn' in sys.modules))\n"
+    "sys.argv = sys.argv[1:] + ['--verbosity=0']\n"
+    "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+)
+
+
+def test_options_are_validated_by_check_and_prodserver_not_before_every_command(make_project):
+    """Validating options imports the servers; migrate and runserver check the shape."""
+    project = make_project({"web": {"BACKEND": GUNICORN, "ARGS": {"wrokers": 2}}})
+    unknown = "(prodserver.E008) Process 'web': gunicorn has no option `wrokers`"
+
+    check = project.manage("check")
+    start = project.manage("prodserver", "web")
+    migrate = run_whole(
+        [sys.executable, "-c", REPORT_GUNICORN_IMPORTED, str(project.manage_py), "migrate"],
+        project.directory,
+        project.env(),
+        60,
+    )
+    shapeless = make_project({"web": {"ARGS": {}}}).manage("migrate", "--verbosity=0")
+
+    assert check.returncode == 1
+    assert unknown in check.stderr
+    assert start.returncode == 1
+    assert unknown in start.stderr
+    assert migrate.returncode == 0, migrate.stderr
+    assert "prodserver" not in migrate.stderr
+    assert migrate.stdout == "gunicorn imported: False\n"
+    assert_clear_error(shapeless, "(prodserver.E003) Process 'web': BACKEND is missing")
 
 
 def test_missing_worker_package_gives_the_pip_line(make_project):

@@ -2,6 +2,7 @@ import pytest
 from django.core.checks import run_checks
 from django.test import override_settings
 
+from django_prodserver.checks import checking_in_depth
 from django_prodserver.processes import read_processes
 from django_prodserver.shared_resources import shared_listen_addresses, shared_resources
 
@@ -114,6 +115,6 @@ def test_the_system_check_warns():
         "web": {"BACKEND": GUNICORN, "ARGS": {"bind": "0.0.0.0:8000"}},
         "admin": {"BACKEND": GUNICORN, "ARGS": {"bind": "0.0.0.0:8000"}},
     }
-    with override_settings(PRODUCTION_PROCESSES=processes):
+    with override_settings(PRODUCTION_PROCESSES=processes), checking_in_depth():
         found = [message.id for message in run_checks(tags=["prodserver"])]
     assert found == ["prodserver.W001"]
