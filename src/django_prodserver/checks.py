@@ -84,11 +84,10 @@ def check_production_processes(
 
 
 def missing_package(error: MissingPackageError, process: str, *, for_a_start: bool) -> CheckMessage:
-    """An error when the process is about to start; a warning for every other command.
+    """An error when the process is about to start; a warning for `manage.py check`.
 
-    Django runs the checks before `migrate`, `runserver` and most commands, often where
-    the process never runs (a developer's machine without gunicorn, a worker's image):
-    they must not stop there.
+    `check` often runs where the process never does (a developer's machine without
+    gunicorn, a worker's image), and must not fail there.
     """
     if for_a_start:
         return Error(str(error), id=error.check_id)
