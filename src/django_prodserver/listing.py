@@ -1,16 +1,26 @@
-"""The `--list` table: every process, its kind, its backend and the command it runs."""
+"""The `--list` table: each process, its kind, its backend and the command it runs."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django_prodserver.backends.loading import load_backend
 from django_prodserver.errors import ProdserverError
-from django_prodserver.processes import read_processes
+from django_prodserver.processes import get_process, read_processes
 
 HEADINGS = ("NAME", "KIND", "BACKEND", "COMMAND")
 
 
-def process_table() -> list[tuple[str, str, str, str]]:
+def process_table(names: Collection[str] = ()) -> list[tuple[str, str, str, str]]:
+    """A row per process, or per named one (an unknown name is an error)."""
     specs, problems = read_processes()
+    broken = {problem.process for problem in problems}
+    for name in names:
+        if name not in specs and name not in broken:
+            get_process(name)  # raises the unknown-process message, with the configured names
+    if names:
+        specs = {name: spec for name, spec in specs.items() if name in names}
+        problems = [problem for problem in problems if problem.process in names]
     rows = []
     for spec in specs.values():
         try:

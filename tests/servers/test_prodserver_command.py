@@ -202,6 +202,17 @@ def test_list(make_project):
     ]
 
 
+def test_list_with_names_lists_only_those(make_project):
+    project = make_project({"web": WEB, "admin": WEB, "broken": {"ARGS": {}}})
+
+    result = project.manage("prodserver", "--list", "broken", "web")
+    unknown = project.manage("prodserver", "--list", "wbe")
+
+    assert [line.split()[0] for line in result.stdout.splitlines()] == ["NAME", "web", "broken"]
+    assert "error: Process 'broken': BACKEND is missing" in result.stdout
+    assert_clear_error(unknown, "Unknown process 'wbe' (did you mean 'web'?)")
+
+
 def test_no_name_starts_the_only_process(make_project):
     result = make_project({"web": WEB}).manage("prodserver", "--dry-run")
     assert result.stdout.startswith("gunicorn --bind=127.0.0.1:8000")

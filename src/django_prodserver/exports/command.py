@@ -145,6 +145,10 @@ def join_files(files: Sequence[ExportedFile]) -> str:
 
 def write_files(files: Sequence[ExportedFile], directory: str, stdout: OutputWrapper) -> None:
     folder = Path(directory)
+    if folder.exists() and not folder.is_dir():
+        raise ProdserverError(
+            f"--output {directory} is a file; --output takes a folder to write the files into."
+        )
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for file in files:

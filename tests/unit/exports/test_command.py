@@ -94,6 +94,16 @@ def test_a_broken_process_is_reported_before_anything_is_written(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_an_output_that_is_a_file_is_refused(tmp_path):
+    (tmp_path / "units").write_text("not a folder")
+    with pytest.raises(CommandError) as error:
+        run("--export", "systemd", f"--output={tmp_path}/units")
+    assert str(error.value) == (
+        f"--output {tmp_path}/units is a file; --output takes a folder to write the files into."
+    )
+    assert (tmp_path / "units").read_text() == "not a folder"
+
+
 def test_output_writes_each_file_and_says_so(tmp_path):
     printed = run(
         "--export",

@@ -41,7 +41,9 @@ class Command(BaseCommand):
             "--all", action="store_true", help="Run every configured process together."
         )
         parser.add_argument(
-            "--list", action="store_true", help="List the configured processes and exit."
+            "--list",
+            action="store_true",
+            help="List the configured processes (or the named ones) and exit.",
         )
         parser.add_argument(
             "--dry-run",
@@ -66,7 +68,7 @@ class Command(BaseCommand):
 
     def _handle(self, options: dict[str, Any]) -> None:
         if options["list"]:
-            self.stdout.write(format_table(process_table()))
+            self.stdout.write(format_table(process_table(options["names"])))
             return
         if options["export"]:
             # Imported here, like the runner below: a process that starts needs neither,
