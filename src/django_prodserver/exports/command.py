@@ -65,6 +65,12 @@ def find_format(name: str) -> tuple[ExportFormat, Exporter]:
 
 def check_flags(export: ExportFormat, options: dict[str, Any]) -> None:
     for dest, flag in DEPLOYMENT_FLAGS.items():
+        if options.get(dest) == "":
+            # An empty shell variable, most likely (--run-as "$DEPLOY_USER").
+            raise ProdserverError(
+                f"{flag} was given an empty value. Give it one, or leave {flag} out for its "
+                f"default."
+            )
         if dest == "output" or not options.get(dest) or dest in export.flags:
             continue
         takes = [DEPLOYMENT_FLAGS[name] for name in DEPLOYMENT_FLAGS if name in export.flags]

@@ -94,6 +94,15 @@ def test_a_broken_process_is_reported_before_anything_is_written(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("flag", ["--working-directory", "--run-as", "--output"])
+def test_an_empty_value_is_refused(flag):
+    with pytest.raises(CommandError) as error:
+        run("--export", "systemd", f"{flag}=")
+    assert str(error.value) == (
+        f"{flag} was given an empty value. Give it one, or leave {flag} out for its default."
+    )
+
+
 def test_an_output_that_is_a_file_is_refused(tmp_path):
     (tmp_path / "units").write_text("not a folder")
     with pytest.raises(CommandError) as error:

@@ -115,7 +115,7 @@ def test_compose_services():
 
 
 def test_compose_builds_the_image_it_was_not_given():
-    output = export("compose", PROCESSES, "--image=", "--project=Shop")
+    output = export("compose", PROCESSES, "--project=Shop")
     assert output.count('    build: "."\n    image: "shop:latest"\n') == 2
 
 
