@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import textwrap
+
+from django.core.management import call_command
+from django.test import override_settings
 
 from tests.unit.exports.support import GUNICORN, WORKER, export
 
@@ -115,8 +119,10 @@ def test_compose_services():
 
 
 def test_compose_builds_the_image_it_was_not_given():
-    output = export("compose", PROCESSES, "--project=Shop")
-    assert output.count('    build: "."\n    image: "shop:latest"\n') == 2
+    stdout = io.StringIO()
+    with override_settings(PRODUCTION_PROCESSES=PROCESSES):
+        call_command("prodserver", "--export", "compose", "--project=Shop", stdout=stdout)
+    assert stdout.getvalue().count('    build: "."\n    image: "shop:latest"\n') == 2
 
 
 def test_kubernetes_web_gets_a_service_and_tcp_probes():
