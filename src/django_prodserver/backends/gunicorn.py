@@ -28,6 +28,10 @@ WORKER_PACKAGES = {
 # gunicorn's settings without a command-line form belong in a config file, except this
 # one: the application, which is the command line's positional argument.
 APPLICATION_SETTING = "wsgi_app"
+# Where gunicorn listens when nothing says otherwise. gunicorn's registry holds
+# 0.0.0.0:$PORT instead if $PORT was set when it was imported; the plan already names that
+# address whenever the process's $PORT is set, so the registry's value is not the one.
+DEFAULT_BIND = "127.0.0.1:8000"
 
 
 @cache
@@ -105,7 +109,7 @@ class GunicornServer(ServerBackend):
         return float(given[-1]) if given else float(setting_default("graceful_timeout"))
 
     def listen_address(self, plan: Plan) -> Address | None:
-        binds = plan.option_values("--bind", "-b") or setting_default("bind")
+        binds = plan.option_values("--bind", "-b") or [DEFAULT_BIND]
         return Address.parse(binds[0], default_port=8000)
 
     def configured_options(self, table: OptionTable) -> tuple[list[OptionValue], list[str]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 
 import pytest
@@ -147,9 +146,6 @@ def test_listen_address(backend, args, address):
 
 
 def test_listen_address_follows_port_from_the_environment(monkeypatch):
-    # gunicorn's default `bind` follows $PORT as it is when gunicorn.config is first
-    # imported: importing it here first keeps 5123 out of the other tests' defaults.
-    importlib.import_module("gunicorn.config")
     monkeypatch.setenv("PORT", "5123")
     loaded, plan = plan_of(GUNICORN, {})
     assert loaded.listen_address(plan) == Address("0.0.0.0", 5123)
