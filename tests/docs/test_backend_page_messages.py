@@ -181,6 +181,9 @@ CASES: dict[str, dict[str, Case]] = {
         "scheduler's package missing": Case(
             celery_beat({"scheduler": DATABASE_SCHEDULER}), modules={"django_celery_beat": None}
         ),
+        "scheduler that does not import": Case(
+            celery_beat({"scheduler": "celery.beat:PersistentSchedular"})
+        ),
         "detach": Case(celery_worker({"detach": True})),
     },
     "django-tasks": {

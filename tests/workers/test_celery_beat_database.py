@@ -66,6 +66,23 @@ def test_the_app_missing_from_installed_apps_fails_check_and_start(make_project)
     assert "Traceback" not in check.stderr + start_result.stderr
 
 
+def test_a_misspelt_database_scheduler_is_named_before_the_start(make_project):
+    misspelt = "django_celery_beat.schedulers:DatabaseSchedular"
+    project = make_project(
+        {"beat": {"BACKEND": BEAT, "APP": APP, "ARGS": {"scheduler": misspelt}}},
+        'INSTALLED_APPS += ["django_celery_beat"]\n',
+    )
+
+    result = project.manage("prodserver", "beat")
+
+    assert result.returncode == 1, result.stderr
+    assert (
+        f"(prodserver.E008) Process 'beat': celery beat's scheduler {misspelt} cannot be "
+        f"imported: AttributeError: module 'django_celery_beat.schedulers' has no attribute "
+        f"'DatabaseSchedular'."
+    ) in result.stderr
+
+
 def test_the_scheduler_given_in_args_is_checked_too(make_project):
     processes = {
         "beat": {"BACKEND": BEAT, "APP": APP, "ARGS": ["-S", DATABASE_SCHEDULER]},

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from django_prodserver.backends import celery_database_scheduler as database_scheduler
+from django_prodserver.backends import celery_beat_scheduler
 from django_prodserver.backends.base import Backend, Plan, exec_plan
 from django_prodserver.backends.celery_runtime import (
     broker_url,
@@ -302,15 +302,16 @@ class CeleryBeat(CeleryBackend):
 
     def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
         plan = super().plan(overrides, env)
-        database_scheduler.check_installed(self.name, self.scheduler(plan))
+        celery_beat_scheduler.check_scheduler(self.name, self.scheduler(plan))
         return plan
 
     def scheduler(self, plan: Plan) -> str:
         app = load_app(self.name, type(self).__name__, self.spec.app)
-        return database_scheduler.configured_scheduler(app, option_value(plan.argv, "--scheduler"))
+        option = option_value(plan.argv, "--scheduler")
+        return celery_beat_scheduler.configured_scheduler(app, option)
 
     def before_start(self, app: Celery, plan: Plan) -> None:
-        database_scheduler.check_tables(self.name, self.scheduler(plan))
+        celery_beat_scheduler.check_tables(self.name, self.scheduler(plan))
         schedule = option_value(plan.argv, "--schedule")
         if schedule is None:
             return

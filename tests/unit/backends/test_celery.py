@@ -170,9 +170,30 @@ def test_beats_schedule_file_named_by_the_app_is_left_to_celery(monkeypatch):
 
 
 def test_another_scheduler_keeps_no_file():
-    scheduler = "redbeat:RedBeatScheduler"
+    scheduler = "celery.beat:Scheduler"
     assert line({"scheduler": scheduler}, backend=CeleryBeat) == (
         f"celery -A {APP} beat --scheduler={scheduler}"
+    )
+
+
+def test_a_scheduler_that_does_not_import_is_named_before_the_start():
+    with pytest.raises(OptionError) as raised:
+        plan({"scheduler": "celery.beat:PersistentSchedular"}, backend=CeleryBeat)
+    assert str(raised.value) == (
+        "Process 'worker': celery beat's scheduler celery.beat:PersistentSchedular cannot be "
+        "imported: AttributeError: module 'celery.beat' has no attribute 'PersistentSchedular'. "
+        "It is `module:Class` or `module.Class` (Celery's default is "
+        "celery.beat:PersistentScheduler)."
+    )
+
+
+def test_a_scheduler_whose_package_is_missing_says_so():
+    with pytest.raises(MissingPackageError) as raised:
+        plan({"scheduler": "redbeat:RedBeatScheduler"}, backend=CeleryBeat)
+    assert str(raised.value) == (
+        "Process 'worker': celery beat's scheduler redbeat:RedBeatScheduler needs the module "
+        "'redbeat', which is not installed. Install the package that provides it, or name "
+        "another scheduler."
     )
 
 

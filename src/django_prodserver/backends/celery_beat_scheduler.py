@@ -1,6 +1,7 @@
-"""Celery beat on django-celery-beat's scheduler: its app and its tables, before the start.
+"""Celery beat's scheduler, checked before the start: it imports, and its tables are there.
 
-cookiecutter-django, among many, sets `CELERY_BEAT_SCHEDULER` to
+Celery imports the scheduler class only once beat runs, and a wrong name ends beat with a
+traceback. cookiecutter-django, among many, sets `CELERY_BEAT_SCHEDULER` to
 `django_celery_beat.schedulers:DatabaseScheduler`, which reads the schedule from the
 tables of the `django_celery_beat` app. Without the app in INSTALLED_APPS, or without its
 migrations applied, beat starts, then dies on its first query with a traceback.
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 from django.apps import apps
 
 from django_prodserver.backends.database_tables import check_migrated, databases_of
-from django_prodserver.errors import MissingPackageError, ProdserverError
+from django_prodserver.errors import MissingPackageError, OptionError, ProdserverError
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -34,14 +35,22 @@ def configured_scheduler(app: Celery, scheduler_option: str | None) -> str:
     return f"{scheduler.__module__}:{scheduler.__qualname__}"
 
 
+def top_level_module(scheduler: str) -> str:
+    return scheduler.replace(":", ".").split(".")[0]
+
+
 def keeps_its_schedule_in_the_database(scheduler: str) -> bool:
-    return scheduler.replace(":", ".").split(".")[0] == PACKAGE
+    return top_level_module(scheduler) == PACKAGE
 
 
-def check_installed(process: str, scheduler: str) -> None:
-    """The scheduler's package and app are there (a configuration error, `check` reports it)."""
-    if not keeps_its_schedule_in_the_database(scheduler):
-        return
+def check_scheduler(process: str, scheduler: str) -> None:
+    """The scheduler imports, with its app when it is django-celery-beat's (`check` says)."""
+    if keeps_its_schedule_in_the_database(scheduler):
+        check_the_app(process, scheduler)
+    check_imports(process, scheduler)
+
+
+def check_the_app(process: str, scheduler: str) -> None:
     if importlib.util.find_spec(PACKAGE) is None:
         raise MissingPackageError(
             f"Process '{process}': celery beat's scheduler {scheduler} comes from "
@@ -54,6 +63,31 @@ def check_installed(process: str, scheduler: str) -> None:
             f'Add to your settings: INSTALLED_APPS += ["{PACKAGE}"], then run: '
             f"python manage.py migrate"
         )
+
+
+def check_imports(process: str, scheduler: str) -> None:
+    from celery.utils.imports import symbol_by_name
+
+    try:
+        symbol_by_name(scheduler)
+    except ModuleNotFoundError as error:
+        if error.name == top_level_module(scheduler):
+            raise MissingPackageError(
+                f"Process '{process}': celery beat's scheduler {scheduler} needs the module "
+                f"'{error.name}', which is not installed. Install the package that provides "
+                f"it, or name another scheduler."
+            ) from None
+        raise scheduler_error(process, scheduler, error) from None
+    except (ImportError, AttributeError, ValueError) as error:
+        raise scheduler_error(process, scheduler, error) from None
+
+
+def scheduler_error(process: str, scheduler: str, error: Exception) -> OptionError:
+    return OptionError(
+        f"Process '{process}': celery beat's scheduler {scheduler} cannot be imported: "
+        f"{type(error).__name__}: {error}. It is `module:Class` or `module.Class` "
+        f"(Celery's default is celery.beat:PersistentScheduler)."
+    )
 
 
 def check_tables(process: str, scheduler: str) -> None:
