@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -12,17 +12,22 @@ from typing import Any
 from django.apps import AppConfig
 from django.core.checks import CheckMessage, Error, Warning
 
-from django_prodserver.backends.loading import load_backend
 from django_prodserver.errors import MissingPackageError, ProdserverError
-from django_prodserver.processes import read_processes
+from django_prodserver.loading import load_backend
+from django_prodserver.planning import PlannedProcess, plan_process
+from django_prodserver.processes import read_configuration
 from django_prodserver.shared_resources import shared_resources
 
 
 @dataclass(frozen=True)
 class Scope:
-    """How far the checks go: the processes (None: every one), and whether they start now."""
+    """How far the checks go: the processes (None: every one), and whether they start now.
 
-    names: frozenset[str] | None
+    A start has planned its processes already: the checks report those plans' errors
+    rather than plan them again.
+    """
+
+    planned: Mapping[str, PlannedProcess] | None
     starting: bool
 
 
@@ -42,9 +47,9 @@ def _checking(scope: Scope) -> Iterator[None]:
         _scope.reset(token)
 
 
-def checking_for_a_start(names: Collection[str] | None) -> ContextManager[None]:
-    """The processes about to start, in depth; a start of `web` skips the workers."""
-    return _checking(Scope(frozenset(names) if names else None, starting=True))
+def checking_for_a_start(planned: Sequence[PlannedProcess]) -> ContextManager[None]:
+    """The processes about to start, as planned; a start of `web` skips the workers."""
+    return _checking(Scope({process.name: process for process in planned}, starting=True))
 
 
 def checking_in_depth() -> ContextManager[None]:
@@ -55,30 +60,39 @@ def checking_in_depth() -> ContextManager[None]:
 def check_production_processes(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    specs, problems = read_processes()
+    configuration = read_configuration()
+    specs, problems = dict(configuration.specs), list(configuration.problems)
     scope = _scope.get()
-    if scope is not None and scope.names is not None:
-        specs = {name: spec for name, spec in specs.items() if name in scope.names}
-        problems = [p for p in problems if p.process is None or p.process in scope.names]
+    if scope is not None and scope.planned is not None:
+        specs = {name: spec for name, spec in specs.items() if name in scope.planned}
+        problems = [p for p in problems if p.process is None or p.process in scope.planned]
     errors: list[CheckMessage] = [
         Error(problem.message, hint=problem.hint, id=problem.id) for problem in problems
     ]
+    backends = []
     for spec in specs.values():
-        try:
-            backend = load_backend(spec)
-            if scope is not None:
-                backend.plan()
-        except MissingPackageError as error:
+        error = None
+        if scope is None:
+            try:
+                backends.append(load_backend(spec))
+            except ProdserverError as failure:
+                error = failure
+        else:
+            planned = (scope.planned or {}).get(spec.name) or plan_process(spec)
+            error = planned.error
+            if planned.backend is not None:
+                backends.append(planned.backend)
+        if isinstance(error, MissingPackageError):
             starting = scope is not None and scope.starting
             errors.append(missing_package(error, spec.name, for_a_start=starting))
-        except ProdserverError as error:
+        elif error is not None:
             errors.append(Error(str(error), id=error.check_id))
     if scope is not None:
         # A warning, not an error: processes deployed apart (two containers, two machines)
         # may well listen on the same address. Run together, the runner refuses them.
         errors.extend(
             Warning(clash.message, hint=clash.hint, id="prodserver.W001")
-            for clash in shared_resources(list(specs.values()))
+            for clash in shared_resources(backends)
         )
     return errors
 

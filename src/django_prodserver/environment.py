@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any
 
 from django_prodserver.processes import ProcessSpec
 
@@ -52,15 +51,3 @@ def this_command_prefix() -> list[str]:
     if not original or len(original) <= arguments:
         return [sys.executable, sys.argv[0]]
     return [sys.executable, *original[1 : len(original) - arguments]]
-
-
-def line_environment(options: Mapping[str, Any]) -> dict[str, str]:
-    """What a shell needs set to run a planned line as this command runs it."""
-    env = {}
-    if options.get("settings"):
-        env["DJANGO_SETTINGS_MODULE"] = options["settings"]
-    if options.get("pythonpath"):
-        env["PYTHONPATH"] = os.pathsep.join(
-            path for path in (options["pythonpath"], os.environ.get("PYTHONPATH")) if path
-        )
-    return env

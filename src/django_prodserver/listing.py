@@ -4,30 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from django_prodserver.backends.loading import load_backend
-from django_prodserver.errors import ProdserverError
-from django_prodserver.processes import get_process, read_processes
+from django_prodserver.planning import plan_process
+from django_prodserver.processes import Configuration, read_configuration
 
 HEADINGS = ("NAME", "KIND", "BACKEND", "COMMAND")
 
 
-def process_table(names: Collection[str] = ()) -> list[tuple[str, str, str, str]]:
+def process_table(
+    names: Collection[str] = (), configuration: Configuration | None = None
+) -> list[tuple[str, str, str, str]]:
     """A row per process, or per named one (an unknown name is an error)."""
-    specs, problems = read_processes()
-    broken = {problem.process for problem in problems}
+    configuration = configuration or read_configuration()
+    specs, problems = dict(configuration.specs), list(configuration.problems)
     for name in names:
-        if name not in specs and name not in broken:
-            get_process(name)  # raises the unknown-process message, with the configured names
+        if name not in configuration.names():
+            configuration.get(name)  # raises the unknown-process message, with the names
     if names:
         specs = {name: spec for name, spec in specs.items() if name in names}
         problems = [problem for problem in problems if problem.process in names]
     rows = []
     for spec in specs.values():
-        try:
-            backend = load_backend(spec)
-            rows.append((spec.name, backend.kind, spec.backend, backend.plan().command_line()))
-        except ProdserverError as error:
-            rows.append((spec.name, "?", spec.backend, f"error: {str(error).splitlines()[0]}"))
+        planned = plan_process(spec)
+        if planned.plan is not None and planned.backend is not None:
+            command = planned.plan.command_line()
+            rows.append((spec.name, planned.backend.kind, spec.backend, command))
+        else:
+            first_line = str(planned.error).splitlines()[0]
+            rows.append((spec.name, "?", spec.backend, f"error: {first_line}"))
     rows.extend((p.process, "?", "?", f"error: {p.message}") for p in problems if p.process)
     return rows
 

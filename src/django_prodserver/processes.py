@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shlex
 import signal
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,18 +62,61 @@ class Problem:
     process: str | None = None
 
 
-def read_processes() -> tuple[dict[str, ProcessSpec], list[Problem]]:
+@dataclass(frozen=True)
+class Configuration:
+    """`PRODUCTION_PROCESSES` as read once: the well-formed processes, and the problems."""
+
+    specs: Mapping[str, ProcessSpec]
+    problems: Sequence[Problem]
+
+    def names(self) -> list[str]:
+        """Every configured name, well-formed or not, in the order of the setting."""
+        broken = [problem.process for problem in self.problems if problem.process]
+        return [*self.specs, *(name for name in broken if name not in self.specs)]
+
+    def get(self, name: str) -> ProcessSpec:
+        """The process called `name`, or an error that lists the configured names."""
+        for problem in self.problems:
+            if problem.process in (None, name):
+                raise problem_error(problem)
+        if name in self.specs:
+            return self.specs[name]
+        names = self.names()
+        if not names:
+            raise nothing_configured()
+        raise ProdserverError(
+            f"Unknown process '{name}'{did_you_mean(name, names, quote=chr(39))}. "
+            f"Configured processes: {', '.join(sorted(names))}."
+        )
+
+    def every(self) -> list[ProcessSpec]:
+        """Every process; an error if any definition is broken or none is configured."""
+        for problem in self.problems:
+            raise problem_error(problem)
+        if not self.specs:
+            raise nothing_configured()
+        return list(self.specs.values())
+
+    def chosen(self, names: Sequence[str]) -> list[ProcessSpec]:
+        """The named processes, each once, in the order given."""
+        return [self.get(name) for name in dict.fromkeys(names)]
+
+
+def read_configuration() -> Configuration:
     """Every well-formed process, and a problem for each one that is not."""
     raw = getattr(settings, SETTING, {})
     if not isinstance(raw, Mapping):
-        return {}, [
-            Problem(
-                "prodserver.E001",
-                f"{SETTING} must be a dict of process name to definition, "
-                f"got {type(raw).__name__}.",
-                hint=f'{SETTING} = {{"web": {{"BACKEND": "...", "ARGS": {{...}}}}}}',
-            )
-        ]
+        return Configuration(
+            {},
+            [
+                Problem(
+                    "prodserver.E001",
+                    f"{SETTING} must be a dict of process name to definition, "
+                    f"got {type(raw).__name__}.",
+                    hint=f'{SETTING} = {{"web": {{"BACKEND": "...", "ARGS": {{...}}}}}}',
+                )
+            ],
+        )
     specs: dict[str, ProcessSpec] = {}
     problems: list[Problem] = []
     for name, definition in raw.items():
@@ -81,26 +124,22 @@ def read_processes() -> tuple[dict[str, ProcessSpec], list[Problem]]:
             specs[str(name)] = _read_process(str(name), definition)
         except _DefinitionError as error:
             problems.append(error.problem)
-    return specs, problems
+    return Configuration(specs, problems)
+
+
+def read_processes() -> tuple[dict[str, ProcessSpec], list[Problem]]:
+    """Every well-formed process, and a problem for each one that is not."""
+    configuration = read_configuration()
+    return dict(configuration.specs), list(configuration.problems)
 
 
 def get_process(name: str) -> ProcessSpec:
     """The process called `name`, or an error that lists the configured names."""
-    specs, problems = read_processes()
-    for problem in problems:
-        if problem.process in (None, name):
-            raise ProdserverError(
-                problem.message + (f"\nHint: {problem.hint}" if problem.hint else "")
-            )
-    if name in specs:
-        return specs[name]
-    names = sorted(specs) + [p.process for p in problems if p.process]
-    if not names:
-        raise nothing_configured()
-    raise ProdserverError(
-        f"Unknown process '{name}'{did_you_mean(name, names, quote=chr(39))}. "
-        f"Configured processes: {', '.join(sorted(names))}."
-    )
+    return read_configuration().get(name)
+
+
+def problem_error(problem: Problem) -> ProdserverError:
+    return ProdserverError(problem.message + (f"\nHint: {problem.hint}" if problem.hint else ""))
 
 
 def nothing_configured() -> ProdserverError:

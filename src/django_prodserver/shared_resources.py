@@ -14,12 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
-from django_prodserver.backends.base import Address
+from django_prodserver.backends.base import Address, Backend, Plan
 from django_prodserver.backends.command import ServerBackend
-from django_prodserver.backends.loading import load_backend
 from django_prodserver.errors import ProdserverError
 from django_prodserver.options import OptionValue, normalize
-from django_prodserver.processes import ProcessSpec
 
 PIDFILE_OPTIONS = frozenset({"pidfile", "pid-file", "pid-path"})
 UNIX_SOCKET_OPTIONS = frozenset({"uds", "unix-socket"})
@@ -75,18 +73,20 @@ class Clash:
     hint = "Give each process its own pidfile and address in ARGS."
 
 
-def shared_resources(specs: Sequence[ProcessSpec]) -> list[Clash]:
+def shared_resources(backends: Sequence[Backend]) -> list[Clash]:
     """Every pair of processes that name the same pidfile, socket or address."""
-    return _clashes({spec.name: resources_of(spec) for spec in specs}, "from their ARGS")
+    return _clashes(
+        {backend.name: resources_of(backend) for backend in backends}, "from their ARGS"
+    )
 
 
-def shared_listen_addresses(specs: Sequence[ProcessSpec]) -> list[Clash]:
+def shared_listen_addresses(planned: Sequence[tuple[Backend, Plan]]) -> list[Clash]:
     """Every pair of web processes that would listen on one address on this machine."""
     used = {}
-    for spec in specs:
-        address = planned_address(spec)
+    for backend, plan in planned:
+        address = backend.listen_address(plan) if backend.kind == "web" else None
         if address is not None:
-            used[spec.name] = [address]
+            used[backend.name] = [address_resource(address)]
     return _clashes(used, "from ARGS, $PORT or the server's default")
 
 
@@ -101,33 +101,20 @@ def _clashes(used: dict[str, list[Resource]], source: str) -> list[Clash]:
     return clashes
 
 
-def planned_address(spec: ProcessSpec) -> Resource | None:
-    """Where the process would listen if started here; None: not a web process, or unknown."""
-    try:
-        backend = load_backend(spec)
-        if backend.kind != "web":
-            return None
-        address = backend.listen_address(backend.plan(env=spec.env))
-    except (ProdserverError, ImportError):
-        return None  # The checks of the process itself report this.
-    return None if address is None else address_resource(address)
-
-
 def address_resource(address: Address) -> Resource:
     if address.path is not None:
         return Resource("unix socket", address.path)
     return Resource("tcp", address.host, str(address.port))
 
 
-def resources_of(spec: ProcessSpec) -> list[Resource]:
+def resources_of(backend: Backend) -> list[Resource]:
     """What the process's ARGS says it listens on and writes its pid to; [] when unknown."""
+    if not isinstance(backend, ServerBackend):
+        return []
     try:
-        backend = load_backend(spec)
-        if not isinstance(backend, ServerBackend):
-            return []
         table = backend.option_table()
         options, _ = backend.configured_options(table)
-        addresses = {table.find(name, spec.name)[0].key for name in backend.address_options}
+        addresses = {table.find(name, backend.name)[0].key for name in backend.address_options}
     except (ProdserverError, ImportError):
         return []  # The checks of the process itself report this.
     separate_port = "port" in addresses
@@ -141,8 +128,7 @@ def _resources(
     port = ""
     for item in options:
         name = normalize(item.option.key)
-        values = [token.partition("=")[2] for token in item.tokens if "=" in token]
-        for value in values:
+        for value in item.values:
             if name in PIDFILE_OPTIONS:
                 yield Resource("pidfile", value)
             elif item.option.key not in addresses:

@@ -23,10 +23,11 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from django_prodserver.backends.loading import load_backend
 from django_prodserver.checks import check_production_processes, checking_for_a_start
 from django_prodserver.errors import ProdserverError
-from django_prodserver.processes import read_processes
+from django_prodserver.loading import load_backend
+from django_prodserver.planning import plan_process
+from django_prodserver.processes import read_configuration, read_processes
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 BACKENDS = "django_prodserver.backends."
@@ -275,9 +276,10 @@ def test_the_page_shows_the_message_as_prodserver_prints_it(
         monkeypatch.setitem(sys.modules, name, module)
     with (
         override_settings(PRODUCTION_PROCESSES=case.processes, **case.settings),
-        checking_for_a_start(list(case.processes)),
     ):
-        messages = check_production_processes()
+        planned = [plan_process(spec) for spec in read_configuration().specs.values()]
+        with checking_for_a_start(planned):
+            messages = check_production_processes()
 
     assert messages
     for message in messages:

@@ -19,6 +19,8 @@ from django_prodserver.checks import (
     checking_for_a_start,
     checking_in_depth,
 )
+from django_prodserver.planning import plan_process
+from django_prodserver.processes import read_configuration
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "troubleshooting.md"
 GUNICORN = "django_prodserver.backends.gunicorn.GunicornServer"
@@ -69,9 +71,10 @@ def test_the_page_shows_a_missing_package_as_the_start_prints_it(monkeypatch, mo
     monkeypatch.setitem(sys.modules, module, None)  # not installed
     with (
         override_settings(PRODUCTION_PROCESSES=gunicorn_with(args)),
-        checking_for_a_start(["web"]),
     ):
-        messages = check_production_processes()
+        planned = [plan_process(spec) for spec in read_configuration().specs.values()]
+        with checking_for_a_start(planned):
+            messages = check_production_processes()
 
     assert [message.id for message in messages] == ["prodserver.E007"]
     assert str(messages[0]) in PAGE.read_text()

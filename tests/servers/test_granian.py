@@ -159,7 +159,7 @@ def test_port_from_the_environment(make_project, port, started):
 
 def test_stops_promptly_right_after_the_first_response(make_project, port, started):
     """The first response may come from one worker while the other still loads Django: that
-    worker must not lose the SIGTERM (see granian_runtime), or granian waits for it forever."""
+    worker must not lose the SIGTERM (see serving.granian), or granian waits for it forever."""
     args = {"port": port, "workers": 2}
     project = make_project({"web": {"BACKEND": ASGI, "ARGS": args}})
     server = start(project, started)

@@ -164,7 +164,7 @@ def test_a_bad_option_stops_before_starting(make_project):
 
 def test_a_sigterm_while_workers_start_leaves_no_process(make_project, port, started):
     """hypercorn installs its SIGTERM handler only after starting its workers; a SIGTERM
-    before that must not leave them orphaned (see hypercorn_runtime). The window is short:
+    before that must not leave them orphaned (see serving.hypercorn). The window is short:
     without the fix about one start in eight left both workers behind, hence the repeats."""
     args = {"bind": f"127.0.0.1:{port}", "workers": 2}
     project = make_project({"web": {"BACKEND": HYPERCORN, "ARGS": args}})

@@ -135,11 +135,11 @@ def test_a_second_signal_stops_at_once(make_project, port, started):
     assert server.wait_for_no_process_left() == []
 
 
-def test_the_graceful_bound_ends_a_request_that_outlasts_it(monkeypatch, caplog):
+def test_the_graceful_bound_ends_a_request_that_outlasts_it(caplog):
     """drain() itself, in this process, with the 30 s bound shortened to half a second."""
     from waitress.server import create_server
 
-    from django_prodserver.backends import waitress_runtime
+    from django_prodserver.serving import waitress as waitress_runtime
 
     release = threading.Event()
 
@@ -148,7 +148,6 @@ def test_the_graceful_bound_ends_a_request_that_outlasts_it(monkeypatch, caplog)
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"late"]
 
-    monkeypatch.setattr(waitress_runtime, "GRACEFUL_TIMEOUT", 0.5)
     port = free_port()
     server_map = {}
     server = create_server(slow_application, map=server_map, listen=f"127.0.0.1:{port}")
@@ -164,7 +163,7 @@ def test_the_graceful_bound_ends_a_request_that_outlasts_it(monkeypatch, caplog)
 
     started_at = time.monotonic()
     with caplog.at_level("INFO", logger="waitress"):
-        waitress_runtime.drain(servers, server_map, server.adj, stop)
+        waitress_runtime.drain(servers, server_map, server.adj, stop, graceful_timeout=0.5)
     seconds = time.monotonic() - started_at
     release.set()
     client.close()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, NoReturn
 
 from django_prodserver.masking import mask_secrets
+from django_prodserver.options import OptionTable, OptionValue, override
 from django_prodserver.processes import ProcessSpec
 from django_prodserver.project import project_folder
 
@@ -22,31 +23,40 @@ class Plan:
     same server as `prodserver NAME`. `env` holds only what differs from the current
     environment. `module`, when set, is the Python module that runs `argv` here
     (`python -m module`), so that the server is found without the virtualenv on PATH.
+    `options` and `positionals` are what `argv` renders, validated, for what needs to
+    know an option's value (an address, a timeout, the queues) without reading the
+    line back.
     """
 
     process: str
     argv: tuple[str, ...]
     env: Mapping[str, str] = field(default_factory=dict)
     module: str | None = None
+    options: tuple[OptionValue, ...] = ()
+    positionals: tuple[str, ...] = ()
 
     def command_line(self) -> str:
         """The shell-quoted line, secrets masked."""
         words = [f"{name}={value}" for name, value in self.env.items()] + list(self.argv)
         return mask_secrets(shlex.join(words))
 
-    def option_values(self, *flags: str) -> list[str]:
-        """The values the command line gives to any of `flags` (`--flag=value`, `--flag value`)."""
-        words = self.argv[1:]
-        values = []
-        for index, word in enumerate(words):
-            name, equals, value = word.partition("=")
-            if name not in flags:
-                continue
-            if equals:
-                values.append(value)
-            elif index + 1 < len(words):
-                values.append(words[index + 1])
-        return values
+    def values(self, *keys: str) -> tuple[str, ...]:
+        """The values given to the options called `keys` (the server's own keys)."""
+        return tuple(
+            value for item in self.options if item.option.key in keys for value in item.values
+        )
+
+    def value(self, key: str) -> str | None:
+        """The value of option `key`, the last one if it is given several; None: unset."""
+        values = self.values(key)
+        return values[-1] if values else None
+
+    def switched_on(self, key: str) -> bool:
+        """Whether the flag `key` is switched on in the line."""
+        return any(
+            item.option.key == key and item.tokens and item.tokens[0] in item.option.flags
+            for item in self.options
+        )
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,30 @@ class Address:
         return cls(host=host, port=int(port) if port.isdigit() else default_port)
 
 
+def planned_address(
+    plan: Plan,
+    *,
+    socket: str,
+    default_host: str,
+    default_port: int,
+    host: str = "host",
+    port: str = "port",
+    elsewhere: Sequence[str] = (),
+) -> Address | None:
+    """Where a planned server listens: the unix socket option `socket`, else host and port.
+
+    None when one of the `elsewhere` options (a file descriptor, an endpoint) says where.
+    """
+    socket_path = plan.value(socket)
+    if socket_path:
+        return Address(path=socket_path)
+    if plan.values(*elsewhere):
+        return None
+    return Address(
+        host=plan.value(host) or default_host, port=int(plan.value(port) or default_port)
+    )
+
+
 class Backend:
     """Base class of backends.
 
@@ -95,6 +129,22 @@ class Backend:
     def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
         raise NotImplementedError
 
+    # The option pipeline: ARGS, then the options typed after the name, which replace them.
+
+    def configured_options(self, table: OptionTable) -> tuple[list[OptionValue], list[str]]:
+        """The options and positional arguments that ARGS holds."""
+        if isinstance(self.spec.args, Mapping):
+            return table.from_mapping(self.spec.args, self.name), []
+        return table.from_argv(self.spec.args, self.name)
+
+    def resolved_options(
+        self, table: OptionTable, overrides: Sequence[str]
+    ) -> tuple[list[OptionValue], list[str]]:
+        """ARGS with the typed options in their place; typed positionals replace ARGS' ones."""
+        configured, positional = self.configured_options(table)
+        typed, typed_positional = table.from_argv(overrides, self.name)
+        return override(configured, typed), typed_positional or positional
+
     def run(self, plan: Plan) -> int | None:
         exec_plan(plan)
 
@@ -108,6 +158,14 @@ class Backend:
     def listen_address(self, plan: Plan) -> Address | None:
         """Where a web process listens, for engines' health checks; None: not known."""
         return None
+
+    def environment_beside(self, others: Sequence[Backend]) -> Mapping[str, str]:
+        """Variables this process needs to run beside `others` under one runner.
+
+        The runner asks each backend, knowing none: gunicorn, for one, gives each of
+        several gunicorn processes a control socket of its own.
+        """
+        return {}
 
     @property
     def name(self) -> str:

@@ -9,34 +9,27 @@ signals a process manager sends reach Celery itself.
 
 from __future__ import annotations
 
-import copy
 import importlib.util
 import os
 from collections.abc import Mapping, Sequence
-from functools import cache
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from django_prodserver.backends import celery_beat_scheduler
+from django_prodserver._celery import beat
+from django_prodserver._celery.app import load_app
+from django_prodserver._celery.commands import celery_command, global_command, sub_command
+from django_prodserver._celery.flower import (
+    convert_flower_value,
+    flower_definitions,
+    flower_environment,
+)
 from django_prodserver.backends.base import Backend, Plan, exec_plan
-from django_prodserver.backends.celery_runtime import (
-    broker_url,
-    check_broker,
-    check_transport,
-    load_app,
-)
-from django_prodserver.backends.click_options import click_option_table
 from django_prodserver.errors import MissingPackageError, OptionError, ProdserverError
-from django_prodserver.options import (
-    Option,
-    OptionTable,
-    OptionValue,
-    normalize,
-    override,
-    parse_bool,
-    render,
-)
+from django_prodserver.options import Option, OptionTable, OptionValue, normalize, parse_bool
+from django_prodserver.options import render as render_options
+from django_prodserver.options.from_click import click_option_table
 from django_prodserver.packages import require
-from django_prodserver.project import project_folder
+from django_prodserver.probes.celery_broker import broker_url, check_broker, check_transport
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -57,43 +50,8 @@ GLOBAL_OPTIONS = frozenset(
 )
 # Options whose value is a comma-separated list: a list in ARGS is joined with commas.
 COMMA_SEPARATED = frozenset({"queues", "exclude_queues", "include", "autoscale"})
-# What beat calls its schedule file when nothing names one (relative to the working directory).
-DEFAULT_SCHEDULE = "celerybeat-schedule"
-DEFAULT_SCHEDULER = "celery.beat:PersistentScheduler"
 # Pools that live in a package of their own.
 POOL_PACKAGES = {"eventlet": "eventlet", "gevent": "gevent"}
-
-
-@cache
-def celery_command() -> Any:
-    """The `celery` click group, with its sub-commands (Flower's is a plugin of it)."""
-    from celery.bin.celery import celery
-
-    return celery
-
-
-def sub_command(name: str, app: Celery) -> Any:
-    """A sub-command with the options the app adds to it (`app.user_options`)."""
-    command = copy.copy(celery_command().commands[name])
-    extra = [*app.user_options.get(name, ()), *app.user_options.get("preload", ())]
-    command.params = [*command.params, *extra]
-    return command
-
-
-def global_command() -> Any:
-    """The `celery` group's own options, as a command whose callbacks do nothing.
-
-    `--workdir` changes the working directory as soon as it is parsed; checking a
-    line must not do that.
-    """
-    import click
-
-    params = []
-    for parameter in celery_command().params:
-        parameter = copy.copy(parameter)
-        parameter.callback = None
-        params.append(parameter)
-    return click.Command("celery", params=params)
 
 
 class CeleryBackend(Backend):
@@ -104,34 +62,33 @@ class CeleryBackend(Backend):
     sub_command: ClassVar[str]
     extra: ClassVar[str] = "celery"
 
+    @cached_property
+    def app(self) -> Celery:
+        """The project's Celery application: loaded once, however often it is asked for."""
+        return load_app(self.name, type(self).__name__, self.spec.app)
+
     def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
         require("celery", self.extra, self.name, what="Celery")
-        app = load_app(self.name, type(self).__name__, self.spec.app)
+        app = self.app
         table = self.option_table(app)
-        if isinstance(self.spec.args, Mapping):
-            configured = table.from_mapping(self.joined_lists(self.spec.args, table), self.name)
-            positional: list[str] = []
-        else:
-            configured, positional = table.from_argv(self.spec.args, self.name)
-        typed, typed_positional = table.from_argv(overrides, self.name)
-        options = override(configured, typed)
+        options, positional = self.resolved_options(table, overrides)
         options = [*options, *self.defaults(app, table, options)]
         self.refuse(options)
         before = [item for item in options if item.option.key in GLOBAL_OPTIONS]
         after = [item for item in options if item.option.key not in GLOBAL_OPTIONS]
-        global_argv = ["-A", str(self.spec.app), *render(before)]
-        command_argv = [*render(after), *(typed_positional or positional)]
+        global_argv = ["-A", str(self.spec.app), *render_options(before)]
+        command_argv = [*render_options(after), *positional]
         self.validate(app, global_argv, command_argv)
-        url, _ = broker_url(app, option_value(global_argv, "--broker"))
-        check_transport(self.name, app, url)
         argv = ("celery", *global_argv, self.sub_command, *command_argv)
-        return Plan(self.name, argv, dict(env or {}), module="celery")
+        plan = Plan(self.name, argv, dict(env or {}), module="celery", options=tuple(options))
+        url, _ = broker_url(app, plan.value("broker"))
+        check_transport(self.name, app, url)
+        return plan
 
     def run(self, plan: Plan) -> int | None:
-        app = load_app(self.name, type(self).__name__, self.spec.app)
-        url, source = broker_url(app, option_value(plan.argv, "--broker"))
-        check_broker(self.name, app, url, source)
-        self.before_start(app, plan)
+        url, source = broker_url(self.app, plan.value("broker"))
+        check_broker(self.name, self.app, url, source)
+        self.before_start(self.app, plan)
         exec_plan(plan)
 
     def before_start(self, app: Celery, plan: Plan) -> None:
@@ -145,6 +102,11 @@ class CeleryBackend(Backend):
         command = sub_command(self.sub_command, app)
         both = click.Command("celery", params=[*command.params, *celery_command().params])
         return click_option_table("Celery", both)
+
+    def configured_options(self, table: OptionTable) -> tuple[list[OptionValue], list[str]]:
+        if isinstance(self.spec.args, Mapping):
+            return table.from_mapping(self.joined_lists(self.spec.args, table), self.name), []
+        return super().configured_options(table)
 
     def joined_lists(self, args: Mapping[str, Any], table: OptionTable) -> dict[str, Any]:
         """`"queues": ["a", "b"]` is `--queues=a,b`: Celery takes one comma-separated value."""
@@ -271,7 +233,7 @@ class CeleryWorker(CeleryBackend):
 
     def refuse(self, options: Sequence[OptionValue]) -> None:
         super().refuse(options)
-        pool = option_value(render(options), "--pool")
+        pool = next((item.values[-1] for item in options if item.option.key == "pool"), None)
         package = POOL_PACKAGES.get(pool or "")
         if package and importlib.util.find_spec(package) is None:
             raise MissingPackageError(
@@ -285,7 +247,7 @@ class CeleryWorker(CeleryBackend):
         embedded_beat = any(item.option.key == "beat" and item.tokens for item in options)
         if not embedded_beat:
             return []
-        return schedule_default(app, table, options, "schedule_filename", self.name)
+        return beat.schedule_default(app, table, options, "schedule_filename", self.name)
 
 
 class CeleryBeat(CeleryBackend):
@@ -298,21 +260,19 @@ class CeleryBeat(CeleryBackend):
     def defaults(
         self, app: Celery, table: OptionTable, options: Sequence[OptionValue]
     ) -> list[OptionValue]:
-        return schedule_default(app, table, options, "schedule", self.name)
+        return beat.schedule_default(app, table, options, "schedule", self.name)
 
     def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
         plan = super().plan(overrides, env)
-        celery_beat_scheduler.check_scheduler(self.name, self.scheduler(plan))
+        beat.check_scheduler(self.name, self.scheduler(plan))
         return plan
 
     def scheduler(self, plan: Plan) -> str:
-        app = load_app(self.name, type(self).__name__, self.spec.app)
-        option = option_value(plan.argv, "--scheduler")
-        return celery_beat_scheduler.configured_scheduler(app, option)
+        return beat.configured_scheduler(self.app, plan.value("scheduler"))
 
     def before_start(self, app: Celery, plan: Plan) -> None:
-        celery_beat_scheduler.check_tables(self.name, self.scheduler(plan))
-        schedule = option_value(plan.argv, "--schedule")
+        beat.check_tables(self.name, self.scheduler(plan))
+        schedule = plan.value("schedule")
         if schedule is None:
             return
         folder = os.path.dirname(os.path.abspath(schedule))
@@ -323,24 +283,6 @@ class CeleryBeat(CeleryBackend):
                 f"the folder {folder} {problem}. Create it (writable by the user that runs "
                 f"beat), or set `schedule` in ARGS to a file in a writable folder."
             )
-
-
-def schedule_default(
-    app: Celery, table: OptionTable, options: Sequence[OptionValue], key: str, process: str
-) -> list[OptionValue]:
-    """`--schedule=<manage.py's folder>/celerybeat-schedule` when nothing names the file.
-
-    Celery would write it to whatever the working directory happens to be (`/` under a
-    bare systemd unit); the line says where it goes instead.
-    """
-    configured = {item.option.key for item in options}
-    if {key, "scheduler"} & configured or os.environ.get("CELERY_BEAT_SCHEDULE"):
-        return []
-    if app.conf.beat_schedule_filename != DEFAULT_SCHEDULE:
-        return []  # the app names its file: Celery's own rules apply
-    if app.conf.beat_scheduler not in (DEFAULT_SCHEDULER, "celery.beat.PersistentScheduler"):
-        return []  # another scheduler (django-celery-beat's) keeps no file
-    return table.from_mapping({key: str(project_folder() / DEFAULT_SCHEDULE)}, process)
 
 
 class CeleryFlower(CeleryBackend):
@@ -441,65 +383,6 @@ class CeleryFlower(CeleryBackend):
                 )
             return switch
         return convert_flower_value(definition, text, self.name, f"`{normalize(definition.name)}`")
-
-
-@cache
-def flower_definitions() -> dict[str, Any]:
-    """Flower's options, as Flower defines them with tornado (`flower.options`).
-
-    tornado's logging options are Flower's too. `format_task` takes a Python function:
-    it can only be set in a `flowerconfig.py`.
-    """
-    import types
-
-    import flower.options  # noqa: F401 - defines the options
-    from tornado.options import options
-
-    return {
-        definition.name: definition
-        for definition in options._options.values()
-        if definition.name != "help" and definition.type is not types.FunctionType
-    }
-
-
-def convert_flower_value(definition: Any, text: str, process: str, what: str) -> Any:
-    """`text` converted by Flower's definition of the option (tornado's parser)."""
-    try:
-        return copy.copy(definition).parse(text)
-    except Exception as error:
-        kind = definition.type.__name__ if definition.type else "a value"
-        raise OptionError(
-            f"Process '{process}': Flower's {what} takes {kind}"
-            f"{' values separated by commas' if definition.multiple else ''}, "
-            f"got '{text}' ({error})."
-        ) from None
-
-
-def flower_environment(process: str) -> dict[str, Any]:
-    """`FLOWER_*` variables that Flower reads at start, converted as Flower does."""
-    definitions = {name.upper(): d for name, d in flower_definitions().items()}
-    values = {}
-    for variable, text in os.environ.items():
-        definition = definitions.get(variable.removeprefix("FLOWER_"))
-        if not variable.startswith("FLOWER_") or definition is None:
-            continue
-        if definition.type is bool:
-            values[definition.name] = parse_bool(text)
-            if values[definition.name] is None:
-                raise OptionError(
-                    f"Process '{process}': ${variable} is True or False for Flower, got '{text}'."
-                )
-        else:
-            values[definition.name] = convert_flower_value(
-                definition, text, process, f"${variable}"
-            )
-    return values
-
-
-def option_value(argv: Sequence[str], flag: str) -> str | None:
-    """The value of `--flag=value` in a rendered line, the last one if repeated."""
-    values = [token.partition("=")[2] for token in argv if token.startswith(flag + "=")]
-    return values[-1] if values else None
 
 
 def _is_scalar(value: object) -> bool:

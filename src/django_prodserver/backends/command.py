@@ -44,12 +44,6 @@ class ServerBackend(Backend):
             return asgi_application(self.name)
         return wsgi_application(self.name)
 
-    def configured_options(self, table: OptionTable) -> tuple[list[OptionValue], list[str]]:
-        """The options and positional arguments that ARGS holds."""
-        if isinstance(self.spec.args, Mapping):
-            return table.from_mapping(self.spec.args, self.name), []
-        return table.from_argv(self.spec.args, self.name)
-
     def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
         require(self.module, self.extra, self.name, what=self.server)
         if self.spec.app:
@@ -58,14 +52,12 @@ class ServerBackend(Backend):
                 f"{self.server} serves the project's {self.interface.upper()} application."
             )
         table = self.option_table()
-        configured, application = self.configured_options(table)
-        typed, typed_application = table.from_argv(overrides, self.name)
-        options = override(configured, typed)
+        options, application = self.resolved_options(table, overrides)
         options = override(self.environment_defaults(table, options), options)
-        application = typed_application or application or [self.application(options)]
+        application = application or [self.application(options)]
         argv = (self.server, *render(options), *application)
         self.validate(argv[1:])
-        return Plan(self.name, argv, dict(env or {}), module=self.module)
+        return Plan(self.name, argv, dict(env or {}), module=self.module, options=tuple(options))
 
     def environment_defaults(
         self, table: OptionTable, options: Sequence[OptionValue]

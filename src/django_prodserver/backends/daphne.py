@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, NoReturn
 
-from django_prodserver.backends.argparse_options import argparse_option_table
-from django_prodserver.backends.base import Address, Plan
+from django_prodserver.backends.base import Address, Plan, planned_address
 from django_prodserver.backends.command import ServerBackend
 from django_prodserver.errors import OptionError
 from django_prodserver.options import OptionTable
+from django_prodserver.options.from_argparse import argparse_option_table
 
 # daphne's `run()` maps --verbosity through a dict of these levels; another is a KeyError.
 VERBOSITY_LEVELS = (0, 1, 2, 3)
@@ -45,14 +45,14 @@ class DaphneServer(ServerBackend):
     def listen_address(self, plan: Plan) -> Address | None:
         from daphne.cli import DEFAULT_HOST, DEFAULT_PORT
 
-        socket_path = plan.option_values("--unix-socket", "-u")
-        if socket_path:
-            return Address(path=socket_path[-1])
-        if plan.option_values("--fd", "--endpoint", "-e"):
-            return None
-        host = plan.option_values("--bind", "-b") or [DEFAULT_HOST]
-        port = plan.option_values("--port", "-p") or [str(DEFAULT_PORT)]
-        return Address(host=host[-1], port=int(port[-1]))
+        return planned_address(
+            plan,
+            socket="unix_socket",
+            host="bind",
+            default_host=DEFAULT_HOST,
+            default_port=DEFAULT_PORT,
+            elsewhere=("fd", "endpoint"),
+        )
 
     def validate(self, argv: Sequence[str]) -> None:
         """Parse the argv with daphne's parser, then make the checks daphne makes when it runs."""

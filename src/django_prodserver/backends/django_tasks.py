@@ -15,6 +15,7 @@ import django
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from django_prodserver.backends.base import Plan
 from django_prodserver.backends.management_command import ManagementCommandBackend
 from django_prodserver.errors import OptionError, ProdserverError
 from django_prodserver.options import OptionValue
@@ -80,17 +81,15 @@ class DjangoTasksWorker(ManagementCommandBackend):
             return {"reload": False}
         return {}
 
-    def validate(self, arguments: Sequence[str]) -> None:
-        if "--reload" in arguments:
+    def check_plan(self, plan: Plan) -> None:
+        if plan.switched_on("reload"):
             raise OptionError(
                 f"Process '{self.name}': db_worker's `reload` is for development: it runs the "
                 f"tasks in a child process, which a stop signal kills in the middle of its task "
                 f"(the task then stays 'RUNNING' and never runs again). Remove it from this "
                 f"process; run `python manage.py db_worker --reload` while developing."
             )
-        alias = backend_alias(arguments)
-        self.check_database_backend(alias)
-        super().validate(arguments)
+        self.check_database_backend(plan.value("backend") or "default")
 
     def check_database_backend(self, alias: str) -> None:
         from django_tasks_db.backend import DatabaseBackend
@@ -125,12 +124,3 @@ class DjangoTasksWorker(ManagementCommandBackend):
                 f"but TASKS['{alias}'] is '{path}'{default}.\n"
                 f"Set: {example}"
             )
-
-
-def backend_alias(arguments: Sequence[str]) -> str:
-    """The TASKS alias db_worker works on: its `--backend`, else the default one."""
-    alias = "default"
-    for argument in arguments:
-        if argument.startswith("--backend="):
-            alias = argument.partition("=")[2]
-    return alias

@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 
 from django_prodserver.backends.base import Plan, with_project_on_path
 from django_prodserver.backends.management_command import ManagementCommandBackend
-from django_prodserver.backends.redis_probe import probe_redis
-from django_prodserver.options import OptionTable
+from django_prodserver.options import OptionTable, OptionValue
+from django_prodserver.probes.redis import probe_redis
 
 SETTING = "DRAMATIQ_BROKER"
 
@@ -38,17 +38,31 @@ class DramatiqWorker(ManagementCommandBackend):
         '"OPTIONS": {"url": "redis://localhost:6379/0"}}'
     )
 
-    def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
-        self.require_packages()  # before the parser is read, for a clear message
-        self.check_installed()
+    # A multi-value option (`--queues a b`) is read as a repeated one (`--queues=a
+    # --queues=b`, or a list in ARGS), and written after one flag: argparse keeps only
+    # the last of a repeat.
+
+    def configured_options(self, table: OptionTable) -> tuple[list[OptionValue], list[str]]:
+        if isinstance(self.spec.args, Mapping):
+            return super().configured_options(table)
+        return table.from_argv(spread_values(self.spec.args, self.multi_value_flags()), self.name)
+
+    def resolved_options(
+        self, table: OptionTable, overrides: Sequence[str]
+    ) -> tuple[list[OptionValue], list[str]]:
+        return super().resolved_options(table, spread_values(overrides, self.multi_value_flags()))
+
+    def render_options(self, options: Sequence[OptionValue]) -> list[str]:
         multi = self.multi_value_flags()
-        spec = self.spec
-        if not isinstance(spec.args, Mapping):
-            spec = dataclasses.replace(spec, args=tuple(spread_values(spec.args, multi)))
-        flat = ManagementCommandBackend.plan(type(self)(spec), spread_values(overrides, multi), env)
-        arguments = gather_values(flat.argv[3:], multi)
-        self.validate(arguments)
-        return dataclasses.replace(flat, argv=(*flat.argv[:3], *arguments))
+        return [
+            word
+            for item in options
+            for word in (
+                [item.option.long_flag, *item.values]
+                if item.option.long_flag in multi
+                else item.tokens
+            )
+        ]
 
     def run(self, plan: Plan) -> int | None:
         self.probe_broker()
@@ -106,23 +120,3 @@ def spread_values(argv: Sequence[str], multi: frozenset[str]) -> list[str]:
             values.append(tokens.pop(0))
         spread.extend([f"{token}={value}" for value in values] or [token])
     return spread
-
-
-def gather_values(argv: Sequence[str], multi: frozenset[str]) -> list[str]:
-    """`--queues=a --queues=b` -> `--queues a b`: argparse keeps only the last of a repeat."""
-    gathered: list[str] = []
-    groups: dict[str, list[str]] = {}
-    for token in argv:
-        flag, equals, value = token.partition("=")
-        if flag not in multi:
-            gathered.append(token)
-        elif flag in groups:
-            groups[flag].extend([value] if equals else [])
-        else:
-            groups[flag] = [value] if equals else []
-            gathered.append(flag)
-    return [
-        word
-        for token in gathered
-        for word in ([token, *groups[token]] if token in groups else [token])
-    ]

@@ -15,13 +15,13 @@ from dataclasses import replace
 from functools import cache
 from typing import Any, ClassVar
 
-from django_prodserver.backends.base import Address, Plan
-from django_prodserver.backends.click_options import click_option_table
+from django_prodserver.backends.base import Address, Plan, planned_address
 from django_prodserver.backends.command import ServerBackend
 from django_prodserver.errors import MissingPackageError, OptionError
 from django_prodserver.options import OptionTable, OptionValue, normalize
+from django_prodserver.options.from_click import click_default, click_option_table
 
-RUNTIME_MODULE = "django_prodserver.backends.granian_runtime"
+RUNTIME_MODULE = "django_prodserver.serving.granian"
 # `granian` (its console script) calls `cli(auto_envvar_prefix="GRANIAN")`.
 ENVIRONMENT_PREFIX = "GRANIAN"
 # Names that other servers' users bring along, and what granian calls the same thing.
@@ -106,17 +106,21 @@ class GranianServer(ServerBackend):
         return click_option_table("granian", granian_command())
 
     def graceful_timeout(self, plan: Plan) -> float | None:
-        given = plan.option_values("--workers-kill-timeout")
-        return float(given[-1]) if given else None  # granian waits for its workers
+        given = plan.value("workers_kill_timeout")
+        return float(given) if given else None  # granian waits for its workers
 
     def listen_address(self, plan: Plan) -> Address | None:
-        from django_prodserver.backends.uvicorn import click_address
-
-        return click_address(granian_command(), plan, socket_flag="--uds")
+        return planned_address(
+            plan,
+            socket="uds",
+            default_host=click_default(granian_command(), "host"),
+            default_port=click_default(granian_command(), "port"),
+            elsewhere=("fd",),
+        )
 
     def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
         # The dry-run line stays `granian ...`; this process runs it through a module
-        # that keeps booting workers from losing a SIGTERM (see granian_runtime).
+        # that keeps booting workers from losing a SIGTERM (see serving.granian).
         return replace(super().plan(overrides, env), module=RUNTIME_MODULE)
 
     def configured_options(self, table: OptionTable) -> tuple[list[OptionValue], list[str]]:

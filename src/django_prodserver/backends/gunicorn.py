@@ -9,7 +9,7 @@ from functools import cache
 from typing import Any, NoReturn
 
 from django_prodserver.applications import asgi_application, wsgi_application
-from django_prodserver.backends.base import Address, Plan
+from django_prodserver.backends.base import Address, Backend, Plan
 from django_prodserver.backends.command import ServerBackend
 from django_prodserver.errors import MissingPackageError, OptionError
 from django_prodserver.options import Option, OptionTable, OptionValue, normalize
@@ -88,29 +88,30 @@ class GunicornServer(ServerBackend):
 
     def application(self, options: Sequence[OptionValue]) -> str:
         worker_class = next(
-            (
-                item.tokens[0].partition("=")[2]
-                for item in options
-                if item.option.key == "worker_class"
-            ),
-            "",
+            (item.values[-1] for item in options if item.option.key == "worker_class"), ""
         )
         if worker_class == "asgi" or worker_class.startswith(ASGI_WORKER_PACKAGES):
             return asgi_application(self.name)
         return wsgi_application(self.name)
 
     def run(self, plan: Plan) -> int | None:
-        from django_prodserver.backends.gunicorn_runtime import serve
+        from django_prodserver.serving.gunicorn import serve
 
+        make_own_control_socket_folder(self.name, os.environ)
         return serve(plan)
 
     def graceful_timeout(self, plan: Plan) -> float | None:
-        given = plan.option_values("--graceful-timeout")
-        return float(given[-1]) if given else float(setting_default("graceful_timeout"))
+        given = plan.value("graceful_timeout")
+        return float(given) if given else float(setting_default("graceful_timeout"))
 
     def listen_address(self, plan: Plan) -> Address | None:
-        binds = plan.option_values("--bind", "-b") or [DEFAULT_BIND]
+        binds = plan.values("bind") or (DEFAULT_BIND,)
         return Address.parse(binds[0], default_port=8000)
+
+    def environment_beside(self, others: Sequence[Backend]) -> Mapping[str, str]:
+        if not any(isinstance(other, GunicornServer) for other in others):
+            return {}
+        return own_control_socket_environment(self.name, os.environ)
 
     def configured_options(self, table: OptionTable) -> tuple[list[OptionValue], list[str]]:
         args = self.spec.args
@@ -196,6 +197,16 @@ def check_worker_class(process: str, config: Any) -> None:
         ) from None
 
 
+def make_own_control_socket_folder(process: str, environ: Mapping[str, str]) -> None:
+    """Create the folder of `own_control_socket_environment`, when this process was given it.
+
+    gunicorn needs it to exist before it starts.
+    """
+    runtime = environ.get("XDG_RUNTIME_DIR", "")
+    if os.path.basename(runtime) == f"prodserver-{process}":
+        os.makedirs(runtime, mode=0o700, exist_ok=True)
+
+
 def own_control_socket_environment(process: str, environ: Mapping[str, str]) -> dict[str, str]:
     """An `XDG_RUNTIME_DIR` of the process's own, where gunicorn puts its control socket.
 
@@ -203,7 +214,7 @@ def own_control_socket_environment(process: str, environ: Mapping[str, str]) -> 
     directory exists), else `~/.gunicorn/gunicorn.ctl`: one path per user, which the
     last gunicorn started takes over. A directory per process, beside that default,
     keeps the default: an explicit `control-socket` (ARGS, a config file,
-    GUNICORN_CMD_ARGS) still wins. The directory must exist before gunicorn starts.
+    GUNICORN_CMD_ARGS) still wins.
     """
     runtime = environ.get("XDG_RUNTIME_DIR")
     if runtime and os.path.isdir(runtime):

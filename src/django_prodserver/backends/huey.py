@@ -17,9 +17,9 @@ from django.conf import settings
 
 from django_prodserver.backends.base import Plan
 from django_prodserver.backends.management_command import ManagementCommandBackend
-from django_prodserver.backends.redis_probe import probe_redis
 from django_prodserver.errors import OptionError, ProdserverError
 from django_prodserver.options import Option, OptionTable, OptionValue
+from django_prodserver.probes.redis import probe_redis
 
 SETTING = "HUEY"
 # STOP_SIGNAL -> huey's name for it in --graceful-signal.
@@ -85,7 +85,7 @@ class HueyConsumer(ManagementCommandBackend):
 
     def chosen_graceful_signal(self, plan: Plan) -> tuple[str, str]:
         """The graceful signal the consumer will use, and where it was chosen."""
-        on_line = self.parser().parse_args(list(plan.argv[3:])).graceful_signal
+        on_line = plan.value("graceful_signal")
         if on_line is not None:
             return str(on_line), "ARGS"
         consumer = consumer_settings().get("graceful_signal")

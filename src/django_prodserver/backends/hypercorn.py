@@ -25,16 +25,16 @@ from dataclasses import replace
 from functools import cache
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from django_prodserver.backends.argparse_options import argparse_option_table
 from django_prodserver.backends.base import Address, Plan
 from django_prodserver.backends.command import ServerBackend
 from django_prodserver.errors import MissingPackageError, OptionError
 from django_prodserver.options import OptionTable, OptionValue, normalize
+from django_prodserver.options.from_argparse import argparse_option_table
 
 if TYPE_CHECKING:
     from hypercorn.config import Config
 
-RUNTIME_MODULE = "django_prodserver.backends.hypercorn_runtime"
+RUNTIME_MODULE = "django_prodserver.serving.hypercorn"
 # hypercorn's worker classes (the choices of `hypercorn.run.run`) and the package each needs.
 WORKER_CLASSES = {"asyncio": None, "uvloop": "uvloop", "trio": "trio"}
 
@@ -151,18 +151,18 @@ class HypercornServer(ServerBackend):
     def graceful_timeout(self, plan: Plan) -> float | None:
         from hypercorn.config import Config
 
-        given = plan.option_values("--graceful-timeout")
-        return float(given[-1]) if given else float(Config.graceful_timeout)
+        given = plan.value("graceful_timeout")
+        return float(given) if given else float(Config.graceful_timeout)
 
     def listen_address(self, plan: Plan) -> Address | None:
         from hypercorn.config import Config
 
-        binds = plan.option_values("--bind", "-b") or Config().bind
+        binds = plan.values("bind") or Config().bind
         return Address.parse(binds[0], default_port=8000)
 
     def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
         # The dry-run line stays `hypercorn ...`; this process runs it through a module
-        # that stops the workers if a SIGTERM comes while they start (hypercorn_runtime).
+        # that stops the workers if a SIGTERM comes while they start (serving.hypercorn).
         return replace(super().plan(overrides, env), module=RUNTIME_MODULE)
 
     def configured_options(self, table: OptionTable) -> tuple[list[OptionValue], list[str]]:

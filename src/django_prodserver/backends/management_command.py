@@ -17,9 +17,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.management import BaseCommand, load_command_class
 
-from django_prodserver.backends.argparse_options import argparse_option_table
 from django_prodserver.backends.base import Backend, Plan
-from django_prodserver.backends.database_tables import check_migrated, databases_of
 from django_prodserver.errors import OptionError, ProdserverError
 from django_prodserver.options import (
     OptionTable,
@@ -28,7 +26,9 @@ from django_prodserver.options import (
     override,
     render,
 )
+from django_prodserver.options.from_argparse import argparse_option_table
 from django_prodserver.packages import require
+from django_prodserver.probes.database_tables import check_migrated, databases_of
 
 # Options every Django command has that belong to the whole process, not to one worker:
 # prodserver's own --settings and --pythonpath set them, and --version only prints.
@@ -70,17 +70,19 @@ class ManagementCommandBackend(Backend):
         table = self.option_table()
         self.refuse_other_names(table, self.spec.args)
         self.refuse_other_names(table, overrides)
-        if isinstance(self.spec.args, Mapping):
-            configured = table.from_mapping(self.spec.args, self.name)
-            positional: list[str] = []
-        else:
-            configured, positional = table.from_argv(self.spec.args, self.name)
-        typed, typed_positional = table.from_argv(overrides, self.name)
-        options = override(configured, typed)
+        options, positional = self.resolved_options(table, overrides)
         options = override(table.from_mapping(self.default_options(options), self.name), options)
-        arguments = [*render(options), *(typed_positional or positional)]
+        arguments = [*self.render_options(options), *positional]
+        plan = Plan(
+            self.name,
+            ("python", "manage.py", self.command, *arguments),
+            dict(env or {}),
+            options=tuple(options),
+            positionals=tuple(positional),
+        )
+        self.check_plan(plan)
         self.validate(arguments)
-        return Plan(self.name, ("python", "manage.py", self.command, *arguments), dict(env or {}))
+        return plan
 
     def run(self, plan: Plan) -> int | None:
         os.environ.update(plan.env)
@@ -124,6 +126,13 @@ class ManagementCommandBackend(Backend):
     def default_options(self, configured: Sequence[OptionValue]) -> Mapping[str, object]:
         """Options the plan adds when the configuration leaves them unset."""
         return {}
+
+    def render_options(self, options: Sequence[OptionValue]) -> list[str]:
+        """The options as the command's line writes them."""
+        return render(options)
+
+    def check_plan(self, plan: Plan) -> None:
+        """What the command's parser cannot see; raise OptionError (or ProdserverError)."""
 
     def refuse_other_names(
         self, table: OptionTable, args: Mapping[str, object] | Iterable[str]

@@ -7,7 +7,6 @@ queues must share one Redis connection, as django-rq requires.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,9 +14,9 @@ from django.conf import settings
 
 from django_prodserver.backends.base import Plan
 from django_prodserver.backends.management_command import ManagementCommandBackend
-from django_prodserver.backends.redis_probe import probe_redis
 from django_prodserver.errors import OptionError, ProdserverError
-from django_prodserver.options import normalize
+from django_prodserver.options import OptionTable, OptionValue, normalize
+from django_prodserver.probes.redis import probe_redis
 from django_prodserver.suggestions import did_you_mean
 
 SETTING = "RQ_QUEUES"
@@ -38,32 +37,23 @@ class RQWorker(ManagementCommandBackend):
     required_setting_holds = "its queues"
     required_setting_example = '{"default": {"URL": "redis://localhost:6379/0"}}'
 
-    def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
+    def configured_options(self, table: OptionTable) -> tuple[list[OptionValue], list[str]]:
+        """ARGS' `queues` are rqworker's positional arguments; the rest are options."""
         args = self.spec.args
         if not isinstance(args, Mapping) or not any(is_queues_key(key) for key in args):
-            plan = super().plan(overrides, env)
-        else:
-            queues = configured_queues(args, self.name)
-            options = {key: value for key, value in args.items() if not is_queues_key(key)}
-            without_queues = type(self)(dataclasses.replace(self.spec, args=options))
-            plan = ManagementCommandBackend.plan(without_queues, overrides, env)
-            _, typed_queues = self.option_table().from_argv(overrides, self.name)
-            if not typed_queues:
-                plan = dataclasses.replace(plan, argv=(*plan.argv, *queues))
-        self.check_queues(self.queue_names(plan))
-        return plan
+            return super().configured_options(table)
+        options = {key: value for key, value in args.items() if not is_queues_key(key)}
+        return table.from_mapping(options, self.name), configured_queues(args, self.name)
+
+    def check_plan(self, plan: Plan) -> None:
+        self.check_queues(plan.positionals)
 
     def run(self, plan: Plan) -> int | None:
         from django_rq import get_connection
 
-        names = self.queue_names(plan) or [DEFAULT_QUEUE]
+        names = plan.positionals or (DEFAULT_QUEUE,)
         probe_redis(get_connection(names[0]), self.name, "RQ", SETTING)
         return super().run(plan)
-
-    def queue_names(self, plan: Plan) -> list[str]:
-        """The queues named on the planned line (none: rqworker's "default")."""
-        names: list[str] = self.parser().parse_args(list(plan.argv[3:])).args
-        return names
 
     def check_queues(self, names: Sequence[str]) -> None:
         queues = getattr(settings, SETTING)

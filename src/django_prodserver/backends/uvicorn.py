@@ -6,10 +6,14 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from django_prodserver.backends.base import Address, Plan
-from django_prodserver.backends.click_options import check_with_click, click_option_table
+from django_prodserver.backends.base import Address, Plan, planned_address
 from django_prodserver.backends.command import ServerBackend
 from django_prodserver.options import OptionTable, OptionValue
+from django_prodserver.options.from_click import (
+    check_with_click,
+    click_default,
+    click_option_table,
+)
 
 
 @cache
@@ -37,24 +41,17 @@ class UvicornServer(ServerBackend):
         check_with_click(uvicorn_command(), argv, "uvicorn", self.name)
 
     def graceful_timeout(self, plan: Plan) -> float | None:
-        given = plan.option_values("--timeout-graceful-shutdown")
-        return float(given[-1]) if given else None  # uvicorn waits for every request
+        given = plan.value("timeout_graceful_shutdown")
+        return float(given) if given else None  # uvicorn waits for every request
 
     def listen_address(self, plan: Plan) -> Address | None:
-        return click_address(uvicorn_command(), plan, socket_flag="--uds")
-
-
-def click_address(command: Any, plan: Plan, socket_flag: str) -> Address | None:
-    """The address of a server whose click command takes `--host`, `--port` and a socket."""
-    socket_path = plan.option_values(socket_flag)
-    if socket_path:
-        return Address(path=socket_path[-1])
-    if plan.option_values("--fd"):
-        return None
-    defaults = {param.name: param.default for param in command.params}
-    host = plan.option_values("--host") or [str(defaults["host"])]
-    port = plan.option_values("--port") or [str(defaults["port"])]
-    return Address(host=host[-1], port=int(port[-1]))
+        return planned_address(
+            plan,
+            socket="uds",
+            default_host=click_default(uvicorn_command(), "host"),
+            default_port=click_default(uvicorn_command(), "port"),
+            elsewhere=("fd",),
+        )
 
 
 class UvicornWSGIServer(UvicornServer):

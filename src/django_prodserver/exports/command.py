@@ -22,12 +22,9 @@ from django_prodserver.exports.deployment import (
 )
 from django_prodserver.exports.flags import DEPLOYMENT_FLAGS
 from django_prodserver.exports.rendering import ExportedFile
-from django_prodserver.processes import (
-    ProcessSpec,
-    get_process,
-    nothing_configured,
-    read_processes,
-)
+from django_prodserver.invocation import DjangoOptions
+from django_prodserver.planning import plan_process
+from django_prodserver.processes import Configuration, ProcessSpec
 from django_prodserver.project import project_folder
 from django_prodserver.suggestions import did_you_mean
 
@@ -39,11 +36,17 @@ FORMATS: dict[str, tuple[ExportFormat, Exporter]] = {
 REPLICAS = re.compile(r"(?P<name>.+)=(?P<count>\d+)")
 
 
-def run_export(names: Sequence[str], options: dict[str, Any], stdout: OutputWrapper) -> None:
+def run_export(
+    configuration: Configuration,
+    names: Sequence[str],
+    options: dict[str, Any],
+    stdout: OutputWrapper,
+) -> None:
     export, exporter = find_format(options["export"])
     check_flags(export, options)
-    specs = chosen_processes(names)
-    deployment = describe(specs, export, export_options(export, specs, options))
+    specs = configuration.chosen(names) if names else configuration.every()
+    planned = [plan_process(spec) for spec in specs]
+    deployment = describe(planned, export, export_options(export, specs, options))
     stderr = OutputWrapper(sys.stderr)
     for warning in deployment.warnings:
         stderr.write(f"Warning: {warning}")
@@ -80,18 +83,6 @@ def check_flags(export: ExportFormat, options: dict[str, Any]) -> None:
         )
 
 
-def chosen_processes(names: Sequence[str]) -> list[ProcessSpec]:
-    if names:
-        return [get_process(name) for name in dict.fromkeys(names)]
-    specs, problems = read_processes()
-    if problems:
-        problem = problems[0]
-        raise ProdserverError(problem.message + (f"\nHint: {problem.hint}" if problem.hint else ""))
-    if not specs:
-        raise nothing_configured()
-    return list(specs.values())
-
-
 def export_options(
     export: ExportFormat, specs: Sequence[ProcessSpec], options: dict[str, Any]
 ) -> ExportOptions:
@@ -106,9 +97,7 @@ def export_options(
         if not export.in_container and export.name != "procfile"
         else "python"
     )
-    django_options = tuple(
-        f"--{flag}={options[flag]}" for flag in ("settings", "pythonpath") if options.get(flag)
-    )
+    django_options = tuple(DjangoOptions.from_options(options).settings_arguments())
     return ExportOptions(
         project=project,
         python=python,

@@ -13,9 +13,8 @@ FORMAT = ExportFormat(
     in_container=True,
     # The Compose specification's pattern for a service name: [a-zA-Z0-9._-]+
     name_disallowed=re.compile(r"[^A-Za-z0-9_.-]+"),
+    restart={"always": "always", "on-failure": "on-failure", "never": "no"},  # restart:
 )
-# RESTART -> restart:
-RESTART = {"always": "always", "on-failure": "on-failure", "never": "no"}
 DEFAULT_ENVIRONMENT_FILE = ".env"
 
 
@@ -34,7 +33,7 @@ def export(deployment: Deployment) -> list[ExportedFile]:
     services = [
         {
             "process": process,
-            "restart": RESTART[process.restart],
+            "restart": process.restart_setting(FORMAT),
             "probe": ["CMD", *process.probe_command(options.python)] if process.address else [],
             "published_port": (
                 f"{process.port}:{process.port}" if process.replicas == 1 else str(process.port)

@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django_prodserver.backends.base import Address, Backend
-from django_prodserver.backends.loading import load_backend
 from django_prodserver.errors import ProdserverError
+from django_prodserver.exports.flags import DEPLOYMENT_FLAGS
 from django_prodserver.exports.secrets import is_secret
+from django_prodserver.planning import PlannedProcess
 from django_prodserver.processes import ProcessSpec
 
 # Added to a server's own graceful timeout: the engine kills only after the server has
@@ -40,6 +41,12 @@ class ExportFormat:
     name_disallowed: re.Pattern[str]
     lowercase_names: bool = False
     max_name_length: int = 255
+    # RESTART -> the engine's own setting for it; empty: the engine restarts as it does.
+    restart: Mapping[str, str] = field(default_factory=dict)
+    # What the file notes of a process the engine cannot stop with its STOP_SIGNAL, or of
+    # RESTART 'never' that it does not honour ({ident}, {signal}); None: it can.
+    stop_signal_note: str | None = None
+    never_restart_note: str | None = None
 
 
 # The flags of the engines that run each process in a container of the project's image.
@@ -92,6 +99,9 @@ class ExportedProcess:
             return "::1"
         return "127.0.0.1" if host in ANY_INTERFACE else host.strip("[]")
 
+    def restart_setting(self, export: ExportFormat) -> str:
+        return export.restart[self.restart]
+
     def probe_command(self, python: str) -> list[str]:
         """A command that succeeds once the server accepts connections (no HTTP: see docs)."""
         address = self.address
@@ -124,6 +134,20 @@ class Deployment:
     @property
     def secrets(self) -> list[str]:
         return sorted({name for process in self.processes for name in process.secrets})
+
+
+def engine_notes(deployment: Deployment) -> list[str]:
+    """What the engine will not do as a process asks, said in the generated file."""
+    export = deployment.format
+    notes = []
+    for process in deployment.processes:
+        if process.stop_signal != "SIGTERM" and export.stop_signal_note:
+            notes.append(
+                export.stop_signal_note.format(ident=process.ident, signal=process.stop_signal)
+            )
+        if process.restart == "never" and export.never_restart_note:
+            notes.append(export.never_restart_note.format(ident=process.ident))
+    return notes
 
 
 def check_text(text: str, what: str, export: ExportFormat) -> str:
@@ -214,19 +238,19 @@ def replicas_for(
 
 
 def describe(
-    specs: Sequence[ProcessSpec],
+    planned: Sequence[PlannedProcess],
     export: ExportFormat,
     options: ExportOptions,
 ) -> Deployment:
     """Every process, as the format modules need it; `warnings` says what was changed."""
     warnings: list[str] = []
     check_options(options, export)
-    idents = engine_names([spec.name for spec in specs], export, f"{options.project}-")
+    idents = engine_names([process.name for process in planned], export, f"{options.project}-")
     processes = []
-    for spec in specs:
+    for process in planned:
+        spec = process.spec
         check_text(spec.name, "A process name", export)
-        backend = load_backend(spec)
-        plan = backend.plan()
+        backend, plan = process.ready()
         environment, secrets = split_environment(spec, export)
         address = backend.listen_address(plan) if backend.kind == "web" else None
         if address and export.in_container and address.host in ("127.0.0.1", "localhost"):
@@ -262,15 +286,8 @@ def describe(
 
 
 def check_options(options: ExportOptions, export: ExportFormat) -> None:
-    values: dict[str, object] = {
-        "--project": options.project,
-        "--python": options.python,
-        "--working-directory": options.working_directory,
-        "--image": options.image,
-        "--run-as": options.run_as,
-        "--environment-file": options.environment_file,
-    }
-    for flag, value in values.items():
+    for dest, flag in DEPLOYMENT_FLAGS.items():
+        value = getattr(options, dest, None)
         if isinstance(value, str):
             check_text(value, flag, export)
     for option in options.django_options:

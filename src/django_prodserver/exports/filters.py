@@ -152,17 +152,13 @@ def yaml(value: object) -> str:
 
 
 @register.filter
-def compose(value: object) -> str:
-    return yaml(str(value).replace("$", "$$"))
-
-
-@register.filter
-def kubernetes_expanded(value: object) -> str:
+def yaml_expanded(value: object) -> str:
+    """A YAML string in a field the engine expands `$` in (every Compose value, a command)."""
     return yaml(str(value).replace("$", "$$"))
 
 
 @register.filter
 def flow_list(values: Iterable[str], style: str = "yaml") -> str:
     """A YAML flow list of strings, each escaped by the filter named `style`."""
-    quote = {"yaml": yaml, "compose": compose, "kubernetes_expanded": kubernetes_expanded}[style]
+    quote = {"yaml": yaml, "yaml_expanded": yaml_expanded}[style]
     return "[" + ", ".join(quote(value) for value in values) + "]"

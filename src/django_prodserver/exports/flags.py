@@ -6,6 +6,7 @@ they render with) are imported only when one is asked for.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.management.base import CommandParser
@@ -13,17 +14,58 @@ from django.core.management.base import CommandParser
 from django_prodserver.errors import ProdserverError
 
 FORMAT_NAMES = ("procfile", "systemd", "supervisor", "compose", "kubernetes")
-# Option dest -> flag, for the flags that only an export reads.
-DEPLOYMENT_FLAGS = {
-    "output": "--output",
-    "project": "--project",
-    "python": "--python",
-    "working_directory": "--working-directory",
-    "image": "--image",
-    "run_as": "--run-as",
-    "environment_file": "--environment-file",
-    "replicas": "--replicas",
-}
+
+
+@dataclass(frozen=True)
+class ExportFlag:
+    """A flag that only an export reads: its option dest, and its help."""
+
+    dest: str
+    metavar: str
+    help: str
+    repeatable: bool = False
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.dest.replace("_", "-")
+
+
+EXPORT_FLAGS = (
+    ExportFlag("output", "DIR", "Write the files into DIR instead of standard output."),
+    ExportFlag(
+        "project",
+        "NAME",
+        "Prefix of unit, program and resource names (default: the folder name of "
+        "--working-directory, or of manage.py).",
+    ),
+    ExportFlag(
+        "python",
+        "PATH",
+        "The Python that runs manage.py; a virtualenv's bin/python (default: this "
+        "Python for systemd and supervisor, `python` for the others).",
+    ),
+    ExportFlag(
+        "working_directory",
+        "DIR",
+        "Where manage.py is (default: manage.py's folder for systemd and supervisor, "
+        "the image's WORKDIR for compose and kubernetes).",
+    ),
+    ExportFlag("image", "IMAGE", "The container image (default: PROJECT:latest)."),
+    ExportFlag("run_as", "USER", "The user the processes run as."),
+    ExportFlag(
+        "environment_file",
+        "PATH",
+        "The file that holds the secret variables (default: .env where one is needed).",
+    ),
+    ExportFlag(
+        "replicas",
+        "NAME=N",
+        "Run N copies of process NAME (supervisor, compose, kubernetes); repeatable.",
+        repeatable=True,
+    ),
+)
+# Option dest -> flag.
+DEPLOYMENT_FLAGS = {flag.dest: flag.flag for flag in EXPORT_FLAGS}
 
 
 def add_export_arguments(parser: CommandParser) -> None:
@@ -36,43 +78,13 @@ def add_export_arguments(parser: CommandParser) -> None:
         help=f"Print (or, with --output, write) the files for one of: {', '.join(FORMAT_NAMES)}; "
         f"then exit. Names: only these processes (default: every one).",
     )
-    group.add_argument(
-        "--output", metavar="DIR", help="Write the files into DIR instead of standard output."
-    )
-    group.add_argument(
-        "--project",
-        metavar="NAME",
-        help="Prefix of unit, program and resource names (default: the folder name of "
-        "--working-directory, or of manage.py).",
-    )
-    group.add_argument(
-        "--python",
-        metavar="PATH",
-        help="The Python that runs manage.py; a virtualenv's bin/python (default: this "
-        "Python for systemd and supervisor, `python` for the others).",
-    )
-    group.add_argument(
-        "--working-directory",
-        metavar="DIR",
-        help="Where manage.py is (default: manage.py's folder for systemd and supervisor, "
-        "the image's WORKDIR for compose and kubernetes).",
-    )
-    group.add_argument(
-        "--image", metavar="IMAGE", help="The container image (default: PROJECT:latest)."
-    )
-    group.add_argument("--run-as", metavar="USER", help="The user the processes run as.")
-    group.add_argument(
-        "--environment-file",
-        metavar="PATH",
-        help="The file that holds the secret variables (default: .env where one is needed).",
-    )
-    group.add_argument(
-        "--replicas",
-        metavar="NAME=N",
-        action="append",
-        default=[],
-        help="Run N copies of process NAME (supervisor, compose, kubernetes); repeatable.",
-    )
+    for flag in EXPORT_FLAGS:
+        if flag.repeatable:
+            group.add_argument(
+                flag.flag, metavar=flag.metavar, help=flag.help, action="append", default=[]
+            )
+        else:
+            group.add_argument(flag.flag, metavar=flag.metavar, help=flag.help)
 
 
 def reject_export_flags(options: dict[str, Any]) -> None:

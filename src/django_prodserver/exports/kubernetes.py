@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 
 from django_prodserver.errors import ProdserverError
-from django_prodserver.exports.deployment import CONTAINER_FLAGS, Deployment, ExportFormat
+from django_prodserver.exports.deployment import (
+    CONTAINER_FLAGS,
+    Deployment,
+    ExportFormat,
+    engine_notes,
+)
 from django_prodserver.exports.rendering import ExportedFile, render
 
 FORMAT = ExportFormat(
@@ -16,6 +21,11 @@ FORMAT = ExportFormat(
     name_disallowed=re.compile(r"[^a-z0-9-]+"),
     lowercase_names=True,
     max_name_length=63,
+    stop_signal_note=(
+        "{ident} stops on {signal}: Kubernetes sends the STOPSIGNAL of the image, so the "
+        "Dockerfile needs STOPSIGNAL {signal}."
+    ),
+    never_restart_note="{ident}: RESTART never (a Deployment restarts it anyway).",
 )
 DEFAULT_ENVIRONMENT_FILE = ".env"
 
@@ -32,17 +42,12 @@ def export(deployment: Deployment) -> list[ExportedFile]:
             f"kubectl create secret generic {secret} --from-env-file={source}"
         )
     for process in deployment.processes:
-        if process.stop_signal != "SIGTERM":
-            notes.append(
-                f"{process.ident} stops on {process.stop_signal}: Kubernetes sends the STOPSIGNAL "
-                f"of the image, so the Dockerfile needs STOPSIGNAL {process.stop_signal}."
-            )
         if process.restart == "never":
             deployment.warnings.append(
                 f"Process '{process.name}' has RESTART 'never', but a Kubernetes Deployment "
                 f"always restarts its containers."
             )
-            notes.append(f"{process.ident}: RESTART never (a Deployment restarts it anyway).")
+    notes.extend(engine_notes(deployment))
     context = {
         "format": FORMAT.name,
         "notes": notes,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from django_prodserver.exports.deployment import Deployment, ExportFormat
+from django_prodserver.exports.deployment import Deployment, ExportFormat, engine_notes
 from django_prodserver.exports.rendering import ExportedFile, render
 
 FORMAT = ExportFormat(
@@ -13,6 +13,8 @@ FORMAT = ExportFormat(
     in_container=False,
     # honcho's, foreman's and Heroku's pattern for a process type: [A-Za-z0-9_-]+
     name_disallowed=re.compile(r"[^A-Za-z0-9_-]+"),
+    stop_signal_note="{ident} stops on {signal}, but the platform sends SIGTERM.",
+    never_restart_note="{ident}: RESTART never is up to the platform.",
 )
 
 
@@ -23,12 +25,6 @@ def export(deployment: Deployment) -> list[ExportedFile]:
             f"Set {', '.join(deployment.secrets)} in the environment of the platform "
             f"(heroku config:set; honcho and foreman read .env)."
         )
-    for process in deployment.processes:
-        if process.stop_signal != "SIGTERM":
-            notes.append(
-                f"{process.ident} stops on {process.stop_signal}, but the platform sends SIGTERM."
-            )
-        if process.restart == "never":
-            notes.append(f"{process.ident}: RESTART never is up to the platform.")
+    notes.extend(engine_notes(deployment))
     context = {"format": FORMAT.name, "notes": notes, "processes": deployment.processes}
     return [ExportedFile("Procfile", render("procfile.txt", context))]

@@ -15,9 +15,9 @@ FORMAT = ExportFormat(
     in_container=False,
     # A section is `[program:NAME]`; `:` separates a group from its programs.
     name_disallowed=re.compile(r"[^A-Za-z0-9_.-]+"),
+    # autorestart= (`unexpected`: restarted unless it exits with status 0)
+    restart={"always": "true", "on-failure": "unexpected", "never": "false"},
 )
-# RESTART -> autorestart= (`unexpected`: restarted unless it exits with status 0)
-AUTORESTART = {"always": "true", "on-failure": "unexpected", "never": "false"}
 
 
 def export(deployment: Deployment) -> list[ExportedFile]:
@@ -34,7 +34,7 @@ def export(deployment: Deployment) -> list[ExportedFile]:
         {
             "process": process,
             "program": f"{project}-{process.ident}",
-            "autorestart": AUTORESTART[process.restart],
+            "autorestart": process.restart_setting(FORMAT),
             "stop_signal": process.stop_signal.removeprefix("SIG"),
         }
         for process in deployment.processes

@@ -14,9 +14,8 @@ FORMAT = ExportFormat(
     # Unit names take [A-Za-z0-9:_.\-]; `@` would make a template unit, `\` an escape.
     name_disallowed=re.compile(r"[^A-Za-z0-9_.-]+"),
     max_name_length=255 - len(".service"),
+    restart={"always": "always", "on-failure": "on-failure", "never": "no"},  # Restart=
 )
-# RESTART -> Restart=
-RESTART = {"always": "always", "on-failure": "on-failure", "never": "no"}
 
 
 def export(deployment: Deployment) -> list[ExportedFile]:
@@ -40,7 +39,7 @@ def export(deployment: Deployment) -> list[ExportedFile]:
             "project": project,
             "target": target,
             "process": process,
-            "restart": RESTART[process.restart],
+            "restart": process.restart_setting(FORMAT),
             "options": options,
             "environment_file": environment_file,
         }

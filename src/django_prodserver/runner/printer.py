@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import BinaryIO
 
 from django_prodserver.masking import mask_secrets
@@ -98,7 +98,7 @@ class Printer:
         self.stream = open(os.devnull, "wb")  # noqa: SIM115 - lives as long as the printer.
 
 
-def wants_colour(options: dict[str, object], stream: BinaryIO) -> bool:
+def wants_colour(options: Mapping[str, object], stream: BinaryIO) -> bool:
     """Colour on a terminal, as Django decides for its own commands; never with --no-color."""
     if options.get("no_color") or os.environ.get("NO_COLOR"):
         return False

@@ -10,10 +10,9 @@ import time
 import pytest
 from django.test import override_settings
 
+from django_prodserver._celery.app import load_app
 from django_prodserver.backends import celery as celery_backends
 from django_prodserver.backends.celery import CeleryBeat, CeleryFlower, CeleryWorker
-from django_prodserver.backends.celery_runtime import check_broker, load_app
-from django_prodserver.backends.loading import load_backend
 from django_prodserver.checks import check_production_processes, checking_in_depth
 from django_prodserver.errors import (
     ApplicationError,
@@ -21,6 +20,8 @@ from django_prodserver.errors import (
     OptionError,
     ProdserverError,
 )
+from django_prodserver.loading import load_backend
+from django_prodserver.probes.celery_broker import check_broker
 from django_prodserver.processes import ProcessSpec
 from tests.support import free_port
 

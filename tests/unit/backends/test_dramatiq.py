@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from django_prodserver.backends.dramatiq import DramatiqWorker, gather_values, spread_values
+from django_prodserver.backends.dramatiq import DramatiqWorker, spread_values
 from django_prodserver.errors import MissingPackageError, OptionError, ProdserverError
 from django_prodserver.processes import ProcessSpec
 
@@ -141,6 +141,6 @@ def test_spread_values(argv, spread):
     assert spread_values(argv, MULTI) == spread
 
 
-def test_gather_values_keeps_the_first_position():
+def test_a_repeated_multi_value_option_is_written_once_where_it_first_came():
     argv = ["--queues=a", "--processes=2", "--queues=b", "--path=."]
-    assert gather_values(argv, MULTI) == ["--queues", "a", "b", "--processes=2", "--path", "."]
+    assert line(argv) == f"{RUNDRAMATIQ} --queues a b --processes=2 --path ."

@@ -308,5 +308,5 @@ def test_the_plan_runs_granians_command_through_the_runtime_module():
     spec = ProcessSpec("web", ASGI, {"port": 8000})
     with override_settings(ASGI_APPLICATION="myproject.asgi.application"):
         plan = GranianASGIServer(spec).plan()
-    assert plan.module == "django_prodserver.backends.granian_runtime"
+    assert plan.module == "django_prodserver.serving.granian"
     assert plan.argv[0] == "granian"

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from django_prodserver.backends.gunicorn import GunicornServer
-from django_prodserver.backends.loading import canonical_path, import_backend_class
 from django_prodserver.errors import BackendImportError
+from django_prodserver.loading import canonical_path, import_backend_class
 
 
 def test_the_published_path_imports():

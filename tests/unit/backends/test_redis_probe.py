@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import redis
 
-from django_prodserver.backends.redis_probe import probe_redis, redis_location
 from django_prodserver.errors import ProdserverError
+from django_prodserver.probes.redis import probe_redis, redis_location
 from tests.support import free_port
 
 

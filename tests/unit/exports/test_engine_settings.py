@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from django_prodserver.backends.base import Address, Plan
-from django_prodserver.backends.loading import load_backend
+from django_prodserver.loading import load_backend
 from django_prodserver.processes import ProcessSpec
 from tests.unit.exports.support import (
     DAPHNE,

@@ -3,6 +3,8 @@ from django.core.checks import run_checks
 from django.test import override_settings
 
 from django_prodserver.checks import checking_in_depth
+from django_prodserver.loading import load_backend
+from django_prodserver.planning import plan_process
 from django_prodserver.processes import read_processes
 from django_prodserver.shared_resources import shared_listen_addresses, shared_resources
 
@@ -15,7 +17,8 @@ def clashes(**processes):
     with override_settings(PRODUCTION_PROCESSES=processes):
         specs, problems = read_processes()
         assert not problems
-        return [clash.message for clash in shared_resources(list(specs.values()))]
+        backends = [load_backend(spec) for spec in specs.values()]
+        return [clash.message for clash in shared_resources(backends)]
 
 
 def test_same_address_clashes():
@@ -71,7 +74,8 @@ def listening_clashes(**processes):
     with override_settings(PRODUCTION_PROCESSES=processes):
         specs, problems = read_processes()
         assert not problems
-        return [clash.message for clash in shared_listen_addresses(list(specs.values()))]
+        planned = [plan_process(spec, env=spec.env).ready() for spec in specs.values()]
+        return [clash.message for clash in shared_listen_addresses(planned)]
 
 
 def test_run_together_the_servers_defaults_clash_too(monkeypatch):

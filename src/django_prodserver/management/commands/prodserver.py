@@ -7,19 +7,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from django_prodserver.backends.loading import load_backend
 from django_prodserver.checks import checking_for_a_start
 from django_prodserver.command_line import split_server_args
-from django_prodserver.environment import apply_process_environment, line_environment
+from django_prodserver.environment import apply_process_environment
 from django_prodserver.errors import ProdserverError
 from django_prodserver.exports.flags import add_export_arguments, reject_export_flags
+from django_prodserver.invocation import DjangoOptions, Invocation, SeveralConfigured, invocation
 from django_prodserver.listing import format_table, process_table
-from django_prodserver.processes import (
-    configured_names,
-    get_process,
-    nothing_configured,
-    read_processes,
-)
+from django_prodserver.planning import PlannedProcess, plan_invocation
+from django_prodserver.processes import Configuration, configured_names, read_configuration
 from django_prodserver.runner.runner_death import stop_with_the_runner
 
 
@@ -67,68 +63,60 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
 
     def _handle(self, options: dict[str, Any]) -> None:
+        configuration = read_configuration()
+        names = options["names"]
         if options["list"]:
-            self.stdout.write(format_table(process_table(options["names"])))
+            self.stdout.write(format_table(process_table(names, configuration)))
             return
         if options["export"]:
             # Imported here, like the runner below: a process that starts needs neither,
             # and a worker run in this interpreter would carry them for its whole life.
             from django_prodserver.exports.command import run_export
 
-            run_export(options["names"], options, self.stdout)
+            run_export(configuration, names, options, self.stdout)
             return
         reject_export_flags(options)
-        together = options["all"] or len(options["names"]) > 1
-        if not together and not options["dry_run"]:
-            apply_environment_of(options["names"])
+        invocation = self.invocation(configuration, options)
+        if not invocation.together and not options["dry_run"]:
+            apply_process_environment(invocation.processes[0])
+        planned = plan_invocation(invocation)
         if not options["skip_checks"]:
-            with checking_for_a_start(None if options["all"] else options["names"]):
+            with checking_for_a_start(planned):
                 self.check(tags=["prodserver"])
-        if together:
-            self._run_together(options)
+        if invocation.together:
+            self._run_together(invocation, planned, options)
             return
-        name = self._single_name(options["names"])
-        spec = get_process(name)
-        backend = load_backend(spec)
-        plan = backend.plan(self.server_args, env={**line_environment(options), **spec.env})
+        [process] = planned
+        backend, plan = process.ready()
         if options["dry_run"]:
             self.stdout.write(plan.command_line())
             return
         if options["verbosity"] >= 2:
-            self.stderr.write(f"Starting '{name}': {plan.command_line()}")
-        stop_with_the_runner(name, spec.stop_signal_number)
+            self.stderr.write(f"Starting '{process.name}': {plan.command_line()}")
+        stop_with_the_runner(process.name, process.spec.stop_signal_number)
         status = backend.run(plan)
         if status:
             sys.exit(status)
 
-    def _run_together(self, options: dict[str, Any]) -> None:
+    def invocation(self, configuration: Configuration, options: dict[str, Any]) -> Invocation:
+        try:
+            return invocation(
+                configuration,
+                options["names"],
+                every=options["all"],
+                overrides=self.server_args,
+                django=DjangoOptions.from_options(options),
+            )
+        except SeveralConfigured:
+            self.stderr.write(format_table(process_table((), configuration)))
+            raise
+
+    def _run_together(
+        self, invocation: Invocation, planned: list[PlannedProcess], options: dict[str, Any]
+    ) -> None:
         from django_prodserver.runner.command import dry_run_lines, run_together
 
-        if self.server_args:
-            raise CommandError(
-                f"Options typed after the names ({' '.join(self.server_args)}) are for one "
-                f"process; with several, set them in each process's ARGS."
-            )
         if options["dry_run"]:
-            self.stdout.write("\n".join(dry_run_lines(options["names"], options)))
+            self.stdout.write("\n".join(dry_run_lines(planned)))
             return
-        run_together(options["names"], options)
-
-    def _single_name(self, names: list[str]) -> str:
-        if names:
-            return names[0]
-        specs, _ = read_processes()
-        if len(specs) == 1:
-            return next(iter(specs))
-        if not specs:
-            raise nothing_configured()
-        self.stderr.write(format_table(process_table()))
-        raise CommandError(f"Several processes are configured; name one: {', '.join(specs)}.")
-
-
-def apply_environment_of(names: list[str]) -> None:
-    """Start again with the process's ENV set, when it is not (see environment.py)."""
-    specs, _ = read_processes()
-    name = names[0] if names else next(iter(specs), None) if len(specs) == 1 else None
-    if name in specs:
-        apply_process_environment(specs[name])
+        run_together(invocation, planned)

@@ -14,6 +14,8 @@ from django_prodserver.processes import ProcessSpec
 from django_prodserver.suggestions import did_you_mean
 
 PACKAGE = backends_package.__name__
+# Modules of the backends package that hold base classes, not backends a BACKEND names.
+BASE_MODULES = frozenset({"base", "command", "management_command"})
 # Another published implementation moved its backends under these subpackages in its 3.0.
 LEGACY_SUBPACKAGES = ("servers", "workers")
 
@@ -65,5 +67,5 @@ def _our_backend_modules() -> list[str]:
     return [
         f"{PACKAGE}.{info.name}"
         for info in pkgutil.iter_modules(backends_package.__path__)
-        if info.name not in ("base", "loading")
+        if info.name not in BASE_MODULES and not info.name.startswith("_") and not info.ispkg
     ]

@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from django.apps import apps
 
-from django_prodserver.backends.database_tables import check_migrated, databases_of
 from django_prodserver.errors import MissingPackageError, OptionError, ProdserverError
+from django_prodserver.options import OptionTable, OptionValue
+from django_prodserver.probes.database_tables import check_migrated, databases_of
+from django_prodserver.project import project_folder
 
 if TYPE_CHECKING:
     from celery import Celery
 
+# What beat calls its schedule file when nothing names one (relative to the working directory).
+DEFAULT_SCHEDULE = "celerybeat-schedule"
+DEFAULT_SCHEDULER = "celery.beat:PersistentScheduler"
 PACKAGE = "django_celery_beat"
 DISTRIBUTION = "django-celery-beat"
 
@@ -95,3 +101,21 @@ def check_tables(process: str, scheduler: str) -> None:
     if keeps_its_schedule_in_the_database(scheduler):
         holder = f"celery beat's scheduler {scheduler} keeps its schedule"
         check_migrated(process, holder, PACKAGE, databases_of(PACKAGE))
+
+
+def schedule_default(
+    app: Celery, table: OptionTable, options: Sequence[OptionValue], key: str, process: str
+) -> list[OptionValue]:
+    """`--schedule=<manage.py's folder>/celerybeat-schedule` when nothing names the file.
+
+    Celery would write it to whatever the working directory happens to be (`/` under a
+    bare systemd unit); the line says where it goes instead.
+    """
+    configured = {item.option.key for item in options}
+    if {key, "scheduler"} & configured or os.environ.get("CELERY_BEAT_SCHEDULE"):
+        return []
+    if app.conf.beat_schedule_filename != DEFAULT_SCHEDULE:
+        return []  # the app names its file: Celery's own rules apply
+    if app.conf.beat_scheduler not in (DEFAULT_SCHEDULER, "celery.beat.PersistentScheduler"):
+        return []  # another scheduler (django-celery-beat's) keeps no file
+    return table.from_mapping({key: str(project_folder() / DEFAULT_SCHEDULE)}, process)

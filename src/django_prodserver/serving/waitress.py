@@ -8,7 +8,7 @@ exactly as `waitress-serve` builds it. Two things differ, and both are the point
   non-zero status (`waitress-serve` prints its help and exits 0 for a bad option).
 - SIGTERM and SIGINT stop the server gracefully: the listening sockets close at once
   (new connections are refused), idle connections are closed, the requests in flight
-  get up to GRACEFUL_TIMEOUT seconds to finish, then the process exits 0. A second
+  get up to the backend's graceful timeout to finish, then the process exits 0. A second
   signal stops at once. waitress alone has no such stop: its loop ends on
   KeyboardInterrupt and drops whatever is in flight.
 """
@@ -32,13 +32,9 @@ from waitress.server import BaseWSGIServer, create_server
 from waitress.trigger import trigger
 
 from django_prodserver.backends.base import Plan
-from django_prodserver.backends.waitress import WaitressCommand, read_command_line
 from django_prodserver.errors import ApplicationError, OptionError, ProdserverError
+from django_prodserver.options.waitress import WaitressCommand, read_command_line
 
-# How long the requests in flight may take to finish once a stop signal arrived. The
-# same as gunicorn's default graceful timeout, and within the 30 s that Kubernetes
-# waits before SIGKILL (Docker waits 10 s: `docker stop -t 30` for the whole bound).
-GRACEFUL_TIMEOUT = 30.0
 # A connection with nothing to do is closed once it has been quiet this long.
 IDLE_GRACE = 0.5
 # While draining, how often to look again at the connections still open.
@@ -85,7 +81,7 @@ def stop_signals_caught(stop: StopRequest) -> Iterator[None]:
             signal.signal(signum, handler)
 
 
-def serve(plan: Plan) -> int | None:
+def serve(plan: Plan, graceful_timeout: float) -> int | None:
     command = read_command_line(plan.argv[1:], plan.process)
     stop = StopRequest()
     # Caught from the start: a SIGTERM while the application loads stops it cleanly.
@@ -104,7 +100,7 @@ def serve(plan: Plan) -> int | None:
         try:
             while not stop.requested:
                 poll(server_map, adjustments, adjustments.asyncore_loop_timeout)
-            drain(servers, server_map, adjustments, stop)
+            drain(servers, server_map, adjustments, stop, graceful_timeout)
         finally:
             wasyncore.close_all(server_map, ignore_all=True)
             remove_socket_file(unix_socket)
@@ -206,10 +202,14 @@ def poll(server_map: dict[int, Any], adjustments: Any, timeout: float) -> None:
 
 
 def drain(
-    servers: list[Any], server_map: dict[int, Any], adjustments: Any, stop: StopRequest
+    servers: list[Any],
+    server_map: dict[int, Any],
+    adjustments: Any,
+    stop: StopRequest,
+    graceful_timeout: float,
 ) -> None:
     """Stop accepting, let the requests in flight finish within the bound, close the rest."""
-    deadline = time.monotonic() + GRACEFUL_TIMEOUT
+    deadline = time.monotonic() + graceful_timeout
     for server in servers:
         stop_accepting(server)
     in_flight = close_idle_connections(servers)
@@ -218,7 +218,7 @@ def drain(
         logger.info(
             "%s: no longer accepting connections; waiting up to %g s for %d request(s) in flight.",
             name,
-            GRACEFUL_TIMEOUT,
+            graceful_timeout,
             in_flight,
         )
     else:
@@ -228,7 +228,7 @@ def drain(
             logger.warning(
                 "Stopping with %d request(s) still in flight (%s).",
                 close_idle_connections(servers),
-                "second signal" if stop.now else f"not done after {GRACEFUL_TIMEOUT:g} s",
+                "second signal" if stop.now else f"not done after {graceful_timeout:g} s",
             )
             break
         poll(server_map, adjustments, DRAIN_POLL)

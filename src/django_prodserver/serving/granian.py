@@ -1,6 +1,6 @@
 """granian's own command, with one change: a booting worker never loses a stop signal.
 
-Run as `python -m django_prodserver.backends.granian_runtime ARGS`, the equivalent of
+Run as `python -m django_prodserver.serving.granian ARGS`, the equivalent of
 `granian ARGS`. granian forks its workers from a process whose Python SIGTERM handler
 they inherit; a SIGTERM that reaches a worker while it loads Django runs that handler,
 which does nothing in a worker, and granian then waits for the worker forever. Here

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 
-from django_prodserver.options import Option, OptionTable
+from django_prodserver.options.table import Option, OptionTable
 
 
 def argparse_option_table(

@@ -1,6 +1,6 @@
 """hypercorn's own command, with one change: a SIGTERM while it starts leaves no worker.
 
-Run as `python -m django_prodserver.backends.hypercorn_runtime ARGS`, the equivalent of
+Run as `python -m django_prodserver.serving.hypercorn ARGS`, the equivalent of
 `hypercorn ARGS`. hypercorn installs its SIGTERM handler only once it has started its
 worker processes; a SIGTERM before that ends the main process and leaves the workers
 running, orphaned. Here such an early SIGTERM first stops the workers started so far,

@@ -43,10 +43,20 @@ class Option:
 
 @dataclass(frozen=True)
 class OptionValue:
-    """An option as configured: the tokens it adds to the command line."""
+    """An option as configured: the tokens it adds to the command line, and its values.
+
+    `values` are the texts given to an option that takes one (several for a repeated
+    option); a flag has none: its tokens say whether it is switched on.
+    """
 
     option: Option
     tokens: tuple[str, ...]
+    values: tuple[str, ...] = ()
+
+    @classmethod
+    def given(cls, option: Option, values: Sequence[str]) -> OptionValue:
+        """`--long-flag=value` for each value."""
+        return cls(option, tuple(f"{option.long_flag}={value}" for value in values), tuple(values))
 
 
 def normalize(name: str) -> str:
@@ -146,8 +156,7 @@ class OptionTable:
             raise OptionError(
                 f"Process '{process}': `{name}` takes one value, got {describe(value)}."
             )
-        texts = [self._text(name, item, process) for item in items]
-        return OptionValue(option, tuple(f"{option.long_flag}={text}" for text in texts))
+        return OptionValue.given(option, [self._text(name, item, process) for item in items])
 
     def _text(self, name: str, value: object, process: str) -> str:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
@@ -185,11 +194,11 @@ class OptionTable:
             if not option.takes_value:
                 configured.append(self._value(option, negated, name, value or "true", process))
             elif has_value:
-                configured.append(OptionValue(option, (f"{option.long_flag}={value}",)))
+                configured.append(OptionValue.given(option, [value]))
             elif option.optional_value and (not tokens or tokens[0].startswith("-")):
                 configured.append(OptionValue(option, (option.long_flag,)))
             elif tokens:
-                configured.append(OptionValue(option, (f"{option.long_flag}={tokens.pop(0)}",)))
+                configured.append(OptionValue.given(option, [tokens.pop(0)]))
             else:
                 raise OptionError(
                     f"Process '{process}': option `{name}` of {self.server} needs a value."
@@ -221,7 +230,9 @@ def _merge_repeats(configured: list[OptionValue]) -> list[OptionValue]:
     for item in configured:
         earlier = next((m for m in merged if m.option.key == item.option.key), None)
         if earlier is not None and item.option.repeatable:
-            merged[merged.index(earlier)] = OptionValue(item.option, earlier.tokens + item.tokens)
+            merged[merged.index(earlier)] = OptionValue(
+                item.option, earlier.tokens + item.tokens, earlier.values + item.values
+            )
         elif earlier is not None:
             merged[merged.index(earlier)] = item  # Later wins, as in argparse and click.
         else:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django_prodserver.errors import OptionError
-from django_prodserver.options import Option, OptionTable
+from django_prodserver.options.table import Option, OptionTable
 
 
 def click_option_table(server: str, command: Any) -> OptionTable:
@@ -45,3 +45,8 @@ def check_with_click(command: Any, argv: Sequence[str], server: str, process: st
         raise OptionError(
             f"Process '{process}': {server} rejects the options: {error.format_message()}"
         ) from None
+
+
+def click_default(command: Any, name: str) -> Any:
+    """The default of the click command's parameter `name`."""
+    return next(parameter.default for parameter in command.params if parameter.name == name)
