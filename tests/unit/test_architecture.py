@@ -1,0 +1,101 @@
+"""The shape docs/architecture.md describes: imports run one way, servers stay in their modules."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import django_prodserver
+
+PACKAGE = Path(django_prodserver.__file__).resolve().parent
+PREFIX = "django_prodserver"
+# The modules a BACKEND path names (one per server or framework).
+SERVERS = (
+    "gunicorn",
+    "uvicorn",
+    "granian",
+    "waitress",
+    "daphne",
+    "hypercorn",
+    "celery",
+    "django_tasks",
+    "django_q2",
+    "rq",
+    "dramatiq",
+    "huey",
+)
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module of the package that `path` imports, at its top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    modules = {module_name(p) for p in PACKAGE.rglob("*.py")}
+    return {name for name in found if name in modules}
+
+
+def import_graph() -> dict[str, set[str]]:
+    return {module_name(path): imports_of(path) for path in PACKAGE.rglob("*.py")}
+
+
+def test_the_import_graph_has_no_cycle():
+    graph = import_graph()
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        if module in path:
+            cycle = path[path.index(module) :] + (module,)
+            raise AssertionError("import cycle: " + " -> ".join(cycle))
+        if module in done:
+            return
+        for imported in graph.get(module, ()):
+            # A package's __init__ is imported on the way to its modules: not an edge back.
+            if not module.startswith(imported + "."):
+                visit(imported, (*path, module))
+        done.add(module)
+
+    for module in graph:
+        visit(module, ())
+
+
+def test_no_module_outside_a_servers_own_names_that_server():
+    for module, imported in import_graph().items():
+        for server in SERVERS:
+            backend = f"{PREFIX}.backends.{server}"
+            own = {backend, f"{PREFIX}.serving.{server}", f"{PREFIX}.options.{server}"}
+            if module in own or module.startswith(f"{PREFIX}.backends.{server}."):
+                continue
+            # The legacy packages re-export the backends under their old paths.
+            if module.startswith((f"{PREFIX}.backends.servers", f"{PREFIX}.backends.workers")):
+                continue
+            assert backend not in imported, f"{module} imports {backend}"
+
+
+def test_backends_holds_only_backends_and_their_bases():
+    helpers = [
+        path.name
+        for path in (PACKAGE / "backends").glob("*.py")
+        if path.stem not in (*SERVERS, "__init__", "base", "command", "management_command")
+    ]
+    assert helpers == []
+
+
+def test_serving_code_is_never_imported_to_plan():
+    """Only a backend's run() imports its serving module, inside the function."""
+    for path in PACKAGE.rglob("*.py"):
+        if module_name(path).startswith(f"{PREFIX}.serving"):
+            continue
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith(f"{PREFIX}.serving"), path
