@@ -25,3 +25,9 @@ class OptionError(ProdserverError):
 
 class ApplicationError(ProdserverError):
     check_id = "prodserver.E009"
+
+
+class BackendFailure(ProdserverError):
+    """A backend's own code raised while it was constructed or planned."""
+
+    check_id = "prodserver.E012"

@@ -11,7 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django_prodserver.backends.base import Backend
 from django_prodserver.errors import ProdserverError
+from django_prodserver.loading import load_backend
 from django_prodserver.processes import Configuration, ProcessSpec, nothing_configured
 
 # Django's own flags that a child of the runner is given as the runner was.
@@ -90,18 +92,27 @@ def invocation(
     every: bool,
     overrides: Sequence[str],
     django: DjangoOptions,
+    kind: str | None = None,
 ) -> Invocation:
-    """The processes `prodserver NAME...` (or `--all`, or no name) means."""
+    """The processes `prodserver NAME...` (or `--all`, or no name) means.
+
+    `kind` is that of `manage.py server` ("web") or `manage.py worker` ("worker"): with
+    no name, the first configured process of that kind; `--all`, every one of that kind.
+    """
     if every and names:
         raise ProdserverError(
             f"Give process names or --all, not both (got --all and {' '.join(names)})."
         )
     if every:
         processes = configuration.every()
+        if kind is not None:
+            processes = [spec for spec in processes if load_backend(spec).kind == kind]
+            if not processes:
+                raise ProdserverError(f"No {KIND_NAMES[kind]} process is configured.")
     elif names:
         processes = configuration.chosen(names)
     else:
-        processes = [only_process(configuration)]
+        processes = [first_process(configuration, kind)]
     together = every or len(processes) > 1
     if together and overrides:
         raise ProdserverError(
@@ -111,15 +122,36 @@ def invocation(
     return Invocation(tuple(processes), together, tuple(overrides), django)
 
 
-class SeveralConfigured(ProdserverError):
-    """No name, and more than one process to choose from."""
+# A backend's kind, as the commands name it.
+KIND_NAMES = {"web": "web", "worker": "worker"}
+# The command that starts each kind, besides `prodserver`.
+KIND_COMMANDS = {"web": "server", "worker": "worker"}
 
 
-def only_process(configuration: Configuration) -> ProcessSpec:
+def first_process(configuration: Configuration, kind: str | None) -> ProcessSpec:
+    """With no name: the first configured process (of `kind`), as django-prodserver 3.0 did."""
     specs = list(configuration.specs.values())
-    if len(specs) == 1:
-        return specs[0]
+    if kind is not None:
+        specs = [spec for spec in specs if load_backend(spec).kind == kind]
     if not specs:
+        if kind is not None and configuration.specs:
+            raise ProdserverError(
+                f"No {KIND_NAMES[kind]} process is configured; `manage.py "
+                f"{KIND_COMMANDS[kind]}` starts only those (`manage.py prodserver NAME` "
+                f"starts any)."
+            )
         raise nothing_configured()
-    names = ", ".join(spec.name for spec in specs)
-    raise SeveralConfigured(f"Several processes are configured; name one: {names}.")
+    return specs[0]
+
+
+def check_kind(backend: Backend, kind: str | None) -> None:
+    """`manage.py server` starts web processes only, `manage.py worker` workers only."""
+    if kind is None or backend.kind == kind:
+        return
+    right = KIND_COMMANDS.get(backend.kind, "prodserver")
+    raise ProdserverError(
+        f"Process '{backend.name}' is a {backend.kind} process ({backend.server}), and "
+        f"`manage.py {KIND_COMMANDS[kind]}` starts {KIND_NAMES[kind]} processes only. "
+        f"Start it with `manage.py {right} {backend.name}` or `manage.py prodserver "
+        f"{backend.name}`."
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from django_prodserver.planning import plan_process
-from django_prodserver.processes import Configuration, read_configuration
+from django_prodserver.processes import Configuration, problem_error, read_configuration
 
 HEADINGS = ("NAME", "KIND", "BACKEND", "COMMAND")
 
@@ -16,6 +16,9 @@ def process_table(
     """A row per process, or per named one (an unknown name is an error)."""
     configuration = configuration or read_configuration()
     specs, problems = dict(configuration.specs), list(configuration.problems)
+    for problem in problems:
+        if problem.process is None:  # the setting itself is wrong: there is nothing to list
+            raise problem_error(problem)
     for name in names:
         if name not in configuration.names():
             configuration.get(name)  # raises the unknown-process message, with the names
@@ -43,3 +46,8 @@ def format_table(rows: list[tuple[str, str, str, str]]) -> str:
         for row in table
     ]
     return "\n".join(line.rstrip() for line in lines)
+
+
+def broken_rows(rows: list[tuple[str, str, str, str]]) -> list[str]:
+    """The names of the processes whose row is an error."""
+    return [row[0] for row in rows if row[3].startswith("error: ")]

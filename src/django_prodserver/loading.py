@@ -8,7 +8,7 @@ import pkgutil
 from typing import cast
 
 from django_prodserver import backends as backends_package
-from django_prodserver.backends.base import Backend
+from django_prodserver.backends.base import Backend, BaseProcessBackend
 from django_prodserver.errors import BackendImportError
 from django_prodserver.processes import ProcessSpec
 from django_prodserver.suggestions import did_you_mean
@@ -16,27 +16,20 @@ from django_prodserver.suggestions import did_you_mean
 PACKAGE = backends_package.__name__
 # Modules of the backends package that hold base classes, not backends a BACKEND names.
 BASE_MODULES = frozenset({"base", "command", "management_command"})
-# Another published implementation moved its backends under these subpackages in its 3.0.
-LEGACY_SUBPACKAGES = ("servers", "workers")
-
-
-def canonical_path(path: str) -> str:
-    """`...backends.servers.gunicorn.X` (or `.workers.`) -> `...backends.gunicorn.X`."""
-    for sub in LEGACY_SUBPACKAGES:
-        prefix = f"{PACKAGE}.{sub}."
-        if path.startswith(prefix):
-            return f"{PACKAGE}.{path[len(prefix) :]}"
-    return path
 
 
 def load_backend(spec: ProcessSpec) -> Backend:
     backend_class = import_backend_class(spec.name, spec.backend)
+    if issubclass(backend_class, BaseProcessBackend):
+        from django_prodserver.legacy import legacy_backend
+
+        return legacy_backend(spec, backend_class)
     backend: Backend = backend_class(spec)
     return backend
 
 
-def import_backend_class(process: str, path: str) -> type[Backend]:
-    module_path, _, class_name = canonical_path(path).rpartition(".")
+def import_backend_class(process: str, path: str) -> type[Backend] | type[BaseProcessBackend]:
+    module_path, _, class_name = path.rpartition(".")
     if not module_path:
         raise BackendImportError(
             f"Process '{process}': BACKEND '{path}' is not a dotted path to a class, "
@@ -53,13 +46,17 @@ def import_backend_class(process: str, path: str) -> type[Backend]:
             f"there is no module '{error.name}'{hint}."
         ) from error
     backend_class = getattr(module, class_name, None)
-    if not inspect.isclass(backend_class) or not hasattr(backend_class, "plan"):
+    if not inspect.isclass(backend_class) or not (
+        hasattr(backend_class, "plan") or issubclass(backend_class, BaseProcessBackend)
+    ):
         classes = [name for name, value in vars(module).items() if inspect.isclass(value)]
         hint = did_you_mean(class_name, classes, quote="'")
         raise BackendImportError(
             f"Process '{process}': BACKEND '{path}': module '{module_path}' has no backend "
             f"class '{class_name}'{hint}."
         )
+    if issubclass(backend_class, BaseProcessBackend):
+        return backend_class
     return cast("type[Backend]", backend_class)
 
 

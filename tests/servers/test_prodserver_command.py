@@ -218,10 +218,11 @@ def test_no_name_starts_the_only_process(make_project):
     assert result.stdout.startswith("gunicorn --bind=127.0.0.1:8000")
 
 
-def test_no_name_with_several_processes_lists_them(make_project):
-    result = make_project({"web": WEB, "web2": WEB}).manage("prodserver")
-    assert_clear_error(result, "Several processes are configured; name one: web, web2")
-    assert "NAME" in result.stderr
+def test_no_name_with_several_processes_starts_the_first(make_project):
+    web2 = {**WEB, "ARGS": {"bind": "127.0.0.1:8001"}}
+    result = make_project({"web": WEB, "web2": web2}).manage("prodserver", "--dry-run")
+    assert result.stdout.startswith("gunicorn --bind=127.0.0.1:8000")
+    assert "starting 'web', the first configured (of web, web2)" in result.stderr
 
 
 def test_overrides_replace_the_configured_value(make_project):

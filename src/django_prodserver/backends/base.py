@@ -7,7 +7,7 @@ import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 from django_prodserver.masking import mask_secrets
 from django_prodserver.options import OptionTable, OptionValue, override
@@ -34,11 +34,14 @@ class Plan:
     module: str | None = None
     options: tuple[OptionValue, ...] = ()
     positionals: tuple[str, ...] = ()
+    # Said after the line when `argv` is not a command a shell could run as it is.
+    note: str | None = None
 
     def command_line(self) -> str:
         """The shell-quoted line, secrets masked."""
         words = [f"{name}={value}" for name, value in self.env.items()] + list(self.argv)
-        return mask_secrets(shlex.join(words))
+        line = shlex.join(words) + (f"  # {self.note}" if self.note else "")
+        return mask_secrets(line)
 
     def values(self, *keys: str) -> tuple[str, ...]:
         """The values given to the options called `keys` (the server's own keys)."""
@@ -190,3 +193,44 @@ def with_project_on_path(env: dict[str, str]) -> dict[str, str]:
     if project not in paths:
         env["PYTHONPATH"] = os.pathsep.join([*paths, project])
     return env
+
+
+class BaseProcessBackend:
+    """The backend API of django-prodserver 3.0, kept so that its backends run unchanged.
+
+    The constructor takes the process definition as keyword arguments (`BACKEND`,
+    `ARGS`, `APP`, ...). A dict of ARGS becomes `--name=value` words (None: a bare
+    `--name`), a string is one word, a list is taken as it is. `prep_server_args()`
+    returns those words (override it to add fixed ones); `start_server(*args)` runs the
+    process in the foreground. `Backend` is the API to write new backends against.
+    """
+
+    def __init__(self, **definition: Any) -> None:
+        self.definition = definition
+        self.app: str | None = definition.get("APP")
+        self.args = self.words_of(definition.get("ARGS") or {})
+
+    @staticmethod
+    def words_of(args: Any) -> list[str]:
+        if isinstance(args, Mapping):
+            return [
+                f"--{name}" if value is None else f"--{name}={value}"
+                for name, value in args.items()
+            ]
+        if isinstance(args, str):
+            return [args]
+        return [str(word) for word in args]
+
+    def prep_server_args(self) -> list[str]:
+        return list(self.args)
+
+    def start_server(self, *args: str) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must implement start_server(*args).")
+
+
+class BaseServerBackend(BaseProcessBackend):
+    """A web server, in django-prodserver 3.0's API (`manage.py server` starts these)."""
+
+
+class BaseWorkerBackend(BaseProcessBackend):
+    """A background worker, in django-prodserver 3.0's API (`manage.py worker` starts these)."""

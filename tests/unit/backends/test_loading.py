@@ -4,7 +4,7 @@ import pytest
 
 from django_prodserver.backends.gunicorn import GunicornServer
 from django_prodserver.errors import BackendImportError
-from django_prodserver.loading import canonical_path, import_backend_class
+from django_prodserver.loading import import_backend_class
 
 
 def test_the_published_path_imports():
@@ -12,14 +12,43 @@ def test_the_published_path_imports():
     assert import_backend_class("web", path) is GunicornServer
 
 
-def test_the_other_implementations_3_0_paths_are_aliases():
-    assert canonical_path("django_prodserver.backends.servers.gunicorn.GunicornServer") == (
-        "django_prodserver.backends.gunicorn.GunicornServer"
+LEGACY_PATHS = {
+    "servers.gunicorn.GunicornServer": "gunicorn.GunicornServer",
+    "servers.uvicorn.UvicornServer": "uvicorn.UvicornServer",
+    "servers.uvicorn.UvicornWSGIServer": "uvicorn.UvicornWSGIServer",
+    "servers.waitress.WaitressServer": "waitress.WaitressServer",
+    "servers.granian.GranianASGIServer": "granian.GranianASGIServer",
+    "servers.granian.GranianWSGIServer": "granian.GranianWSGIServer",
+    "servers.daphne.DaphneServer": "daphne.DaphneServer",
+    "servers.hypercorn.HypercornServer": "hypercorn.HypercornServer",
+    "servers.flower.CeleryFlower": "celery.CeleryFlower",
+    "workers.celery.CeleryWorker": "celery.CeleryWorker",
+    "workers.celery.CeleryBeat": "celery.CeleryBeat",
+    "workers.django_tasks.DjangoTasksWorker": "django_tasks.DjangoTasksWorker",
+    "workers.django_q2.DjangoQ2Worker": "django_q2.DjangoQ2Worker",
+    "workers.rq.RQWorker": "rq.RQWorker",
+    "workers.dramatiq.DramatiqWorker": "dramatiq.DramatiqWorker",
+    "workers.huey.HueyConsumer": "huey.HueyConsumer",
+}
+
+
+@pytest.mark.parametrize(("legacy", "ours"), LEGACY_PATHS.items())
+def test_the_other_implementations_3_0_paths_are_the_same_classes(legacy, ours):
+    prefix = "django_prodserver.backends."
+    assert import_backend_class("web", prefix + legacy) is import_backend_class(
+        "web", prefix + ours
     )
-    assert (
-        import_backend_class("web", "django_prodserver.backends.servers.gunicorn.GunicornServer")
-        is GunicornServer
-    )
+
+
+def test_the_3_0_modules_import_and_subclass():
+    from django_prodserver.backends.servers.gunicorn import GunicornServer as Legacy
+    from django_prodserver.backends.workers.celery import CeleryWorker
+
+    class TunedGunicorn(Legacy):
+        pass
+
+    assert issubclass(TunedGunicorn, GunicornServer)
+    assert CeleryWorker.sub_command == "worker"
 
 
 def test_a_missing_module_is_named_with_a_suggestion():

@@ -54,9 +54,7 @@ def test_a_dry_run_plans_and_validates_once(calls):
 
 @override_settings(PRODUCTION_PROCESSES=PROCESSES)
 def test_processes_together_are_each_planned_once(calls):
-    call_command(
-        "prodserver", "web", "admin", "--dry-run", skip_checks=False, stdout=io.StringIO()
-    )
+    call_command("prodserver", "web", "admin", "--dry-run", skip_checks=False, stdout=io.StringIO())
     assert calls == {"web.plan": 1, "web.validate": 1, "admin.plan": 1, "admin.validate": 1}
 
 

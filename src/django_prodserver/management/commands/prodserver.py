@@ -12,8 +12,8 @@ from django_prodserver.command_line import split_server_args
 from django_prodserver.environment import apply_process_environment
 from django_prodserver.errors import ProdserverError
 from django_prodserver.exports.flags import add_export_arguments, reject_export_flags
-from django_prodserver.invocation import DjangoOptions, Invocation, SeveralConfigured, invocation
-from django_prodserver.listing import format_table, process_table
+from django_prodserver.invocation import DjangoOptions, Invocation, check_kind, invocation
+from django_prodserver.listing import broken_rows, format_table, process_table
 from django_prodserver.planning import PlannedProcess, plan_invocation
 from django_prodserver.processes import Configuration, configured_names, read_configuration
 from django_prodserver.runner.runner_death import stop_with_the_runner
@@ -28,6 +28,9 @@ class Command(BaseCommand):
     # Only the checks of PRODUCTION_PROCESSES run before a start (see _handle): the whole
     # set belongs in `manage.py check`, and a server's own command runs none.
     requires_system_checks: list[str] = []  # noqa: RUF012 - Django's own attribute.
+    # The kind of process this command starts: any (`prodserver`), "web" (`server`) or
+    # "worker" (`worker`).
+    kind: str | None = None
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -66,7 +69,14 @@ class Command(BaseCommand):
         configuration = read_configuration()
         names = options["names"]
         if options["list"]:
-            self.stdout.write(format_table(process_table(names, configuration)))
+            rows = process_table(names, configuration)
+            self.stdout.write(format_table(rows))
+            broken = broken_rows(rows)
+            if broken:
+                raise CommandError(
+                    f"{', '.join(broken)}: cannot start as configured (`manage.py check` "
+                    f"says why and what to fix)."
+                )
             return
         if options["export"]:
             # Imported here, like the runner below: a process that starts needs neither,
@@ -80,6 +90,9 @@ class Command(BaseCommand):
         if not invocation.together and not options["dry_run"]:
             apply_process_environment(invocation.processes[0])
         planned = plan_invocation(invocation)
+        for process in planned:
+            if process.backend is not None:
+                check_kind(process.backend, self.kind)
         if not options["skip_checks"]:
             with checking_for_a_start(planned):
                 self.check(tags=["prodserver"])
@@ -99,17 +112,21 @@ class Command(BaseCommand):
             sys.exit(status)
 
     def invocation(self, configuration: Configuration, options: dict[str, Any]) -> Invocation:
-        try:
-            return invocation(
-                configuration,
-                options["names"],
-                every=options["all"],
-                overrides=self.server_args,
-                django=DjangoOptions.from_options(options),
+        chosen = invocation(
+            configuration,
+            options["names"],
+            every=options["all"],
+            overrides=self.server_args,
+            django=DjangoOptions.from_options(options),
+            kind=self.kind,
+        )
+        if not options["names"] and not options["all"] and len(configuration.specs) > 1:
+            self.stderr.write(
+                f"No process named: starting '{chosen.names[0]}', the first configured"
+                f"{f' {self.kind} process' if self.kind else ''} "
+                f"(of {', '.join(configuration.specs)})."
             )
-        except SeveralConfigured:
-            self.stderr.write(format_table(process_table((), configuration)))
-            raise
+        return chosen
 
     def _run_together(
         self, invocation: Invocation, planned: list[PlannedProcess], options: dict[str, Any]

@@ -4,4 +4,5 @@ from django_prodserver.management.commands.prodserver import Command as Prodserv
 
 
 class Command(ProdserverCommand):
-    pass
+    help = "Start a worker process defined in PRODUCTION_PROCESSES (with no name: the first one)."
+    kind = "worker"
