@@ -79,15 +79,17 @@ def test_runserver_listens_where_addrport_says():
     ],
 )
 def test_runserver_refuses_bad_options(args, message):
-    with pytest.raises(OptionError, match="^Process 'web': ") as error:
+    with pytest.raises(OptionError, match=r"^Process 'web': ") as error:
         plan(RUNSERVER[0], args)
     assert message in str(error.value)
 
 
 def test_runserver_says_when_it_would_refuse_to_start():
-    with override_settings(DEBUG=False, ALLOWED_HOSTS=[]):
-        with pytest.raises(ProdserverError, match="Set ALLOWED_HOSTS"):
-            plan(RUNSERVER[0])
+    with (
+        override_settings(DEBUG=False, ALLOWED_HOSTS=[]),
+        pytest.raises(ProdserverError, match="Set ALLOWED_HOSTS"),
+    ):
+        plan(RUNSERVER[0])
 
 
 @pytest.mark.parametrize("path", WERKZEUG)
@@ -137,7 +139,7 @@ def test_werkzeug_serves_https_with_both_files(tmp_path):
     ],
 )
 def test_werkzeug_refuses_bad_options(args, message):
-    with pytest.raises(OptionError, match="^Process 'web': ") as error:
+    with pytest.raises(OptionError, match=r"^Process 'web': ") as error:
         plan(WERKZEUG[0], args)
     assert message in str(error.value)
 
@@ -159,7 +161,7 @@ def test_daphne_runserver_plans_the_runserver_line(path):
         assert line(path, {"addrport": "8002", "http_timeout": 30}) == (
             "python manage.py runserver --http_timeout=30 8002"
         )
-        with pytest.raises(OptionError, match="daphne runserver has no option `bogus`"):
+        with pytest.raises(OptionError, match=r"daphne runserver has no option `bogus`"):
             plan(path, {"bogus": 1})
 
 
@@ -167,9 +169,11 @@ def test_daphne_runserver_needs_daphne_first_in_installed_apps():
     with pytest.raises(ProdserverError, match=r'Add it first: INSTALLED_APPS = \["daphne"'):
         plan(DAPHNE[0])
     apps = [*settings.INSTALLED_APPS, "django.contrib.staticfiles", "daphne"]
-    with override_settings(INSTALLED_APPS=apps, ASGI_APPLICATION="exampleproject.asgi.app"):
-        with pytest.raises(ProdserverError, match="is django.contrib.staticfiles's, not daphne"):
-            plan(DAPHNE[0])
+    with (
+        override_settings(INSTALLED_APPS=apps, ASGI_APPLICATION="exampleproject.asgi.app"),
+        pytest.raises(ProdserverError, match=r"is django\.contrib\.staticfiles's, not daphne"),
+    ):
+        plan(DAPHNE[0])
 
 
 def test_daphne_runserver_names_the_asgi_application_to_set():
