@@ -23,6 +23,8 @@ SERVERS = (
     "rq",
     "dramatiq",
     "huey",
+    "django_runserver",
+    "werkzeug",
 )
 
 
@@ -75,8 +77,9 @@ def test_no_module_outside_a_servers_own_names_that_server():
             own = {backend, f"{PREFIX}.serving.{server}", f"{PREFIX}.options.{server}"}
             if module in own or module.startswith(f"{PREFIX}.backends.{server}."):
                 continue
-            # The legacy packages re-export the backends under their old paths.
-            if module.startswith((f"{PREFIX}.backends.servers", f"{PREFIX}.backends.workers")):
+            # The legacy packages (and `dev`) re-export the backends under their old paths.
+            legacy = ("servers", "workers", "dev")
+            if module.startswith(tuple(f"{PREFIX}.backends.{sub}" for sub in legacy)):
                 continue
             assert backend not in imported, f"{module} imports {backend}"
 

@@ -1,4 +1,8 @@
-"""daphne: options from daphne's own argparse parser; the `daphne` command runs it."""
+"""daphne: options from daphne's own argparse parser; the `daphne` command runs it.
+
+`DaphneRunserver` is daphne's development server instead: the `runserver` command that
+daphne's Django app puts in place of Django's, serving ASGI with the autoreloader.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,14 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, NoReturn
 
+from django.conf import settings
+from django.core.management import get_commands
+
+from django_prodserver.applications import asgi_application
 from django_prodserver.backends.base import Address, Plan, planned_address
 from django_prodserver.backends.command import ServerBackend
-from django_prodserver.errors import OptionError
+from django_prodserver.backends.dev.django_runserver import RunserverBackend
+from django_prodserver.errors import ApplicationError, OptionError, ProdserverError
 from django_prodserver.options import OptionTable
 from django_prodserver.options.from_argparse import argparse_option_table
 
@@ -73,4 +82,44 @@ class DaphneServer(ServerBackend):
     def _parser_error(self, message: str) -> NoReturn:
         raise OptionError(
             f"Process '{self.name}': daphne rejects the options: {message.rstrip('.')}."
+        )
+
+
+class DaphneRunserver(RunserverBackend):
+    """daphne's `runserver`: Django's development server, serving ASGI through daphne."""
+
+    server = "daphne runserver"
+    app_name = "daphne"
+    module = "daphne"
+    extra = "daphne"
+    package = "daphne"
+
+    def check_installed(self) -> None:
+        first = 'INSTALLED_APPS = ["daphne", *INSTALLED_APPS]'
+        if "daphne" not in settings.INSTALLED_APPS:
+            raise ProdserverError(
+                f"Process '{self.name}': daphne's runserver needs \"daphne\" in INSTALLED_APPS "
+                f"(its app provides the `runserver` command), before "
+                f"django.contrib.staticfiles.\nAdd it first: {first}"
+            )
+        owner = get_commands()["runserver"]
+        if owner != "daphne":
+            raise ProdserverError(
+                f"Process '{self.name}': `manage.py runserver` is {owner}'s, not daphne's: "
+                f'"daphne" must come before {owner} in INSTALLED_APPS.\nMove it first: {first}'
+            )
+
+    def check_plan(self, plan: Plan) -> None:
+        super().check_plan(plan)
+        if plan.switched_on("noasgi") or getattr(settings, "ASGI_APPLICATION", None):
+            return
+        try:
+            module, _, attribute = asgi_application(self.name).partition(":")
+            example = f"'{module}.{attribute}'"
+        except ApplicationError:
+            example = "'myproject.asgi.application'"
+        raise ProdserverError(
+            f"Process '{self.name}': daphne's runserver serves the ASGI_APPLICATION setting, "
+            f"which is not set.\nSet it to the application of your asgi.py: "
+            f"ASGI_APPLICATION = {example}"
         )

@@ -1,0 +1,5 @@
+"""The older path of `dev.werkzeug.WerkzeugRunserver` (the other implementation's 2.x)."""
+
+from django_prodserver.backends.dev.werkzeug import WerkzeugRunserver
+
+__all__ = ["WerkzeugRunserver"]
