@@ -77,7 +77,7 @@ def test_export_runs_manage_py_prodserver_name(tmp_path):
     made = project(tmp_path, {"web": web(8123)})
     result = made.manage("prodserver", "--export", "procfile")
     assert result.returncode == 0, result.stderr
-    assert "web: python manage.py prodserver web" in result.stdout
+    assert "web: exec python manage.py prodserver web" in result.stdout
 
 
 def test_what_the_backend_raises_is_a_check_error_not_a_traceback(tmp_path):
