@@ -12,8 +12,10 @@ from typing import Any
 from django.apps import AppConfig
 from django.core.checks import CheckMessage, Error, Warning
 
+from django_prodserver.backends.base import Plan
 from django_prodserver.errors import MissingPackageError, ProdserverError
 from django_prodserver.loading import load_backend
+from django_prodserver.options import none_flags
 from django_prodserver.planning import PlannedProcess, plan_process
 from django_prodserver.processes import read_configuration
 from django_prodserver.shared_resources import shared_resources
@@ -82,6 +84,8 @@ def check_production_processes(
             error = planned.error
             if planned.backend is not None:
                 backends.append(planned.backend)
+            if planned.plan is not None:
+                errors.extend(flags_set_by_none(planned.plan))
         if isinstance(error, MissingPackageError):
             starting = scope is not None and scope.starting
             errors.append(missing_package(error, spec.name, for_a_start=starting))
@@ -95,6 +99,23 @@ def check_production_processes(
             for clash in shared_resources(backends)
         )
     return errors
+
+
+def flags_set_by_none(plan: Plan) -> list[CheckMessage]:
+    """`"preload": None` switches the flag on, as django-prodserver 3.0 read it: say so.
+
+    A warning, not an error: the server starts as that implementation started it, but
+    None reads as "unset" everywhere else in ARGS.
+    """
+    return [
+        Warning(
+            f"Process '{plan.process}': `{name}` is None, which switches the flag on "
+            f"(as django-prodserver 3.0 read it); write True.",
+            hint=f'Write "{name}": True to keep the flag on, or remove `{name}` to leave it off.',
+            id="prodserver.W003",
+        )
+        for name in none_flags(plan.options)
+    ]
 
 
 def missing_package(error: MissingPackageError, process: str, *, for_a_start: bool) -> CheckMessage:

@@ -140,6 +140,8 @@ CASES: dict[str, dict[str, Case]] = {
     },
     "granian": {
         "blocking-threads on ASGI": Case(granian({"blocking-threads": 4})),
+        "3.0's threads on ASGI": Case(granian({"threads": 4})),
+        "None on a flag": Case(granian({"access-log": None})),
         "mistyped option": Case(granian({"acess-log": True})),
         "another server's name": Case(granian({"bind": "0.0.0.0:8000"})),
         "value rejected": Case(granian({"port": "eighty"})),

@@ -211,3 +211,18 @@ def test_a_bad_option_stops_before_starting(make_project, args, words):
     assert words in result.stderr
     assert "Traceback" not in result.stderr
     assert "Starting granian" not in result.stdout + result.stderr
+
+
+def test_the_names_of_django_prodserver_3_serve(make_project, port, started):
+    """`address` and `threads`, as django-prodserver 3.0's granian backend took them."""
+    args = {"address": "127.0.0.1", "port": port, "threads": 2}
+    project = make_project({"web": {"BACKEND": WSGI, "ARGS": args}})
+    assert project.manage("prodserver", "web", "--dry-run").stdout == (
+        f"granian --interface=wsgi --host=127.0.0.1 --port={port} --blocking-threads=2 "
+        f"exampleproject.wsgi:application\n"
+    )
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    assert get(f"127.0.0.1:{port}") == (200, "Hello from django-prodserver's example project.\n")
+    code, _ = server.stop()
+    assert code == STOPPED_BY_SIGTERM

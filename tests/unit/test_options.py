@@ -1,9 +1,21 @@
 from __future__ import annotations
 
 import pytest
+from django.core.checks import run_checks
+from django.test import override_settings
 
+from django_prodserver.checks import checking_for_a_start, checking_in_depth
 from django_prodserver.errors import OptionError
-from django_prodserver.options import Option, OptionTable, override, parse_bool, render
+from django_prodserver.options import (
+    Option,
+    OptionTable,
+    none_flags,
+    override,
+    parse_bool,
+    render,
+)
+from django_prodserver.planning import plan_process
+from django_prodserver.processes import read_processes
 
 BIND = Option("bind", flags=("-b", "--bind"), repeatable=True)
 WORKERS = Option("workers", flags=("-w", "--workers"))
@@ -54,6 +66,86 @@ def test_a_negative_flag_named_directly_is_switched_on_by_true():
 
 def test_none_leaves_the_option_unset():
     assert argv({"workers": None, "bind": "x"}) == ["--bind=x"]
+
+
+def test_none_leaves_an_option_with_an_optional_value_unset():
+    assert argv({"proxy-protocol": None}) == []
+
+
+def test_none_switches_a_flag_on_and_keeps_the_name_it_was_given():
+    """django-prodserver 3.0 documented `"preload": None` for a bare `--preload`."""
+    configured = TABLE.from_mapping({"Reload": None, "workers": None, "proxy_headers": None}, "web")
+    assert render(configured) == ["--reload", "--proxy-headers"]
+    assert none_flags(configured) == ["Reload", "proxy_headers"]
+
+
+def test_none_switches_a_negative_flag_on():
+    configured = TABLE.from_mapping({"no-sendfile": None, "no-proxy-headers": None}, "web")
+    assert render(configured) == ["--no-sendfile", "--no-proxy-headers"]
+    assert none_flags(configured) == ["no-sendfile", "no-proxy-headers"]
+
+
+def test_true_false_and_values_are_not_none_flags():
+    assert (
+        none_flags(TABLE.from_mapping({"reload": True, "sendfile": False, "bind": "x"}, "web"))
+        == []
+    )
+
+
+def test_a_typed_flag_replaces_the_one_none_switched_on():
+    configured = TABLE.from_mapping({"reload": None}, "web")
+    typed, _ = TABLE.from_argv(["--reload"], "web")
+    assert none_flags(override(configured, typed)) == []
+
+
+def test_extra_names_find_the_option_but_never_shadow_the_servers_own():
+    table = OptionTable("demo", [BIND, WORKERS], extra_names={"address": "bind", "workers": "bind"})
+    assert render(table.from_mapping({"Address": "x"}, "web")) == ["--bind=x"]
+    assert table.find("workers", "web")[0] is WORKERS
+    with pytest.raises(OptionError, match=r"sets demo's `bind` twice, as `bind` and as `address`"):
+        table.from_mapping({"bind": "x", "address": "y"}, "web")
+    with pytest.raises(ValueError, match=r"no option `port` for the extra name `listen`"):
+        OptionTable("demo", [BIND], extra_names={"listen": "port"})
+
+
+GUNICORN = "django_prodserver.backends.gunicorn.GunicornServer"
+UVICORN = "django_prodserver.backends.uvicorn.UvicornServer"
+
+
+def check_messages(processes, *, starting=False):
+    with override_settings(PRODUCTION_PROCESSES=processes):
+        if not starting:
+            with checking_in_depth():
+                return run_checks(tags=["prodserver"])
+        specs, _ = read_processes()
+        with checking_for_a_start([plan_process(spec) for spec in specs.values()]):
+            return run_checks(tags=["prodserver"])
+
+
+@pytest.mark.parametrize("starting", [False, True])
+def test_a_flag_set_to_none_is_a_warning_of_the_checks(starting):
+    messages = check_messages(
+        {
+            "web": {"BACKEND": GUNICORN, "ARGS": {"preload": None, "accesslog": None}},
+            "api": {"BACKEND": UVICORN, "ARGS": {"no-access-log": None}},
+        },
+        starting=starting,
+    )
+    assert [(m.id, m.level) for m in messages] == [("prodserver.W003", 30)] * 2
+    assert [m.msg for m in messages] == [
+        "Process 'web': `preload` is None, which switches the flag on "
+        "(as django-prodserver 3.0 read it); write True.",
+        "Process 'api': `no-access-log` is None, which switches the flag on "
+        "(as django-prodserver 3.0 read it); write True.",
+    ]
+    assert messages[0].hint == (
+        'Write "preload": True to keep the flag on, or remove `preload` to leave it off.'
+    )
+    assert not any(message.is_serious() for message in messages)
+
+
+def test_a_value_option_set_to_none_is_no_warning():
+    assert check_messages({"web": {"BACKEND": GUNICORN, "ARGS": {"accesslog": None}}}) == []
 
 
 def test_a_list_repeats_the_option():

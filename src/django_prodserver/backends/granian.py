@@ -27,8 +27,15 @@ ENVIRONMENT_PREFIX = "GRANIAN"
 # Names that other servers' users bring along, and what granian calls the same thing.
 OTHER_SERVERS_NAMES = {
     "bind": "granian listens on `host` and `port`, or on a unix socket with `uds`",
-    "threads": "granian's Python threads per worker are `blocking-threads` (WSGI only), "
-    "its Rust I/O threads `runtime-threads`",
+}
+# The names django-prodserver 3.0's granian backend took, and granian's own parameter for
+# each: its settings keep working, and the command line shows granian's own flag.
+LEGACY_NAMES = {
+    "address": "host",  # granian's Python API name for `--host`
+    "threads": "blocking_threads",
+    "log_access": "log_access_enabled",  # `--access-log`
+    "ssl_cert": "ssl_certificate",
+    "ssl_key": "ssl_keyfile",
 }
 # Event loops granian loads only when their package is installed, and granian's extra for it.
 LOOP_PACKAGES = {"uvloop": "uvloop", "rloop": "rloop", "winloop": "winloop"}
@@ -103,7 +110,8 @@ class GranianServer(ServerBackend):
     interfaces: ClassVar[tuple[str, ...]] = ()
 
     def option_table(self) -> OptionTable:
-        return click_option_table("granian", granian_command())
+        own = click_option_table("granian", granian_command())
+        return OptionTable("granian", own.options, extra_names=LEGACY_NAMES)
 
     def graceful_timeout(self, plan: Plan) -> float | None:
         given = plan.value("workers_kill_timeout")
@@ -159,6 +167,20 @@ class GranianServer(ServerBackend):
     def check_interface_options(self, context: Any) -> None:
         """Options that granian's interface for this backend cannot honour."""
 
+    def legacy_name(self, key: str) -> str | None:
+        """The name from LEGACY_NAMES that ARGS gives granian's `key`, if it uses one."""
+        if not isinstance(self.spec.args, Mapping):
+            return None
+        legacy = {normalize(name): own for name, own in LEGACY_NAMES.items()}
+        return next(
+            (
+                name
+                for name in self.spec.args
+                if isinstance(name, str) and legacy.get(normalize(name)) == key
+            ),
+            None,
+        )
+
     def other_backend(self) -> str:
         other = "GranianWSGIServer" if self.interface == "asgi" else "GranianASGIServer"
         return f"django_prodserver.backends.granian.{other}"
@@ -177,11 +199,14 @@ class GranianASGIServer(GranianServer):
     def check_interface_options(self, context: Any) -> None:
         threads = context.params.get("blocking_threads")
         if threads is not None and threads > 1:
+            legacy = self.legacy_name("blocking_threads")
+            named = f"`{legacy}` (granian's `blocking-threads`)" if legacy else "`blocking-threads`"
             raise OptionError(
-                f"Process '{self.name}': `blocking-threads` is "
+                f"Process '{self.name}': {named} is "
                 f"{threads}{from_environment(context, 'blocking_threads')}, but granian's "
                 f"ASGI interface runs the application on one blocking thread per worker "
-                f"and refuses any other number. Remove `blocking-threads` (or set it to 1) "
+                f"and refuses any other number. Remove `{legacy or 'blocking-threads'}` "
+                f"(or set it to 1) "
                 f"and raise `workers` for more parallelism; or serve the WSGI application "
                 f"with {self.other_backend()}, where `blocking-threads` sizes each worker's "
                 f"thread pool."

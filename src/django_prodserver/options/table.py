@@ -10,7 +10,7 @@ let options typed on the command line replace the configured ones.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django_prodserver.errors import OptionError
 from django_prodserver.suggestions import did_you_mean
@@ -47,11 +47,16 @@ class OptionValue:
 
     `values` are the texts given to an option that takes one (several for a repeated
     option); a flag has none: its tokens say whether it is switched on.
+
+    `none_name` is the ARGS name of a flag switched on by `None` (django-prodserver 3.0
+    turned `"preload": None` into a bare `--preload`). It travels with the plan's options,
+    so that `manage.py check` can warn about it without reading ARGS again (`none_flags`).
     """
 
     option: Option
     tokens: tuple[str, ...]
     values: tuple[str, ...] = ()
+    none_name: str | None = None
 
     @classmethod
     def given(cls, option: Option, values: Sequence[str]) -> OptionValue:
@@ -82,9 +87,16 @@ def describe(value: object) -> str:
 
 
 class OptionTable:
-    """Every option of one server, findable under each of its names."""
+    """Every option of one server, findable under each of its names.
 
-    def __init__(self, server: str, options: Iterable[Option]) -> None:
+    `extra_names` maps names that are not the server's own to the key of the option they
+    mean (granian's `address` for `host`, as another implementation spelt it). They are
+    found like any other name, but never shadow one of the server's own.
+    """
+
+    def __init__(
+        self, server: str, options: Iterable[Option], extra_names: Mapping[str, str] | None = None
+    ) -> None:
         self.server = server
         self.options = tuple(options)
         # normalized name -> (option, named by a negative flag)
@@ -96,6 +108,11 @@ class OptionTable:
                 self._names.setdefault(normalize(flag), (option, False))
             for flag in option.negative_flags:
                 self._names.setdefault(normalize(flag), (option, True))
+        by_key = {option.key: option for option in self.options}
+        for name, key in (extra_names or {}).items():
+            if key not in by_key:
+                raise ValueError(f"{server} has no option `{key}` for the extra name `{name}`")
+            self._names.setdefault(normalize(name), (by_key[key], False))
         self._flags: dict[str, tuple[Option, bool]] = {}
         for option in self.options:
             self._flags.update(dict.fromkeys(option.flags, (option, False)))
@@ -118,7 +135,12 @@ class OptionTable:
     # Settings -> options
 
     def from_mapping(self, args: Mapping[str, object], process: str) -> list[OptionValue]:
-        """Options from a dict of ARGS, in the order they were written."""
+        """Options from a dict of ARGS, in the order they were written.
+
+        None leaves an option that takes a value unset (the server's default applies), and
+        switches a flag on, as django-prodserver 3.0 did; such a flag keeps the name it was
+        given in `OptionValue.none_name`, for the checks' warning.
+        """
         configured: list[OptionValue] = []
         seen: dict[str, str] = {}
         for name, value in args.items():
@@ -133,8 +155,12 @@ class OptionTable:
                     f"as `{seen[option.key]}` and as `{name}`. Keep one."
                 )
             seen[option.key] = name
+            if value is None and option.takes_value:
+                continue
             if value is None:
-                continue  # None leaves the option unset: the server's default applies.
+                switched = self.switch(option, not negated)
+                configured.append(replace(switched, none_name=name))
+                continue
             configured.append(self._value(option, negated, name, value, process))
         return configured
 
@@ -256,3 +282,8 @@ def override(
 
 def render(configured: Sequence[OptionValue]) -> list[str]:
     return [token for item in configured for token in item.tokens]
+
+
+def none_flags(configured: Sequence[OptionValue]) -> list[str]:
+    """The ARGS names of the flags that `None` switched on, as written."""
+    return [item.none_name for item in configured if item.none_name is not None]

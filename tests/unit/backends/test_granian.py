@@ -101,10 +101,78 @@ def test_options_and_flags(args, expected):
     assert line(args) == f"granian --interface=asgi {expected} myproject.asgi:application"
 
 
-def test_none_leaves_an_option_unset():
-    assert line({"log-level": None, "access-log": None, "workers": 2}) == (
+def test_none_leaves_an_option_unset_and_switches_a_flag_on():
+    assert line({"log-level": None, "workers": 2}) == (
         "granian --interface=asgi --workers=2 myproject.asgi:application"
     )
+    assert line({"access-log": None, "no-ws": None}) == (
+        "granian --interface=asgi --access-log --no-ws myproject.asgi:application"
+    )
+
+
+@pytest.mark.parametrize("backend", [GranianASGIServer, GranianWSGIServer])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ({"address": "0.0.0.0"}, "--host=0.0.0.0"),
+        ({"threads": 1}, "--blocking-threads=1"),
+        ({"log-access": True}, "--access-log"),
+        ({"log_access": False}, "--no-access-log"),
+        ({"ssl-cert": __file__}, f"--ssl-certificate={__file__}"),
+        ({"ssl_key": __file__}, f"--ssl-keyfile={__file__}"),
+    ],
+)
+def test_the_names_of_django_prodserver_3_give_granians_own_flags(backend, args, expected):
+    interface = "asgi" if backend is GranianASGIServer else "wsgi"
+    assert line(args, backend=backend) == (
+        f"granian --interface={interface} {expected} myproject.{interface}:application"
+    )
+
+
+def test_the_3_0_example_runs_with_threads_on_wsgi():
+    args = {"address": "127.0.0.1", "port": 8000, "threads": 2, "log_access": True}
+    assert line(args, backend=GranianWSGIServer) == (
+        "granian --interface=wsgi --host=127.0.0.1 --port=8000 --blocking-threads=2 "
+        "--access-log myproject.wsgi:application"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "key"),
+    [
+        ({"address": "0.0.0.0", "host": "127.0.0.1"}, "host"),
+        ({"blocking-threads": 1, "threads": 1}, "blocking_threads"),
+        ({"access-log": True, "log-access": True}, "log_access_enabled"),
+        ({"ssl-certificate": __file__, "ssl_cert": __file__}, "ssl_certificate"),
+        ({"ssl-key": __file__, "ssl-keyfile": __file__}, "ssl_keyfile"),
+    ],
+)
+def test_a_3_0_name_beside_granians_own_is_the_same_option_twice(args, key):
+    first, second = args
+    with pytest.raises(OptionError) as error:
+        line(args, backend=GranianWSGIServer)
+    assert str(error.value) == (
+        f"Process 'web': ARGS sets granian's `{key}` twice, as `{first}` and as `{second}`. "
+        f"Keep one."
+    )
+
+
+def test_threads_above_one_with_asgi_follows_the_blocking_threads_rule():
+    with pytest.raises(OptionError) as error:
+        line({"threads": 2})
+    message = str(error.value)
+    assert message.startswith(
+        "Process 'web': `threads` (granian's `blocking-threads`) is 2, but granian's ASGI"
+    )
+    assert "Remove `threads` (or set it to 1)" in message
+    assert "GranianWSGIServer" in message
+
+
+def test_a_typo_of_a_3_0_name_still_gets_a_suggestion():
+    with pytest.raises(OptionError, match=r"no option `adress` \(did you mean `address`\?\)"):
+        line({"adress": "0.0.0.0"})
+    with pytest.raises(OptionError, match=r"no option `ssl-certfile` \(did you mean `ssl-cert"):
+        line({"ssl-certfile": __file__})
 
 
 def test_repeated_options_and_the_unix_socket_permissions():
@@ -222,7 +290,6 @@ def test_unknown_option_suggests_granian_names():
     ("args", "words"),
     [
         ({"bind": "0.0.0.0:8000"}, "no option `bind`: granian listens on `host` and `port`"),
-        ({"threads": 4}, "no option `threads`: granian's Python threads per worker"),
     ],
 )
 def test_other_servers_names_say_what_granian_calls_them(args, words):
