@@ -16,9 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import django_prodserver
+
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "example"
 MANAGE = EXAMPLE / "manage.py"
+# Where the package the tests imported lives: the projects they start import the same one,
+# not whichever copy the virtualenv has installed.
+PACKAGE_FOLDER = Path(django_prodserver.__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -38,7 +43,7 @@ class Project:
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         env = {
             **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(self.directory), str(EXAMPLE)]),
+            "PYTHONPATH": os.pathsep.join([str(self.directory), str(EXAMPLE), str(PACKAGE_FOLDER)]),
             "DJANGO_SETTINGS_MODULE": self.module,
             "XDG_RUNTIME_DIR": str(self.directory),  # gunicorn's control socket, per test
             "EXAMPLE_DATABASE": str(self.directory / "db.sqlite3"),

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.support import EXAMPLE, REPO, get
+from tests.support import get
 
 PATHS = {
     "runserver": "django_prodserver.backends.dev.django_runserver.DjangoRunserver",
@@ -36,12 +36,7 @@ pytestmark = pytest.mark.server
 @pytest.fixture
 def make_dev_project(make_project):
     def make(processes, daphne=True):
-        project = make_project(processes, WITH_DAPHNE if daphne else "")
-        # The project's folders, then this checkout's package (not an installed copy).
-        path = f"{project.directory}:{EXAMPLE}:{REPO / 'src'}"
-        original = project.env
-        project.env = lambda extra=None: original({"PYTHONPATH": path, **(extra or {})})
-        return project
+        return make_project(processes, WITH_DAPHNE if daphne else "")
 
     return make
 
