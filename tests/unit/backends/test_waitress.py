@@ -119,7 +119,7 @@ def test_the_line_reads_back_as_the_same_server_through_waitress_serve():
         "trusted_proxy_headers": ["x-forwarded-for", "x-forwarded-proto"],
     }
     planned = plan(args, application="exampleproject.wsgi.application")
-    served = {}
+    served: dict[str, object] = {}
 
     def capture(app, **adjustments):
         served.update(adjustments, app=app)

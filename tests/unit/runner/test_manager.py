@@ -16,6 +16,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import pytest
 
@@ -84,7 +85,8 @@ class System:
         self.timeline: list[tuple[float, int, Callable[[], None]]] = []
         self.order = itertools.count()
         self.waits = 0
-        self.log: list[tuple[float, str, str] | tuple[float, str, str, str]] = []
+        # (time, "start", name), (time, "kill" or "group", name, signal name)
+        self.log: list[tuple[Any, ...]] = []
         for at, signum in signals:
             self.at(at, partial(self.pending.append, signum))
 
@@ -278,7 +280,7 @@ def child(name, restart="never", stop_signal=signal.SIGTERM, stop_timeout=10.0, 
 class Replayed:
     status: int
     printed: list[str]  # the runner's messages as they are, a process's lines as `name | line`
-    log: list
+    log: list[tuple[Any, ...]]
 
 
 def replay(children, runs, signals=()) -> Replayed:
