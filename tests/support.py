@@ -1,4 +1,5 @@
-"""Running the example project's `manage.py` for real: projects, servers, HTTP, process trees."""
+"""Running the example project's `manage.py` for real: projects, servers, HTTP, process
+trees, exported files."""
 
 from __future__ import annotations
 
@@ -104,6 +105,20 @@ def write_project(directory: Path, processes: Mapping[str, Any] | str, extra: st
         f"from exampleproject.settings import *  # noqa\nPRODUCTION_PROCESSES = {source}\n{extra}\n"
     )
     return Project(directory)
+
+
+def export_files(project: Project, format: str, output: Path, *args: str) -> list[Path]:
+    """Run `prodserver --export FORMAT --output OUTPUT ARGS`; the files it says it wrote."""
+    # The repository on the path too: some tests' processes use the tests' own backends.
+    path = os.pathsep.join(map(str, [project.directory, EXAMPLE, REPO]))
+    result = project.manage(
+        "prodserver", "--export", format, f"--output={output}", *args, env={"PYTHONPATH": path}
+    )
+    assert result.returncode == 0, result.stderr
+    written = [Path(line.removeprefix("Wrote ")) for line in result.stdout.splitlines()]
+    assert written, result.stdout
+    assert all(path.is_file() for path in written), result.stdout
+    return written
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):

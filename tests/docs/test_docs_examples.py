@@ -115,7 +115,7 @@ def of_kind(kind: str) -> list[Block]:
     return [block for block in BLOCKS if block.kind == kind]
 
 
-def params(blocks: list[Any]) -> Any:
+def params(blocks: list[Any]) -> pytest.MarkDecorator:
     return pytest.mark.parametrize("block", blocks, ids=[b.id for b in blocks])
 
 

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.exports.support import export_files
+from tests.support import export_files
 
 pytestmark = pytest.mark.server
 SCHEMA = json.loads((Path(__file__).parent / "compose-spec.json").read_text())

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.exports.support import export_files
-from tests.support import EXAMPLE, Running
+from tests.support import EXAMPLE, Running, export_files
 
 pytestmark = pytest.mark.server
 HONCHO = Path(sys.executable).parent / "honcho"

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.exports.support import export_files
-from tests.support import Running
+from tests.support import Running, export_files
 
 pytestmark = pytest.mark.server
 

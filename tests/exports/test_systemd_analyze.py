@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.exports.support import export_files
+from tests.support import export_files
 
 pytestmark = [
     pytest.mark.server,

@@ -131,7 +131,8 @@ def test_sigterm_lets_a_slow_request_finish_and_leaves_nothing_behind(
     for name in ("web", "admin"):
         socket = made.directory / f"prodserver-{name}" / "gunicorn.ctl"
         line = f"Control socket listening at {socket}"
-        wait_for(lambda line=line: line in running.output, 10, line, running)
+        # Called before the loop goes on: the late binding of `line` does not matter.
+        wait_for(lambda: line in running.output, 10, line, running)  # noqa: B023
 
     running.popen.send_signal(signal.SIGHUP)
     wait_for(lambda: running.output.count("Handling signal: hup") == 2, 10, "HUP", running)

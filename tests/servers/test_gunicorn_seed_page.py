@@ -137,14 +137,18 @@ def test_unix_socket_binding_as_www_data(make_project, started, tmp_path):
     server = serve(make_project(web(args)), started, f"unix:{socket_path}")
     status, body = get(f"unix:{socket_path}", "/pid/")
     assert status == 200
-    worker_pid = int(re.search(r'"pid": (\d+)', body)[1])
+    match = re.search(r'"pid": (\d+)', body)
+    assert match, body
+    worker_pid = int(match[1])
     assert (tmp_path.stat().st_uid, _uid_of(worker_pid)) == (0, pwd.getpwnam("www-data").pw_uid)
     assert server.stop()[0] == 0
 
 
 def _uid_of(pid):
     status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"^Uid:\s+(\d+)", status, flags=re.MULTILINE)[1])
+    match = re.search(r"^Uid:\s+(\d+)", status, flags=re.MULTILINE)
+    assert match, status
+    return int(match[1])
 
 
 def test_development_configuration_with_auto_reload(make_project, started, port, tmp_path):

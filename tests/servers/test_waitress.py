@@ -149,7 +149,7 @@ def test_the_graceful_bound_ends_a_request_that_outlasts_it(caplog):
         return [b"late"]
 
     port = free_port()
-    server_map = {}
+    server_map: dict[int, object] = {}
     server = create_server(slow_application, map=server_map, listen=f"127.0.0.1:{port}")
     servers = [server]
     client = socket.create_connection(("127.0.0.1", port))

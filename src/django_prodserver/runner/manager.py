@@ -10,6 +10,10 @@ timer (a restart that is due, a stop timeout). What happens when a process ends:
 
 Whatever was left of the process's group is killed before it starts again, so that a
 crashed server's orphaned workers do not keep its port.
+
+Everything the loop asks of the system (starting, reaping and signalling processes,
+reading their pipes, waiting for events, the time) is an argument of `Manager`, the real
+one by default, so that a test can replay a history with a fake system.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ import os
 import selectors
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from django_prodserver.runner.child import Child, signal_group, spawn
 from django_prodserver.runner.printer import LineSplitter, Printer
@@ -44,23 +49,47 @@ class Stream:
     splitter: LineSplitter
 
 
+class Inbox(Protocol):
+    """Where the handled signals arrive: readable `fd`, and `read` to take them."""
+
+    fd: int
+
+    def read(self) -> list[signal.Signals]: ...
+
+
 class Manager:
     def __init__(
         self,
         children: Sequence[Child],
         printer: Printer,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        spawn: Callable[[Sequence[str], Mapping[str, str]], tuple[int, int]] = spawn,
+        waitpid: Callable[[int, int], tuple[int, int]] = os.waitpid,
+        kill: Callable[[int, int], None] = os.kill,
+        signal_group: Callable[[int, int], bool] = signal_group,
+        read: Callable[[int, int], bytes] = os.read,
+        close: Callable[[int], None] = os.close,
+        selector: Callable[[], selectors.BaseSelector] = selectors.DefaultSelector,
+        inbox: Callable[[], contextlib.AbstractContextManager[Inbox]] = SignalInbox,
     ) -> None:
         self.children = list(children)
         self.printer = printer
         self.clock = clock
-        self.selector = selectors.DefaultSelector()
+        self._spawn = spawn
+        self._waitpid = waitpid
+        self._kill = kill
+        self._signal_group = signal_group
+        self._read_pipe = read
+        self._close_pipe = close
+        self._open_inbox = inbox
+        self.selector = selector()
         self.streams: dict[int, Stream] = {}
         self.stopping = False
 
     def run(self) -> int:
         """Run until every process has ended or been stopped; the exit status."""
-        with SignalInbox() as inbox:
+        with self._open_inbox() as inbox:
             self.selector.register(inbox.fd, selectors.EVENT_READ, None)
             while not all(child.finished for child in self.children):
                 self._start_due()
@@ -93,7 +122,7 @@ class Manager:
     def _start(self, child: Child) -> None:
         child.start_at = None
         try:
-            pid, fd = spawn(child.spec.argv, child.spec.env)
+            pid, fd = self._spawn(child.spec.argv, child.spec.env)
         except OSError as error:
             child.failed = True
             self.printer.message(f"{child.name} could not start: {error}. Not started again.")
@@ -110,7 +139,7 @@ class Manager:
     def _read(self, stream: Stream) -> bool:
         """Print what one read of the pipe gives; False when it had nothing now or has ended."""
         try:
-            data = os.read(stream.fd, READ_SIZE)
+            data = self._read_pipe(stream.fd, READ_SIZE)
         except BlockingIOError:
             return False
         except OSError:
@@ -121,7 +150,7 @@ class Manager:
         self.printer.lines(stream.name, stream.splitter.finish())
         self.selector.unregister(stream.fd)
         del self.streams[stream.fd]
-        os.close(stream.fd)
+        self._close_pipe(stream.fd)
         return False
 
     def _drain(self, stream: Stream) -> None:
@@ -135,7 +164,7 @@ class Manager:
         """Collect every ended child; as PID 1 that includes orphans, which need no more."""
         while True:
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status = self._waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
@@ -154,7 +183,7 @@ class Manager:
             self.printer.message(f"{child.name} {how}.")
             return
         pgid, child.pgid = child.pgid, None
-        if pgid is not None and signal_group(pgid, signal.SIGKILL):
+        if pgid is not None and self._signal_group(pgid, signal.SIGKILL):
             self.printer.message(f"Killed what was left of {child.name}'s process group.")
         policy = child.spec.restart
         if policy == "always" or (policy == "on-failure" and code != 0):
@@ -184,7 +213,7 @@ class Manager:
             for child in self.children:
                 if child.pid is not None:
                     self.printer.message(f"Passing {signum.name} on to {child.name}.")
-                    _signal_process(child.pid, signum)
+                    self._signal_process(child.pid, signum)
 
     def _stop_all(self, received: signal.Signals) -> None:
         self.stopping = True
@@ -204,16 +233,16 @@ class Manager:
             # hang (Dramatiq takes a second SIGTERM as "kill now"; django-q2's cluster
             # waits forever on its dead sentinel). The group is killed at the deadline.
             if child.pid is not None:
-                _signal_process(child.pid, stop)
+                self._signal_process(child.pid, stop)
             else:
-                signal_group(child.pgid, stop)
+                self._signal_group(child.pgid, stop)
 
     def _kill_all(self, received: signal.Signals) -> None:
         for child in self.children:
             if child.pgid is not None and not child.killed:
                 self.printer.message(f"{received.name} received again: killing {child.name}.")
                 child.killed = True
-                signal_group(child.pgid, signal.SIGKILL)
+                self._signal_group(child.pgid, signal.SIGKILL)
 
     def _watch_groups(self) -> None:
         """While stopping: forget groups that have emptied, kill those out of time."""
@@ -223,7 +252,7 @@ class Manager:
         for child in self.children:
             if child.pgid is None:
                 continue
-            if child.pid is None and not signal_group(child.pgid, 0):
+            if child.pid is None and not self._signal_group(child.pgid, 0):
                 child.pgid = None
             elif child.stop_deadline is not None and now >= child.stop_deadline:
                 child.stop_deadline = None
@@ -232,7 +261,7 @@ class Manager:
                     f"{child.name} did not stop within {child.spec.stop_timeout:g} s "
                     f"(STOP_TIMEOUT): killing what is left of it."
                 )
-                signal_group(child.pgid, signal.SIGKILL)
+                self._signal_group(child.pgid, signal.SIGKILL)
 
     def _wait(self) -> float:
         """Seconds until the next thing to do without a signal or output to wake the loop."""
@@ -247,10 +276,9 @@ class Manager:
                 times.append(GROUP_POLL)
         return max(0.0, min(times))
 
-
-def _signal_process(pid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signum)
+    def _signal_process(self, pid: int, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self._kill(pid, signum)
 
 
 def describe_exit(code: int) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import sys
 import time
+from functools import partial
 
 import pytest
 from django.test import override_settings
@@ -24,6 +25,7 @@ from django_prodserver.loading import load_backend
 from django_prodserver.probes.celery_broker import check_broker
 from django_prodserver.processes import ProcessSpec
 from tests.support import free_port
+from tests.unit.backends import support
 
 APP = "exampleproject.celery.app"
 WORKER = "django_prodserver.backends.celery.CeleryWorker"
@@ -33,8 +35,7 @@ def plan(args, overrides=(), backend=CeleryWorker, app=APP):
     return backend(ProcessSpec("worker", WORKER, args, app=app)).plan(overrides)
 
 
-def line(args, overrides=(), backend=CeleryWorker, app=APP):
-    return plan(args, overrides, backend, app).command_line()
+line = partial(support.line, backend=CeleryWorker, name="worker", app=APP)
 
 
 def closed_port_url(password="s3cret"):

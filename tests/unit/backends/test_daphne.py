@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from django.test import override_settings
 
 from django_prodserver.backends.daphne import DaphneServer, daphne_interface, option_table
 from django_prodserver.errors import ApplicationError, MissingPackageError, OptionError
 from django_prodserver.processes import ProcessSpec
+from tests.unit.backends import support
 
 PATH = "django_prodserver.backends.daphne.DaphneServer"
 
 
-def line(args, overrides=()):
-    spec = ProcessSpec("web", PATH, args)
-    with override_settings(ASGI_APPLICATION="myproject.asgi.application"):
-        return DaphneServer(spec).plan(overrides).command_line()
+line = partial(support.line, backend=DaphneServer)
 
 
 def test_the_documented_line():

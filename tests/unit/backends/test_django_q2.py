@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 
 import pytest
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.test import override_settings
 from django_prodserver.backends.django_q2 import DjangoQ2Worker
 from django_prodserver.errors import MissingPackageError, OptionError, ProdserverError
 from django_prodserver.processes import ProcessSpec
+from tests.unit.backends import support
 
 pytest.importorskip("django_q")
 
@@ -21,8 +23,7 @@ def worker(args=None, app=None):
     return DjangoQ2Worker(ProcessSpec("qcluster", PATH, args or {}, app=app))
 
 
-def line(args=None, overrides=()):
-    return worker(args).plan(overrides).command_line()
+line = partial(support.line, backend=DjangoQ2Worker, name="qcluster")
 
 
 def test_the_documented_line():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 
 import pytest
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.test import override_settings
 from django_prodserver.backends.django_tasks import DjangoTasksWorker, builtin_tasks
 from django_prodserver.errors import MissingPackageError, OptionError, ProdserverError
 from django_prodserver.processes import ProcessSpec
+from tests.unit.backends import support
 
 pytest.importorskip("django_tasks_db")
 
@@ -27,8 +29,7 @@ def worker(args=None, app=None):
     return DjangoTasksWorker(ProcessSpec("tasks", PATH, args or {}, app=app))
 
 
-def line(args=None, overrides=()):
-    return worker(args).plan(overrides).command_line()
+line = partial(support.line, backend=DjangoTasksWorker, name="tasks")
 
 
 def test_the_documented_line():

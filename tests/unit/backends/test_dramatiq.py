@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 
 import pytest
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.test import override_settings
 from django_prodserver.backends.dramatiq import DramatiqWorker, spread_values
 from django_prodserver.errors import MissingPackageError, OptionError, ProdserverError
 from django_prodserver.processes import ProcessSpec
+from tests.unit.backends import support
 
 PATH = "django_prodserver.backends.dramatiq.DramatiqWorker"
 RUNDRAMATIQ = "python manage.py rundramatiq"
@@ -21,8 +23,7 @@ def backend(args=None):
     return DramatiqWorker(ProcessSpec("dramatiq", PATH, args if args is not None else {}))
 
 
-def line(args=None, overrides=()):
-    return backend(args).plan(overrides).command_line()
+line = partial(support.line, backend=DramatiqWorker, name="dramatiq")
 
 
 def test_no_args():

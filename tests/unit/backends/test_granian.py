@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from functools import partial
 
 import pytest
 from django.test import override_settings
@@ -16,6 +17,7 @@ from django_prodserver.backends.granian import (
 )
 from django_prodserver.errors import ApplicationError, MissingPackageError, OptionError
 from django_prodserver.processes import ProcessSpec
+from tests.unit.backends import support
 
 ASGI = "django_prodserver.backends.granian.GranianASGIServer"
 WSGI = "django_prodserver.backends.granian.GranianWSGIServer"
@@ -29,12 +31,7 @@ def clean_environment(monkeypatch):
             monkeypatch.delenv(name)
 
 
-def line(args, overrides=(), backend=GranianASGIServer):
-    spec = ProcessSpec("web", ASGI if backend is GranianASGIServer else WSGI, args)
-    with override_settings(
-        WSGI_APPLICATION="myproject.wsgi.application", ASGI_APPLICATION="myproject.asgi.application"
-    ):
-        return backend(spec).plan(overrides).command_line()
+line = partial(support.line, backend=GranianASGIServer)
 
 
 def test_asgi_line_names_the_interface():

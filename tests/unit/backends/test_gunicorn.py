@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from django.test import override_settings
 
 from django_prodserver.backends.gunicorn import GunicornServer, option_table
 from django_prodserver.errors import ApplicationError, MissingPackageError, OptionError
 from django_prodserver.processes import ProcessSpec
+from tests.unit.backends import support
 
 PATH = "django_prodserver.backends.gunicorn.GunicornServer"
 
 
-def line(args, overrides=()):
-    spec = ProcessSpec("web", PATH, args)
-    with override_settings(WSGI_APPLICATION="myproject.wsgi.application"):
-        return GunicornServer(spec).plan(overrides).command_line()
+line = partial(support.line, backend=GunicornServer)
 
 
 def test_the_seed_translation():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 
 import pytest
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.test import override_settings
 from django_prodserver.backends.huey import HueyConsumer
 from django_prodserver.errors import MissingPackageError, OptionError, ProdserverError
 from django_prodserver.processes import ProcessSpec
+from tests.unit.backends import support
 
 PATH = "django_prodserver.backends.huey.HueyConsumer"
 RUN_HUEY = "python manage.py run_huey"
@@ -21,8 +23,7 @@ def backend(args=None, stop_signal="SIGTERM"):
     return HueyConsumer(spec)
 
 
-def line(args=None, overrides=(), stop_signal="SIGTERM"):
-    return backend(args, stop_signal).plan(overrides).command_line()
+line = partial(support.line, backend=HueyConsumer, name="huey", stop_signal="SIGTERM")
 
 
 def test_sigterm_is_made_the_graceful_signal():

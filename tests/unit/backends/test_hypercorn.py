@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
-from django.test import override_settings
 
 from django_prodserver.backends.hypercorn import (
     HypercornServer,
@@ -13,14 +14,12 @@ from django_prodserver.backends.hypercorn import (
 )
 from django_prodserver.errors import MissingPackageError, OptionError
 from django_prodserver.processes import ProcessSpec
+from tests.unit.backends import support
 
 PATH = "django_prodserver.backends.hypercorn.HypercornServer"
 
 
-def line(args, overrides=()):
-    spec = ProcessSpec("web", PATH, args)
-    with override_settings(ASGI_APPLICATION="myproject.asgi.application"):
-        return HypercornServer(spec).plan(overrides).command_line()
+line = partial(support.line, backend=HypercornServer)
 
 
 def test_the_documented_line():

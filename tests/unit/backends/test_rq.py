@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 
 import pytest
 from django.test import override_settings
@@ -10,6 +11,7 @@ from django.test import override_settings
 from django_prodserver.backends.rq import RQWorker
 from django_prodserver.errors import MissingPackageError, OptionError, ProdserverError
 from django_prodserver.processes import ProcessSpec
+from tests.unit.backends import support
 
 PATH = "django_prodserver.backends.rq.RQWorker"
 QUEUES = {
@@ -23,9 +25,7 @@ def backend(args=None):
     return RQWorker(ProcessSpec("rqworker", PATH, args if args is not None else {}))
 
 
-def line(args=None, overrides=()):
-    with override_settings(RQ_QUEUES=QUEUES):
-        return backend(args).plan(overrides).command_line()
+line = partial(support.line, backend=RQWorker, name="rqworker", settings={"RQ_QUEUES": QUEUES})
 
 
 def test_no_args_work_on_the_default_queue():

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from django.test import override_settings
 
 from django_prodserver.backends.uvicorn import UvicornServer, UvicornWSGIServer
 from django_prodserver.errors import ApplicationError, OptionError
 from django_prodserver.processes import ProcessSpec
+from tests.unit.backends import support
 
 ASGI = "django_prodserver.backends.uvicorn.UvicornServer"
 
 
-def line(args, overrides=(), backend=UvicornServer):
-    spec = ProcessSpec("web", ASGI, args)
-    with override_settings(
-        WSGI_APPLICATION="myproject.wsgi.application", ASGI_APPLICATION="myproject.asgi.application"
-    ):
-        return backend(spec).plan(overrides).command_line()
+line = partial(support.line, backend=UvicornServer)
 
 
 def test_asgi_line():

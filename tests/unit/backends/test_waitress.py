@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from functools import partial
 
 import pytest
 from django.test import override_settings
@@ -10,6 +11,7 @@ from django.test import override_settings
 from django_prodserver.backends.waitress import WaitressServer, option_table, read_command_line
 from django_prodserver.errors import MissingPackageError, OptionError
 from django_prodserver.processes import ProcessSpec
+from tests.unit.backends import support
 
 PATH = "django_prodserver.backends.waitress.WaitressServer"
 
@@ -20,8 +22,7 @@ def plan(args, overrides=(), application="myproject.wsgi.application"):
         return WaitressServer(spec).plan(overrides)
 
 
-def line(args, overrides=()):
-    return plan(args, overrides).command_line()
+line = partial(support.line, backend=WaitressServer)
 
 
 def test_a_listen_address_and_threads():
@@ -118,7 +119,7 @@ def test_the_line_reads_back_as_the_same_server_through_waitress_serve():
         "trusted_proxy_headers": ["x-forwarded-for", "x-forwarded-proto"],
     }
     planned = plan(args, application="exampleproject.wsgi.application")
-    served = {}
+    served: dict[str, object] = {}
 
     def capture(app, **adjustments):
         served.update(adjustments, app=app)

@@ -23,16 +23,23 @@ from tests.unit.exports.support import (
 )
 
 
+def found(pattern, text):
+    """The first group of `pattern` where it first matches `text`."""
+    match = re.search(pattern, text)
+    assert match, f"{pattern!r} is not in:\n{text}"
+    return match[1]
+
+
 def stop_timeouts(definition):
     """The stop timeout each engine was given for one process."""
     processes = {"web": definition}
     return {
-        "systemd": re.search(r"TimeoutStopSec=(\d+)", export("systemd", processes))[1],
-        "supervisor": re.search(r"stopwaitsecs=(\d+)", export("supervisor", processes))[1],
-        "compose": re.search(r'stop_grace_period: "(\d+)s"', export("compose", processes))[1],
-        "kubernetes": re.search(
+        "systemd": found(r"TimeoutStopSec=(\d+)", export("systemd", processes)),
+        "supervisor": found(r"stopwaitsecs=(\d+)", export("supervisor", processes)),
+        "compose": found(r'stop_grace_period: "(\d+)s"', export("compose", processes)),
+        "kubernetes": found(
             r"terminationGracePeriodSeconds: (\d+)", export("kubernetes", processes)
-        )[1],
+        ),
     }
 
 

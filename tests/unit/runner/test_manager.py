@@ -1,0 +1,487 @@
+"""The runner's event loop, replaying histories on a fake system, as honcho's tests do.
+
+The fake system's clock moves only when the manager waits; its processes write, end and
+answer signals as each test's `Run`s say; it records what reached them: every start, and
+every signal to a process or to a group, with the time.
+"""
+
+from __future__ import annotations
+
+import heapq
+import io
+import itertools
+import os
+import selectors
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import pytest
+
+from django_prodserver.runner.backoff import Backoff
+from django_prodserver.runner.child import Child, ChildSpec
+from django_prodserver.runner.manager import Manager
+from django_prodserver.runner.printer import RUNNER, Printer
+
+INBOX_FD = 3
+# Past this fake time, or this many waits, the history has gone wrong: the manager would
+# never end, or loops without waiting.
+TOO_LONG = 600.0
+TOO_MANY_WAITS = 10_000
+
+
+@dataclass
+class Run:
+    """What one run of a process does.
+
+    It writes each of `output` (seconds after its start, bytes) and ends `ends_after`
+    seconds after its start with `code` (negative: killed by that signal), or never by
+    itself (None). Any signal but SIGKILL and SIGHUP asks it to stop: it exits with
+    status 0 `stops_after` seconds later, or ignores it (None). With `workers`, processes
+    of its group outlive it until they are killed (and keep its pipe open). With `error`,
+    it cannot start.
+    """
+
+    output: tuple[tuple[float, bytes], ...] = ()
+    ends_after: float | None = None
+    code: int = 0
+    stops_after: float | None = 0.5
+    workers: bool = False
+    error: OSError | None = None
+
+
+@dataclass
+class Process:
+    name: str
+    pid: int
+    fd: int
+    run: Run
+    alive: bool = True
+    workers: bool = False
+    stopping: bool = False
+    status: int | None = None  # the wait status once it has ended, until it is reaped
+
+
+@dataclass
+class Pipe:
+    data: bytearray
+    closed: bool = False
+
+
+class System:
+    """The processes, pipes, signals and time that the manager sees."""
+
+    def __init__(self, runs: dict[str, list[Run]], signals=()) -> None:
+        self.now = 0.0
+        self.runs = {name: list(runs_of_name) for name, runs_of_name in runs.items()}
+        self.pids = itertools.count(100)
+        self.fds = itertools.count(10)
+        self.processes: dict[int, Process] = {}  # until reaped
+        self.groups: dict[int, Process] = {}
+        self.pipes: dict[int, Pipe] = {}  # until the manager closes them
+        self.pending: list[signal.Signals] = []
+        self.timeline: list[tuple[float, int, Callable[[], None]]] = []
+        self.order = itertools.count()
+        self.waits = 0
+        # (time, "start", name), (time, "kill" or "group", name, signal name)
+        self.log: list[tuple[Any, ...]] = []
+        for at, signum in signals:
+            self.at(at, partial(self.pending.append, signum))
+
+    def manager(self, children, printer) -> Manager:
+        return Manager(
+            children,
+            printer,
+            clock=lambda: self.now,
+            spawn=self.spawn,
+            waitpid=self.waitpid,
+            kill=self.kill,
+            signal_group=self.signal_group,
+            read=self.read,
+            close=self.close,
+            selector=lambda: Selector(self),
+            inbox=lambda: Inbox(self),
+        )
+
+    # Time
+
+    def at(self, when: float, action: Callable[[], None]) -> None:
+        heapq.heappush(self.timeline, (when, next(self.order), action))
+
+    def advance(self, timeout: float) -> None:
+        """Up to the next event that is due within `timeout`, and apply what is due then."""
+        self.waits += 1
+        if self.waits > TOO_MANY_WAITS:
+            raise AssertionError(f"woke up {self.waits} times by {self.now} s: {self.log}")
+        until = self.now + timeout
+        if self.timeline and self.timeline[0][0] <= until:
+            self.now = self.timeline[0][0]
+            while self.timeline and self.timeline[0][0] <= self.now:
+                heapq.heappop(self.timeline)[2]()
+        else:
+            self.now = until
+        if self.now > TOO_LONG:
+            raise AssertionError(f"still running at {self.now} s; so far: {self.log}")
+
+    # Processes
+
+    def spawn(self, argv, env) -> tuple[int, int]:
+        name = argv[0]
+        runs = self.runs[name]
+        run = runs.pop(0) if len(runs) > 1 else runs[0]
+        self.log.append((self.now, "start", name))
+        if run.error is not None:
+            raise run.error
+        process = Process(name, next(self.pids), next(self.fds), run, workers=run.workers)
+        self.processes[process.pid] = self.groups[process.pid] = process
+        self.pipes[process.fd] = Pipe(bytearray())
+        for after, data in run.output:
+            self.at(self.now + after, partial(self.write, process, data))
+        if run.ends_after is not None:
+            self.at(self.now + run.ends_after, partial(self.end, process, run.code))
+        return process.pid, process.fd
+
+    def write(self, process: Process, data: bytes) -> None:
+        if process.alive:
+            self.pipes[process.fd].data += data
+
+    def end(self, process: Process, code: int) -> None:
+        if not process.alive:
+            return
+        process.alive = False
+        process.status = code << 8 if code >= 0 else -code
+        self.pending.append(signal.SIGCHLD)
+        self.close_if_empty(process)
+
+    def close_if_empty(self, process: Process) -> None:
+        """The write end of its pipe closes with the last process of its group."""
+        if not process.alive and not process.workers and process.fd in self.pipes:
+            self.pipes[process.fd].closed = True
+
+    def waitpid(self, pid: int, options: int) -> tuple[int, int]:
+        assert (pid, options) == (-1, os.WNOHANG)
+        for process in self.processes.values():
+            if process.status is not None:
+                del self.processes[process.pid]
+                return process.pid, process.status
+        if not self.processes:
+            raise ChildProcessError
+        return 0, 0
+
+    def kill(self, pid: int, signum: int) -> None:
+        if pid not in self.processes:
+            raise ProcessLookupError
+        process = self.processes[pid]
+        self.log.append((self.now, "kill", process.name, signal.Signals(signum).name))
+        self.deliver(process, signum)
+
+    def signal_group(self, pgid: int, signum: int) -> bool:
+        process = self.groups[pgid]
+        if not (process.alive or process.workers):
+            return False
+        if signum == 0:
+            return True
+        self.log.append((self.now, "group", process.name, signal.Signals(signum).name))
+        if signum == signal.SIGKILL:
+            process.workers = False
+            self.close_if_empty(process)
+        self.deliver(process, signum)
+        return True
+
+    def deliver(self, process: Process, signum: int) -> None:
+        if not process.alive or signum == signal.SIGHUP:
+            return
+        if signum == signal.SIGKILL:
+            self.end(process, -signal.SIGKILL)
+        elif process.run.stops_after is not None and not process.stopping:
+            process.stopping = True
+            self.at(self.now + process.run.stops_after, partial(self.end, process, 0))
+
+    # Pipes
+
+    def read(self, fd: int, size: int) -> bytes:
+        pipe = self.pipes[fd]
+        if pipe.data:
+            chunk = bytes(pipe.data[:size])
+            del pipe.data[:size]
+            return chunk
+        if pipe.closed:
+            return b""
+        raise BlockingIOError
+
+    def close(self, fd: int) -> None:
+        del self.pipes[fd]
+
+    def readable(self, fd: int) -> bool:
+        if fd == INBOX_FD:
+            return bool(self.pending)
+        pipe = self.pipes[fd]
+        return bool(pipe.data) or pipe.closed
+
+
+class Selector(selectors.BaseSelector):
+    """Ready when the fake system says so; waiting moves its clock."""
+
+    def __init__(self, system: System) -> None:
+        self.system = system
+        self.keys: dict[int, selectors.SelectorKey] = {}
+
+    def register(self, fileobj, events, data=None) -> selectors.SelectorKey:
+        key = selectors.SelectorKey(fileobj, fileobj, events, data)
+        self.keys[fileobj] = key
+        return key
+
+    def unregister(self, fileobj) -> selectors.SelectorKey:
+        return self.keys.pop(fileobj)
+
+    def get_map(self):
+        return self.keys
+
+    def select(self, timeout=None) -> list[tuple[selectors.SelectorKey, int]]:
+        assert timeout is not None, "the manager always wakes up to look again"
+        if not self.ready():
+            self.system.advance(timeout)
+        return [(key, selectors.EVENT_READ) for key in self.ready()]
+
+    def ready(self) -> list[selectors.SelectorKey]:
+        return [key for fd, key in sorted(self.keys.items()) if self.system.readable(fd)]
+
+
+class Inbox:
+    fd = INBOX_FD
+
+    def __init__(self, system: System) -> None:
+        self.system = system
+
+    def __enter__(self) -> Inbox:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        pass
+
+    def read(self) -> list[signal.Signals]:
+        signals = list(self.system.pending)
+        self.system.pending.clear()
+        return signals
+
+
+def highest(low: float, high: float) -> float:
+    return high
+
+
+def child(name, restart="never", stop_signal=signal.SIGTERM, stop_timeout=10.0, backoff=None):
+    spec = ChildSpec(name, (name,), {}, restart, stop_signal, stop_timeout)
+    return Child(spec, backoff or Backoff(uniform=highest))
+
+
+@dataclass
+class Replayed:
+    status: int
+    printed: list[str]  # the runner's messages as they are, a process's lines as `name | line`
+    log: list[tuple[Any, ...]]
+
+
+def replay(children, runs, signals=()) -> Replayed:
+    system = System(runs, signals)
+    out = io.BytesIO()
+    printer = Printer(out, [c.name for c in children], colour=False, clock=lambda: 0.0)
+    status = system.manager(children, printer).run()
+    assert not system.pipes, "every pipe is read to its end and closed"
+    printed = []
+    for line in out.getvalue().decode().splitlines():
+        name, text = line[len("00:00:00 ") :].split(" | ", 1)
+        printed.append(text if name.rstrip() == RUNNER else f"{name.rstrip()} | {text}")
+    return Replayed(status, printed, system.log)
+
+
+def starts(replayed: Replayed, name: str = "web") -> list[float]:
+    return [entry[0] for entry in replayed.log if entry[1:] == ("start", name)]
+
+
+def test_a_process_that_ends_cleanly():
+    replayed = replay([child("web")], {"web": [Run(ends_after=2.0)]})
+    assert replayed.status == 0
+    assert replayed.printed == [
+        "web started (pid 100).",
+        "web exited with status 0 after 2.0 s. Not started again (RESTART is 'never').",
+    ]
+    assert replayed.log == [(0.0, "start", "web")]
+
+
+def test_a_crash_is_started_again_after_the_backoffs_delay():
+    asked = []
+
+    def three_quarters(low, high):
+        asked.append((low, high))
+        return high * 0.75
+
+    web = child("web", restart="on-failure", backoff=Backoff(first=2.0, uniform=three_quarters))
+    crash = Run(ends_after=1.0, code=1, workers=True)
+    replayed = replay([web], {"web": [crash, Run()]}, signals=[(5.0, signal.SIGTERM)])
+    assert asked == [(1.0, 2.0)]
+    assert replayed.log == [
+        (0.0, "start", "web"),
+        (1.0, "group", "web", "SIGKILL"),
+        (2.5, "start", "web"),
+        (5.0, "kill", "web", "SIGTERM"),
+    ]
+    assert replayed.printed == [
+        "web started (pid 100).",
+        "Killed what was left of web's process group.",
+        "web exited with status 1 after 1.0 s. "
+        "Starting it again in 1.5 s (RESTART is 'on-failure').",
+        "web started (pid 101).",
+        "SIGTERM received: sending SIGTERM to web, which has 10 s to stop.",
+        "web exited with status 0.",
+    ]
+    assert replayed.status == 0
+
+
+@pytest.mark.parametrize(
+    ("policy", "code", "again"),
+    [
+        ("never", 0, False),
+        ("never", 1, False),
+        ("on-failure", 0, False),
+        ("on-failure", 1, True),
+        ("on-failure", -signal.SIGKILL, True),
+        ("always", 0, True),
+        ("always", 1, True),
+    ],
+)
+def test_the_restart_policy_decides_whether_it_starts_again(policy, code, again):
+    runs = {"web": [Run(ends_after=1.0, code=code), Run()]}
+    replayed = replay([child("web", restart=policy)], runs, signals=[(5.0, signal.SIGTERM)])
+    how = "was killed by SIGKILL" if code < 0 else f"exited with status {code}"
+    if again:
+        assert starts(replayed) == [0.0, 1.5]
+        assert replayed.printed[1] == (
+            f"web {how} after 1.0 s. Starting it again in 0.5 s (RESTART is '{policy}')."
+        )
+        assert replayed.status == 0
+    else:
+        assert starts(replayed) == [0.0]
+        assert replayed.printed[-2 if code else -1] == (
+            f"web {how} after 1.0 s. Not started again (RESTART is '{policy}')."
+        )
+        assert replayed.status == (1 if code else 0)
+
+
+def test_from_the_third_crash_in_a_row_it_says_the_process_keeps_crashing():
+    crash = Run(ends_after=1.0, code=1)
+    runs = {"web": [crash, crash, crash, crash, Run()]}
+    replayed = replay([child("web", restart="always")], runs, signals=[(15.0, signal.SIGTERM)])
+    assert starts(replayed) == [0.0, 1.5, 3.5, 6.5, 11.5]
+    ended = [line for line in replayed.printed if line.startswith("web exited with status 1")]
+    assert ended == [
+        "web exited with status 1 after 1.0 s. Starting it again in 0.5 s (RESTART is 'always').",
+        "web exited with status 1 after 1.0 s. Starting it again in 1.0 s (RESTART is 'always').",
+        "web exited with status 1 after 1.0 s. It keeps ending: 3 times in a row. "
+        "Starting it again in 2.0 s (RESTART is 'always').",
+        "web exited with status 1 after 1.0 s. It keeps ending: 4 times in a row. "
+        "Starting it again in 4.0 s (RESTART is 'always').",
+    ]
+
+
+def test_a_stop_sends_each_process_its_own_stop_signal_to_its_main_process_only():
+    children = [
+        child("web", restart="always", stop_signal=signal.SIGQUIT),
+        child("worker", restart="always", stop_signal=signal.SIGINT, stop_timeout=30),
+    ]
+    runs = {"web": [Run(workers=True)], "worker": [Run(stops_after=2.0)]}
+    replayed = replay(children, runs, signals=[(3.0, signal.SIGTERM)])
+    assert replayed.log[2:4] == [
+        (3.0, "kill", "web", "SIGQUIT"),
+        (3.0, "kill", "worker", "SIGINT"),
+    ]
+    assert replayed.printed[2:] == [
+        "SIGTERM received: sending SIGQUIT to web, which has 10 s to stop.",
+        "SIGTERM received: sending SIGINT to worker, which has 30 s to stop.",
+        "web exited with status 0.",
+        "worker exited with status 0.",
+        # web's workers outlived it: the rest of its group is killed at its deadline.
+        "web did not stop within 10 s (STOP_TIMEOUT): killing what is left of it.",
+    ]
+    assert replayed.log[4:] == [(pytest.approx(13.0), "group", "web", "SIGKILL")]
+    assert replayed.status == 0
+
+
+@pytest.mark.parametrize(
+    ("run", "end"),
+    [
+        (Run(stops_after=None), ["web was killed by SIGKILL."]),
+        (Run(stops_after=0.5, workers=True), []),
+    ],
+    ids=["ignores-the-signal", "its-workers-outlive-it"],
+)
+def test_what_has_not_stopped_at_stop_timeout_is_killed_with_its_group(run, end):
+    web = child("web", stop_timeout=5)
+    replayed = replay([web], {"web": [run]}, signals=[(2.0, signal.SIGTERM)])
+    assert replayed.log == [
+        (0.0, "start", "web"),
+        (2.0, "kill", "web", "SIGTERM"),
+        (pytest.approx(7.0), "group", "web", "SIGKILL"),
+    ]
+    killing = "web did not stop within 5 s (STOP_TIMEOUT): killing what is left of it."
+    assert replayed.printed[-1 - len(end) :] == [killing, *end]
+    assert replayed.status == 0
+
+
+def test_a_second_stop_signal_kills_at_once():
+    web = child("web", stop_timeout=30)
+    signals = [(2.0, signal.SIGTERM), (3.0, signal.SIGTERM)]
+    replayed = replay([web], {"web": [Run(stops_after=None)]}, signals)
+    assert replayed.log == [
+        (0.0, "start", "web"),
+        (2.0, "kill", "web", "SIGTERM"),
+        (3.0, "group", "web", "SIGKILL"),
+    ]
+    assert replayed.printed[-2:] == [
+        "SIGTERM received again: killing web.",
+        "web was killed by SIGKILL.",
+    ]
+
+
+def test_a_hangup_is_passed_on_to_each_main_process():
+    signals = [(1.0, signal.SIGHUP), (2.0, signal.SIGTERM)]
+    replayed = replay([child("web")], {"web": [Run()]}, signals)
+    assert replayed.log[1] == (1.0, "kill", "web", "SIGHUP")
+    assert replayed.printed[1] == "Passing SIGHUP on to web."
+    assert starts(replayed) == [0.0]
+
+
+def test_the_exit_status_is_1_when_a_process_failed_for_good():
+    children = [child("web"), child("worker"), child("tasks")]
+    runs = {
+        "web": [Run(ends_after=1.0, code=3)],
+        "worker": [Run(ends_after=2.0)],
+        "tasks": [Run(error=FileNotFoundError(2, "No such file or directory", "tasks"))],
+    }
+    replayed = replay(children, runs)
+    assert replayed.status == 1
+    assert replayed.printed[2] == (
+        "tasks could not start: [Errno 2] No such file or directory: 'tasks'. Not started again."
+    )
+    assert replayed.printed[-1] == "Exiting with status 1: web, tasks failed."
+
+
+def test_a_processs_lines_are_printed_with_its_name_before_its_end():
+    children = [child("web"), child("worker")]
+    runs = {
+        "web": [Run(output=((0.5, b"hello\nwor"), (1.0, b"ld\nlast words")), ends_after=1.0)],
+        "worker": [Run(output=((0.75, b"working\n"),), ends_after=2.0)],
+    }
+    replayed = replay(children, runs)
+    assert replayed.printed == [
+        "web started (pid 100).",
+        "worker started (pid 101).",
+        "web | hello",
+        "worker | working",
+        "web | world",
+        # Written as it ended, without a newline: read out before its end is told.
+        "web | last words",
+        "web exited with status 0 after 1.0 s. Not started again (RESTART is 'never').",
+        "worker exited with status 0 after 2.0 s. Not started again (RESTART is 'never').",
+    ]
