@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -31,6 +31,12 @@ class Scope:
 
     planned: Mapping[str, PlannedProcess] | None
     starting: bool
+    # The processes checked; None: those planned (every one, when nothing was planned).
+    names: frozenset[str] | None = None
+
+    def includes(self, name: str | None) -> bool:
+        names = self.names if self.names is not None else self.planned
+        return names is None or name is None or name in names
 
 
 # Set by `manage.py check` (every process, in depth) and by `prodserver` (the processes it
@@ -49,9 +55,16 @@ def _checking(scope: Scope) -> Iterator[None]:
         _scope.reset(token)
 
 
-def checking_for_a_start(planned: Sequence[PlannedProcess]) -> ContextManager[None]:
-    """The processes about to start, as planned; a start of `web` skips the workers."""
-    return _checking(Scope({process.name: process for process in planned}, starting=True))
+def checking_for_a_start(
+    planned: Sequence[PlannedProcess], names: Collection[str] | None = None
+) -> ContextManager[None]:
+    """The processes about to start, as planned; a start of `web` skips the workers.
+
+    `names` widens the checks to processes that could not be planned (a definition of the
+    wrong shape); None: every process, when nothing was planned.
+    """
+    by_name = {process.name: process for process in planned}
+    return _checking(Scope(by_name, starting=True, names=frozenset(names) if names else None))
 
 
 def checking_in_depth() -> ContextManager[None]:
@@ -65,9 +78,9 @@ def check_production_processes(
     configuration = read_configuration()
     specs, problems = dict(configuration.specs), list(configuration.problems)
     scope = _scope.get()
-    if scope is not None and scope.planned is not None:
-        specs = {name: spec for name, spec in specs.items() if name in scope.planned}
-        problems = [p for p in problems if p.process is None or p.process in scope.planned]
+    if scope is not None and scope.planned:
+        specs = {name: spec for name, spec in specs.items() if scope.includes(name)}
+        problems = [p for p in problems if scope.includes(p.process)]
     errors: list[CheckMessage] = [
         Error(problem.message, hint=problem.hint, id=problem.id) for problem in problems
     ]

@@ -113,7 +113,8 @@ def invocation(
         processes = configuration.chosen(names)
     else:
         processes = [first_process(configuration, kind)]
-    together = every or len(processes) > 1
+    # `prodserver web web` runs one process, under the runner all the same.
+    together = every or len(names) > 1
     if together and overrides:
         raise ProdserverError(
             f"Options typed after the names ({' '.join(overrides)}) are for one "

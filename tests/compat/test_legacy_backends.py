@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,13 +15,13 @@ pytestmark = pytest.mark.server
 LEGACY = "legacy_backends."
 
 
-def project(tmp_path: Path, processes: dict) -> Project:
+def project(tmp_path: Path, processes: dict[str, Any]) -> Project:
     made = write_project(tmp_path, processes)
     shutil.copy(Path(__file__).with_name("legacy_backends.py"), tmp_path / "legacy_backends.py")
     return made
 
 
-def web(port: int) -> dict:
+def web(port: int) -> dict[str, Any]:
     return {"BACKEND": LEGACY + "WsgirefServer", "ARGS": {"port": port}}
 
 

@@ -94,10 +94,15 @@ class GunicornServer(ServerBackend):
             return asgi_application(self.name)
         return wsgi_application(self.name)
 
+    def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
+        # gunicorn chooses its default control socket's folder when gunicorn.config is first
+        # imported, which planning does: the folder must exist by then.
+        make_own_control_socket_folder(self.name, os.environ)
+        return super().plan(overrides, env)
+
     def run(self, plan: Plan) -> int | None:
         from django_prodserver.serving.gunicorn import serve
 
-        make_own_control_socket_folder(self.name, os.environ)
         return serve(plan)
 
     def graceful_timeout(self, plan: Plan) -> float | None:

@@ -65,6 +65,7 @@ def test_runserver_listens_where_addrport_says():
     address = load_backend(ProcessSpec("web", RUNSERVER[0], {})).listen_address(
         plan(RUNSERVER[0], {"addrport": "0.0.0.0:9000"})
     )
+    assert address is not None
     assert (address.host, address.port) == ("0.0.0.0", 9000)
 
 

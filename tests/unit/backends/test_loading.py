@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from django_prodserver.backends.base import Backend
 from django_prodserver.backends.gunicorn import GunicornServer
 from django_prodserver.errors import BackendImportError
 from django_prodserver.loading import import_backend_class
@@ -73,4 +74,6 @@ def test_not_a_dotted_path():
 
 
 def test_a_third_party_class_with_the_backend_api_works():
-    assert import_backend_class("web", "tests.unit.backends.custom.EchoBackend").server == "echo"
+    backend_class = import_backend_class("web", "tests.unit.backends.custom.EchoBackend")
+    assert issubclass(backend_class, Backend)
+    assert backend_class.server == "echo"

@@ -8,8 +8,9 @@ from functools import partial
 import pytest
 from django.test import override_settings
 
-from django_prodserver.backends.waitress import WaitressServer, option_table, read_command_line
+from django_prodserver.backends.waitress import WaitressServer
 from django_prodserver.errors import MissingPackageError, OptionError
+from django_prodserver.options.waitress import option_table, read_command_line
 from django_prodserver.processes import ProcessSpec
 from tests.unit.backends import support
 

@@ -69,15 +69,18 @@ def test_a_start_plans_once_before_it_runs(calls, monkeypatch):
 
 @override_settings(PRODUCTION_PROCESSES={"beat": {"BACKEND": BEAT, "APP": APP}})
 def test_celery_beat_loads_its_app_once_per_start(monkeypatch, tmp_path):
+    from celery.app import utils
+
     monkeypatch.setenv("CELERY_BROKER_URL", "memory://")
     loaded: list[str] = []
-    original = celery_backends.load_app
+    original = utils.find_app
 
-    def counting_load_app(*args):
-        loaded.append(args[-1])
-        return original(*args)
+    def counting_find_app(path, *args, **kwargs):
+        loaded.append(path)
+        return original(path, *args, **kwargs)
 
-    monkeypatch.setattr(celery_backends, "load_app", counting_load_app)
+    # What `celery -A` (and the backend, to load APP) finds the app with.
+    monkeypatch.setattr(utils, "find_app", counting_find_app)
     monkeypatch.chdir(tmp_path)
     execed: list[Plan] = []
     # The start ends in exec'ing `python -m celery ... beat`: the line is recorded instead.

@@ -14,7 +14,7 @@ from django_prodserver.errors import ProdserverError
 from django_prodserver.exports.flags import add_export_arguments, reject_export_flags
 from django_prodserver.invocation import DjangoOptions, Invocation, check_kind, invocation
 from django_prodserver.listing import broken_rows, format_table, process_table
-from django_prodserver.planning import PlannedProcess, plan_invocation
+from django_prodserver.planning import PlannedProcess, plan_invocation, plan_process
 from django_prodserver.processes import Configuration, configured_names, read_configuration
 from django_prodserver.runner.runner_death import stop_with_the_runner
 
@@ -86,10 +86,15 @@ class Command(BaseCommand):
             run_export(configuration, names, options, self.stdout)
             return
         reject_export_flags(options)
+        if not options["skip_checks"] and configuration.problems:
+            # A definition of the wrong shape is reported by the checks, as everywhere else.
+            with checking_for_a_start([], names=names or None):
+                self.check(tags=["prodserver"])
         invocation = self.invocation(configuration, options)
         if not invocation.together and not options["dry_run"]:
             apply_process_environment(invocation.processes[0])
         planned = plan_invocation(invocation)
+        refuse_typed_options(invocation, planned)
         for process in planned:
             if process.backend is not None:
                 check_kind(process.backend, self.kind)
@@ -137,3 +142,15 @@ class Command(BaseCommand):
             self.stdout.write("\n".join(dry_run_lines(planned)))
             return
         run_together(invocation, planned)
+
+
+def refuse_typed_options(invocation: Invocation, planned: list[PlannedProcess]) -> None:
+    """An error in the options typed after the name is the command's error, not a check's.
+
+    Only when the plan failed: the process is planned again without them, to tell.
+    """
+    [process] = planned if len(planned) == 1 else [None]
+    if process is None or process.error is None or not invocation.overrides:
+        return
+    if plan_process(process.spec, env=process.spec.env).error is None:
+        raise process.error
