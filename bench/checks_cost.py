@@ -22,18 +22,17 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import EXAMPLE, RESULTS
+from harness.commands import environment
+from harness.rounds import summarize_pairs
+from harness.tables import markdown_table, package_versions, publish, ratio
 
-from gunicorn_vs_command import EXAMPLE, package_versions
-
-RESULTS = Path(__file__).resolve().parent / "results" / "checks-cost.md"
 COMMANDS = {
     "migrate (nothing to apply)": ["migrate", "--verbosity=0"],
     "check": ["check"],
@@ -89,13 +88,12 @@ def measure(rounds: int) -> dict[str, dict[str, list[tuple[float, float]]]]:
         directory = Path(folder)
         write_settings(directory)
         base = {
-            **os.environ,
             "PYTHONPATH": os.pathsep.join([str(directory), str(EXAMPLE)]),
             "EXAMPLE_DATABASE": str(directory / "db.sqlite3"),
         }
         envs = {
-            "A": {**base, "DJANGO_SETTINGS_MODULE": "with_app"},
-            "B": {**base, "DJANGO_SETTINGS_MODULE": "without_app"},
+            "A": environment({**base, "DJANGO_SETTINGS_MODULE": "with_app"}),
+            "B": environment({**base, "DJANGO_SETTINGS_MODULE": "without_app"}),
         }
         manage = [sys.executable, str(EXAMPLE / "manage.py")]
         timed_run([*manage, "migrate", "--verbosity=0"], envs["A"])
@@ -105,6 +103,18 @@ def measure(rounds: int) -> dict[str, dict[str, list[tuple[float, float]]]]:
                     results[name][variant].append(timed_run([*manage, *command], envs[variant]))
             print(f"round {round_number + 1}/{rounds} done", file=sys.stderr)
     return results
+
+
+def cells(pairs: list[tuple[float, float]], digits: int) -> list[str]:
+    """The medians of A and B, and the median of A/B."""
+    summary = summarize_pairs(pairs)
+    if summary is None:  # only if every B took 0 s or 0 MiB
+        return ["n/a", "n/a", ""]
+    return [
+        f"{summary.median_a:.{digits}f}",
+        f"{summary.median_b:.{digits}f}",
+        ratio(summary.ratio_median),
+    ]
 
 
 def report(results: dict[str, dict[str, list[tuple[float, float]]]], rounds: int) -> str:
@@ -117,19 +127,15 @@ def report(results: dict[str, dict[str, list[tuple[float, float]]]], rounds: int
         f"Python {platform.python_version()}, "
         f"{package_versions(['Django', 'gunicorn', 'celery'])}, {os.cpu_count()} CPUs.",
         "",
-        "| command | A s | B s | A/B time | A MiB | B MiB | A/B memory |",
-        "|---|---|---|---|---|---|---|",
     ]
+    rows = []
     for name, runs in results.items():
-        a, b = runs["A"], runs["B"]
-        time_ratio = statistics.median(x[0] / y[0] for x, y in zip(a, b, strict=True))
-        memory_ratio = statistics.median(x[1] / y[1] for x, y in zip(a, b, strict=True))
-        lines.append(
-            f"| {name} | {statistics.median(x[0] for x in a):.3f} | "
-            f"{statistics.median(y[0] for y in b):.3f} | {time_ratio:.2f}x | "
-            f"{statistics.median(x[1] for x in a):.1f} | "
-            f"{statistics.median(y[1] for y in b):.1f} | {memory_ratio:.2f}x |"
-        )
+        pairs = list(zip(runs["A"], runs["B"], strict=True))
+        seconds = cells([(a[0], b[0]) for a, b in pairs], 3)
+        memory = cells([(a[1], b[1]) for a, b in pairs], 1)
+        rows.append(" | ".join([name, *seconds, *memory]))
+    header = "command | A s | B s | A/B time | A MiB | B MiB | A/B memory"
+    lines += markdown_table(header, "lllllll", rows)
     return "\n".join(lines) + "\n"
 
 
@@ -137,9 +143,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
     rounds = parser.parse_args().rounds
-    text = report(measure(rounds), rounds)
-    print(text)
-    RESULTS.write_text(text)
+    publish(report(measure(rounds), rounds), RESULTS / "checks-cost.md")
     return 0
 
 

@@ -26,47 +26,32 @@ Run from the repository root (Linux only; needs wrk: `apt-get install wrk`):
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import http.client
-import os
-import platform
-import re
-import shlex
-import shutil
-import signal
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
-from importlib import metadata
+from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLE = REPO / "example"
-RESULTS = REPO / "bench" / "results"
-HOST = "127.0.0.1"
-SETTINGS = "exampleproject.settings"
-PORT_PLACEHOLDER = "PORT"
-
-START_TIMEOUT = 60.0  # seconds until the first 200, per server
-STOP_TIMEOUT = 60.0  # seconds from SIGTERM until the master exits (graceful timeout is 30)
-POLL_INTERVAL = 0.010
-WARMUP_SECONDS = 2
-WRK_THREADS = 2
-WRK_CONNECTIONS = 32
-PAUSE_BETWEEN_RUNS = 1.0
-
-VARIANTS = ("A", "B")
-VARIANT_NAMES = {"A": "manage.py prodserver web", "B": "gunicorn (the --dry-run line)"}
-
-
-class BenchError(RuntimeError):
-    """A run that could not be measured; the message says why."""
+from harness import HOST, RESULTS, BenchError
+from harness.commands import SETTINGS, dry_run_line, server_env, shown, venv_script
+from harness.http import (
+    WARMUP_SECONDS,
+    WRK_CONNECTIONS,
+    WRK_THREADS,
+    require_wrk,
+    run_wrk,
+    serving,
+    wrk_version,
+)
+from harness.processes import (
+    STOP_TIMEOUT,
+    descendants,
+    find_free_port,
+    require_smaps_rollup,
+    terminate,
+    tree_pss_kib,
+)
+from harness.rounds import VARIANTS, Metric, alternating
+from harness.tables import ab_table, markdown_table, publish, report_head
 
 
 @dataclass(frozen=True)
@@ -84,22 +69,6 @@ class Options:
         ]
 
 
-@dataclass(frozen=True)
-class ProcInfo:
-    pid: int
-    state: str
-    ppid: int
-    pgrp: int
-    starttime: int
-
-
-@dataclass
-class WrkResult:
-    requests_per_s: float
-    errors: list[str] = field(default_factory=list)
-    p99_ms: float | None = None  # the "99%" line of wrk's latency distribution (`latency=True`)
-
-
 @dataclass
 class RunResult:
     variant: str
@@ -112,20 +81,6 @@ class RunResult:
     stop_s: float
     left_over: list[int]
     wrk_errors: list[str]
-
-
-@dataclass(frozen=True)
-class Metric:
-    key: str
-    label: str
-    unit: str
-    digits: int
-    scale: float = 1.0
-    target: str = ""
-    target_met: Callable[[float], bool] | None = None
-
-    def value(self, run: RunResult) -> float:
-        return float(getattr(run, self.key)) * self.scale
 
 
 METRICS = (
@@ -159,57 +114,6 @@ METRICS = (
 )
 
 
-# --- environment ------------------------------------------------------------------------
-
-
-def require_wrk() -> str:
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        sys.exit("wrk not found: install it with `apt-get install wrk`.")
-    return wrk
-
-
-def venv_gunicorn() -> str:
-    # Next to sys.executable without resolving symlinks: the venv's bin/ folder.
-    script = Path(sys.executable).parent / "gunicorn"
-    if not script.exists():
-        sys.exit(f"{script} not found: run this with the project's venv python.")
-    return str(script)
-
-
-def find_free_port() -> int:
-    """A port the kernel hands out for port 0, checked to have no listener."""
-    for _ in range(20):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.bind((HOST, 0))
-            port = int(probe.getsockname()[1])
-        if not something_listens(port):
-            return port
-    raise BenchError("no free port found in 20 tries")
-
-
-def something_listens(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(1.0)
-        return probe.connect_ex((HOST, port)) == 0
-
-
-def server_env(run_dir: Path, port: int) -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("GUNICORN_CMD_ARGS", None)  # both variants would read it; keep runs reproducible
-    runtime_dir = run_dir / "xdg"
-    runtime_dir.mkdir(mode=0o700)
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": SETTINGS,
-            "XDG_RUNTIME_DIR": str(runtime_dir),  # gunicorn 27's control socket goes here
-            "EXAMPLE_DATABASE": str(run_dir / "db.sqlite3"),
-            "EXAMPLE_BIND": f"{HOST}:{port}",
-        }
-    )
-    return env
-
-
 # --- the two commands ---------------------------------------------------------------------
 
 
@@ -219,225 +123,15 @@ def command_a(options: Options, port: int) -> list[str]:
 
 def command_b(options: Options, port: int, env: dict[str, str]) -> list[str]:
     """The `--dry-run` line for the same overrides, with the venv's gunicorn script."""
-    dry_run = [sys.executable, "manage.py", "prodserver", "--dry-run", "web"]
-    dry_run += options.server_overrides(port)
-    printed = subprocess.run(
-        dry_run, cwd=EXAMPLE, env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-    if printed.returncode != 0:
-        raise BenchError(f"--dry-run failed ({printed.returncode}): {printed.stderr.strip()}")
-    argv = shlex.split(printed.stdout.strip())
-    if not argv or argv[0] != "gunicorn":
-        raise BenchError(f"--dry-run printed no gunicorn command: {printed.stdout!r}")
-    return [venv_gunicorn(), *argv[1:]]
+    printed = dry_run_line(command_a(options, port), env, "gunicorn")
+    return [venv_script("gunicorn"), *printed[1:]]
 
 
 def command_for(variant: str, options: Options, port: int, env: dict[str, str]) -> list[str]:
     return command_a(options, port) if variant == "A" else command_b(options, port, env)
 
 
-def shown(argv: list[str], port: int) -> str:
-    """argv as a shell line, paths relative to the repository, the port as PORT."""
-    words = [os.path.relpath(word, EXAMPLE) if word.startswith("/") else word for word in argv]
-    return shlex.join(words).replace(f"{HOST}:{port}", f"{HOST}:{PORT_PLACEHOLDER}")
-
-
-# --- /proc --------------------------------------------------------------------------------
-
-
-def read_proc(pid: int) -> ProcInfo | None:
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return None
-    # Field 2 (comm) may hold spaces and parentheses: split after its closing one.
-    fields = text[text.rindex(")") + 2 :].split()
-    return ProcInfo(
-        pid=pid,
-        state=fields[0],
-        ppid=int(fields[1]),
-        pgrp=int(fields[2]),
-        starttime=int(fields[19]),
-    )
-
-
-def all_processes() -> list[ProcInfo]:
-    found = (read_proc(int(name)) for name in os.listdir("/proc") if name.isdigit())
-    return [info for info in found if info is not None]
-
-
-def descendants(root: int) -> list[ProcInfo]:
-    """Children of root (workers), their children, and so on, found by ppid."""
-    by_parent: dict[int, list[ProcInfo]] = {}
-    for info in all_processes():
-        by_parent.setdefault(info.ppid, []).append(info)
-    found: list[ProcInfo] = []
-    parents = [root]
-    while parents:
-        children = by_parent.get(parents.pop(), [])
-        found.extend(children)
-        parents.extend(child.pid for child in children)
-    return found
-
-
-def pss_kib(pid: int) -> int:
-    try:
-        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return 0  # gone between listing and reading
-    match = re.search(r"^Pss:\s+(\d+) kB$", text, re.MULTILINE)
-    if match is None:
-        raise BenchError(f"no Pss line in /proc/{pid}/smaps_rollup")
-    return int(match.group(1))
-
-
-def still_running(seen: list[ProcInfo]) -> list[int]:
-    """Those of `seen` that still exist (same pid and start time) and are not zombies."""
-    left = []
-    for before in seen:
-        now = read_proc(before.pid)
-        if now is not None and now.starttime == before.starttime and now.state != "Z":
-            left.append(before.pid)
-    return left
-
-
-def group_members(pgrp: int) -> list[int]:
-    return [info.pid for info in all_processes() if info.pgrp == pgrp and info.state != "Z"]
-
-
-def package_versions(names: Sequence[str]) -> str:
-    """`name 1.2.3, other (not installed)`: the installed version of each distribution."""
-    found = []
-    for name in names:
-        try:
-            found.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            found.append(f"{name} (not installed)")
-    return ", ".join(found)
-
-
-def load_text(load: tuple[float, float, float]) -> str:
-    """The load averages over 1, 5 and 15 minutes, as `0.12 / 0.34 / 0.56`."""
-    return " / ".join(f"{value:.2f}" for value in load)
-
-
-def left_over(pid: int, children: list[ProcInfo]) -> list[int]:
-    """What is still alive of `children` or of the process group `pid` led."""
-    return sorted(set(still_running(children)) | set(group_members(pid)))
-
-
-def wait_until_gone(pid: int, children: list[ProcInfo], grace: float) -> float | None:
-    """Seconds until nothing of the process is left; None if something outlives `grace`."""
-    started_at = time.monotonic()
-    while left_over(pid, children):
-        if time.monotonic() - started_at > grace:
-            return None
-        time.sleep(0.05)
-    return time.monotonic() - started_at
-
-
-# --- one server ---------------------------------------------------------------------------
-
-
-@contextmanager
-def started_server(
-    argv: list[str], env: dict[str, str], log: Path
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Start argv in its own session; whatever is left of its group is killed on the way out."""
-    with log.open("wb") as stderr:
-        server = subprocess.Popen(
-            argv,
-            cwd=EXAMPLE,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,  # the access log: one line per request
-            stderr=stderr,
-            start_new_session=True,
-        )
-        try:
-            yield server
-        finally:
-            kill_group(server)
-
-
-def kill_group(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is None or group_members(server.pid):
-        with suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGKILL)
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        print(f"warning: pid {server.pid} survived SIGKILL for 10 s", file=sys.stderr)
-
-
-def wait_for_first_200(server: subprocess.Popen[bytes], port: int, started_at: float) -> float:
-    deadline = started_at + START_TIMEOUT
-    while True:
-        if server.poll() is not None:
-            raise BenchError(f"the server exited with code {server.returncode} before serving")
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise BenchError(f"no HTTP 200 on / within {START_TIMEOUT:.0f} s")
-        if get_status(port, timeout=remaining) == 200:
-            return time.monotonic() - started_at
-        time.sleep(POLL_INTERVAL)
-
-
-def get_status(port: int, timeout: float) -> int | None:
-    connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    try:
-        connection.request("GET", "/")
-        response = connection.getresponse()
-        response.read()
-        return response.status
-    except (OSError, http.client.HTTPException):
-        return None
-    finally:
-        connection.close()
-
-
-# wrk prints latencies with these units (src/units.c); the factor converts to milliseconds.
-WRK_TIME_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
-
-
-def run_wrk(wrk: str, port: int, seconds: int, path: str = "/", latency: bool = False) -> WrkResult:
-    """wrk on http://HOST:port/path; with `latency`, also the 99th percentile (--latency)."""
-    argv = [
-        wrk,
-        f"-t{WRK_THREADS}",
-        f"-c{WRK_CONNECTIONS}",
-        f"-d{seconds}s",
-        *(["--latency"] if latency else []),
-        f"http://{HOST}:{port}{path}",
-    ]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
-    match = re.search(r"^Requests/sec:\s+([\d.]+)", done.stdout, re.MULTILINE)
-    if done.returncode != 0 or match is None:
-        raise BenchError(f"wrk failed ({done.returncode}): {done.stdout}{done.stderr}")
-    errors = [
-        line.strip()
-        for line in done.stdout.splitlines()
-        if line.strip().startswith(("Socket errors:", "Non-2xx or 3xx responses:"))
-    ]
-    p99 = None
-    if latency:
-        line = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s|m|h)\s*$", done.stdout, re.MULTILINE)
-        if line is None:
-            raise BenchError(f"no 99% line in wrk's latency distribution: {done.stdout}")
-        p99 = float(line.group(1)) * WRK_TIME_UNITS_MS[line.group(2)]
-    return WrkResult(float(match.group(1)), errors, p99)
-
-
-def stop(server: subprocess.Popen[bytes]) -> float:
-    started_at = time.monotonic()
-    server.send_signal(signal.SIGTERM)
-    try:
-        server.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired as late:
-        raise BenchError(
-            f"the master did not exit within {STOP_TIMEOUT:.0f} s of SIGTERM"
-        ) from late
-    return time.monotonic() - started_at
+# --- one run ------------------------------------------------------------------------------
 
 
 def measure_run(variant: str, round_number: int, options: Options, wrk: str) -> RunResult:
@@ -447,20 +141,16 @@ def measure_run(variant: str, round_number: int, options: Options, wrk: str) -> 
         env = server_env(run_dir, port)
         argv = command_for(variant, options, port, env)
         log = run_dir / "server.log"
-        try:
-            with started_server(argv, env, log) as server:
-                started_at = time.monotonic()
-                first_response = wait_for_first_200(server, port, started_at)
-                run_wrk(wrk, port, WARMUP_SECONDS)
-                load = run_wrk(wrk, port, options.duration)
-                children = descendants(server.pid)
-                master_pss = pss_kib(server.pid)
-                total_pss = master_pss + sum(pss_kib(child.pid) for child in children)
-                stop_s = stop(server)
-                left = left_over(server.pid, children)
-        except BenchError as error:
-            tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-            raise BenchError(f"{variant} round {round_number}: {error}\n{tail}") from error
+        label = f"{variant} round {round_number}"
+        with serving(argv, env, log, port, label) as (server, first_response):
+            run_wrk(wrk, port, WARMUP_SECONDS)
+            load = run_wrk(wrk, port, options.duration)
+            children = descendants(server.pid)
+            master_pss, total_pss = tree_pss_kib(server.pid, children)
+            # Left-overs are reported, not waited for.
+            stopped = terminate(server, children, grace=0.0)
+            if stopped.seconds is None:
+                raise BenchError(f"the master did not exit within {STOP_TIMEOUT:.0f} s of SIGTERM")
     return RunResult(
         variant=variant,
         round=round_number,
@@ -469,20 +159,18 @@ def measure_run(variant: str, round_number: int, options: Options, wrk: str) -> 
         total_pss_kib=total_pss,
         master_pss_kib=master_pss,
         processes=1 + len(children),
-        stop_s=stop_s,
-        left_over=left,
+        stop_s=stopped.seconds,
+        left_over=stopped.left_at_exit,
         wrk_errors=load.errors,
     )
 
 
 def run_rounds(options: Options, wrk: str) -> list[RunResult]:
     runs: list[RunResult] = []
-    for round_number in range(1, options.rounds + 1):
-        for variant in VARIANTS:
-            run = measure_run(variant, round_number, options, wrk)
-            print(progress_line(run), file=sys.stderr, flush=True)
-            runs.append(run)
-            time.sleep(PAUSE_BETWEEN_RUNS)
+    for round_number, variant in alternating(options.rounds):
+        run = measure_run(variant, round_number, options, wrk)
+        print(progress_line(run), file=sys.stderr, flush=True)
+        runs.append(run)
     return runs
 
 
@@ -498,119 +186,31 @@ def progress_line(run: RunResult) -> str:
 # --- report -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Summary:
-    metric: Metric
-    median_a: float
-    median_b: float
-    ratio_median: float
-    ratio_min: float
-    ratio_max: float
-
-
-def summarize(runs: list[RunResult], metric: Metric) -> Summary:
-    by_round: dict[int, dict[str, RunResult]] = {}
-    for run in runs:
-        by_round.setdefault(run.round, {})[run.variant] = run
-    pairs = [(pair["A"], pair["B"]) for pair in by_round.values() if len(pair) == 2]
-    values_a = [metric.value(a) for a, _ in pairs]
-    values_b = [metric.value(b) for _, b in pairs]
-    ratios = [a / b for a, b in zip(values_a, values_b, strict=True) if b]
-    return Summary(
-        metric,
-        statistics.median(values_a),
-        statistics.median(values_b),
-        statistics.median(ratios),
-        min(ratios),
-        max(ratios),
-    )
-
-
-def summary_table(summaries: list[Summary]) -> list[str]:
-    lines = [
-        "| metric | A: manage.py prodserver (median) | B: gunicorn (median) "
-        "| A/B (median of pairs) | A/B min | A/B max | target | met |",
-        "|---|---:|---:|---:|---:|---:|---|---|",
-    ]
-    for row in summaries:
-        metric = row.metric
-        met = (
-            ""
-            if metric.target_met is None
-            else ("yes" if metric.target_met(row.ratio_median) else "**no**")
-        )
-        lines.append(
-            f"| {metric.label} ({metric.unit}) | {row.median_a:.{metric.digits}f} "
-            f"| {row.median_b:.{metric.digits}f} | {row.ratio_median:.3f}x "
-            f"| {row.ratio_min:.3f}x | {row.ratio_max:.3f}x | {metric.target} | {met} |"
-        )
-    return lines
-
-
 def rounds_table(runs: list[RunResult]) -> list[str]:
-    lines = [
-        "| round | run | first 200 (s) | req/s | total PSS (MiB) | master PSS (MiB) "
-        "| processes | stop (s) | left over | wrk errors |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---|---|",
-    ]
-    for run in runs:
-        lines.append(
-            f"| {run.round} | {run.variant} | {run.first_response_s:.2f} "
-            f"| {run.requests_per_s:.0f} "
+    return markdown_table(
+        "round | run | first 200 (s) | req/s | total PSS (MiB) | master PSS (MiB) | processes "
+        "| stop (s) | left over | wrk errors",
+        "rlrrrrrrll",
+        (
+            f"{run.round} | {run.variant} | {run.first_response_s:.2f} | {run.requests_per_s:.0f} "
             f"| {run.total_pss_kib / 1024:.1f} | {run.master_pss_kib / 1024:.1f} | {run.processes} "
             f"| {run.stop_s:.2f} | {', '.join(map(str, run.left_over)) or 'none'} "
-            f"| {'; '.join(run.wrk_errors) or 'none'} |"
-        )
-    return lines
-
-
-def machine_lines() -> list[str]:
-    return [
-        f"- nproc: {len(os.sched_getaffinity(0))} (CPU: {cpu_model()})",
-        f"- kernel: {platform.system()} {platform.release()}",
-        f"- python: {platform.python_version()} ({sys.executable})",
-        f"- gunicorn {metadata.version('gunicorn')}, Django {metadata.version('django')}"
-        + gevent_version(),
-        f"- wrk: {wrk_version()}",
-    ]
-
-
-def cpu_model() -> str:
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "unknown"
-    match = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
-    return match.group(1).strip() if match else "unknown"
-
-
-def gevent_version() -> str:
-    try:
-        return f", gevent {metadata.version('gevent')}"
-    except metadata.PackageNotFoundError:
-        return ""
-
-
-def wrk_version() -> str:
-    done = subprocess.run(
-        [require_wrk(), "-v"], capture_output=True, text=True, timeout=10, check=False
+            f"| {'; '.join(run.wrk_errors) or 'none'}"
+            for run in runs
+        ),
     )
-    first = (done.stdout or done.stderr).splitlines()
-    return first[0].split(" Copyright")[0] if first else "unknown"
 
 
 def report(options: Options, runs: list[RunResult], commands: dict[str, str]) -> str:
-    summaries = [summarize(runs, metric) for metric in METRICS]
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        f"# manage.py prodserver vs gunicorn: {options.worker_class} workers",
-        "",
-        f"Date: {now}. {options.rounds} rounds, A B alternating, {options.workers} workers, "
-        f"worker class `{options.worker_class}`.",
-        "",
-        "Machine:",
-        "",
-        *machine_lines(),
+        *report_head(
+            f"manage.py prodserver vs gunicorn: {options.worker_class} workers",
+            f"{options.rounds} rounds, A B alternating, {options.workers} workers, "
+            f"worker class `{options.worker_class}`.",
+            ("gunicorn", "Django"),
+            f"- wrk: {wrk_version()}",
+            optional=("gevent",),
+        ),
         "",
         "Commands (cwd `example/`, PORT a free port on 127.0.0.1, new each run; env "
         f"`DJANGO_SETTINGS_MODULE={SETTINGS}`, a fresh `XDG_RUNTIME_DIR` and `EXAMPLE_DATABASE` "
@@ -626,7 +226,14 @@ def report(options: Options, runs: list[RunResult], commands: dict[str, str]) ->
         "descendants, read right after the wrk run. Stop: SIGTERM to the master until it exits. "
         "A/B is computed round by round, then the median, min and max of those ratios are shown.",
         "",
-        *summary_table(summaries),
+        *ab_table(
+            runs,
+            METRICS,
+            "manage.py prodserver",
+            "gunicorn",
+            ratio_digits=3,
+            targets=True,
+        ),
         "",
         "Every round:",
         "",
@@ -656,28 +263,22 @@ def parse_options(argv: list[str] | None = None) -> Options:
 
 
 def main() -> int:
-    if not Path("/proc/self/smaps_rollup").exists():
-        sys.exit("needs Linux with /proc/PID/smaps_rollup (kernel 4.14 or later).")
+    require_smaps_rollup()
     options = parse_options()
     wrk = require_wrk()
     sample_port = find_free_port()
-    with tempfile.TemporaryDirectory(prefix="bench-cmd-") as tmp:
-        env = server_env(Path(tmp), sample_port)
-        commands = {
-            variant: shown(command_for(variant, options, sample_port, env), sample_port)
-            for variant in VARIANTS
-        }
     try:
+        with tempfile.TemporaryDirectory(prefix="bench-cmd-") as tmp:
+            env = server_env(Path(tmp), sample_port)
+            commands = {
+                variant: shown(command_for(variant, options, sample_port, env), sample_port)
+                for variant in VARIANTS
+            }
         runs = run_rounds(options, wrk)
     except BenchError as error:
         print(f"benchmark aborted: {error}", file=sys.stderr)
         return 1
-    text = report(options, runs, commands)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    output = RESULTS / f"gunicorn-{options.worker_class}.md"
-    output.write_text(text)
-    print(text)
-    print(f"written to {output.relative_to(REPO)}", file=sys.stderr)
+    publish(report(options, runs, commands), RESULTS / f"gunicorn-{options.worker_class}.md")
     return 0
 
 

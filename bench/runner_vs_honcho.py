@@ -39,25 +39,24 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from gunicorn_vs_command import (
-    cpu_model,
+from harness import EXAMPLE, HOST, RESULTS
+from harness.commands import environment
+from harness.http import START_TIMEOUT, get_status, wait_for_200
+from harness.processes import (
+    cmdline,
     descendants,
     find_free_port,
-    get_status,
+    kill_tree,
     pss_kib,
+    rss_kib,
+    start,
 )
+from harness.rounds import alternating
+from harness.tables import cpu_model, markdown_table, publish
 
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLE = REPO / "example"
-RESULTS = REPO / "bench" / "results"
-HOST = "127.0.0.1"
-START_TIMEOUT = 60.0
 BACK_TIMEOUT = 15.0
 LINES_TIMEOUT = 300.0
 POLL = 0.02
-VARIANTS = {"A": "prodserver (the runner)", "B": f"honcho {metadata.version('honcho')}"}
 
 BACKENDS = """
 import os, signal, sys, time
@@ -120,50 +119,39 @@ def project(lines: int) -> Iterator[tuple[Path, dict[str, str], int, int]]:
         (directory / "Procfile").write_text(
             "".join(f"{name}: {sys.executable} manage.py prodserver {name}\n" for name in processes)
         )
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(directory), str(EXAMPLE)]),
-            "DJANGO_SETTINGS_MODULE": "bench_settings",
-            "XDG_RUNTIME_DIR": str(directory),
-            "EXAMPLE_DATABASE": str(directory / "db.sqlite3"),
-            "PYTHONUNBUFFERED": "1",
-        }
-        for name in ("PORT", "WEB_CONCURRENCY"):
-            env.pop(name, None)
+        env = environment(
+            {
+                "PYTHONPATH": os.pathsep.join([str(directory), str(EXAMPLE)]),
+                "DJANGO_SETTINGS_MODULE": "bench_settings",
+                "XDG_RUNTIME_DIR": str(directory),
+                "EXAMPLE_DATABASE": str(directory / "db.sqlite3"),
+                "PYTHONUNBUFFERED": "1",
+            },
+            drop=("PORT", "WEB_CONCURRENCY"),
+        )
         yield directory, env, web, admin
 
 
-def start(variant: str, names: list[str], directory: Path, env: dict[str, str], log: Path):
+def start_supervisor(
+    variant: str, names: list[str], directory: Path, env: dict[str, str], log: Path
+) -> subprocess.Popen[bytes]:
     if variant == "A":
         argv = [sys.executable, "manage.py", "prodserver", *names]
     else:
         honcho = shutil.which("honcho", path=str(Path(sys.executable).parent)) or "honcho"
         argv = [honcho, "-f", str(directory / "Procfile"), "-d", str(EXAMPLE), "start", *names]
-    with log.open("wb") as output:
-        return subprocess.Popen(
-            argv,
-            cwd=EXAMPLE,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    return start(argv, env, log)
 
 
 def stop(supervisor: subprocess.Popen[bytes]) -> None:
     """SIGTERM, then SIGKILL to anything of the tree still there (honcho's children have
     sessions of their own)."""
-    tree = [info.pid for info in descendants(supervisor.pid)]
+    tree = descendants(supervisor.pid)
     with suppress(ProcessLookupError):
         supervisor.send_signal(signal.SIGTERM)
-    try:
+    with suppress(subprocess.TimeoutExpired):
         supervisor.wait(60)
-    except subprocess.TimeoutExpired:
-        supervisor.kill()
-        supervisor.wait()
-    for pid in [*tree, *(info.pid for info in descendants(supervisor.pid))]:
-        with suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+    kill_tree(supervisor, tree)
 
 
 def wait_for_replacement(
@@ -192,29 +180,12 @@ def own_helpers(supervisor: int) -> list[int]:
     return [
         info.pid
         for info in descendants(supervisor)
-        if "honcho" in cmdline(info.pid) and not cmdline(info.pid).startswith("/bin/sh")
+        if "honcho" in command_line(info.pid) and not command_line(info.pid).startswith("/bin/sh")
     ]
 
 
-def wait_for_200(port: int, timeout: float) -> float | None:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if get_status(port, timeout=1) == 200:
-            return time.monotonic() - started
-        time.sleep(POLL)
-    return None
-
-
-def rss_kib(pid: int) -> int:
-    match = re.search(r"^VmRSS:\s+(\d+) kB$", Path(f"/proc/{pid}/status").read_text(), re.M)
-    return int(match.group(1)) if match else 0
-
-
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
+def command_line(pid: int) -> str:
+    return " ".join(cmdline(pid))
 
 
 def main_process_of(supervisor: int, name: str) -> int:
@@ -226,7 +197,7 @@ def main_process_of(supervisor: int, name: str) -> int:
     found = [
         info
         for info in descendants(supervisor)
-        if wanted in cmdline(info.pid) and not cmdline(info.pid).startswith("/bin/sh")
+        if wanted in command_line(info.pid) and not command_line(info.pid).startswith("/bin/sh")
     ]
     pids = {info.pid for info in found}
     return next(info.pid for info in found if info.ppid not in pids)
@@ -234,10 +205,10 @@ def main_process_of(supervisor: int, name: str) -> int:
 
 def serving_round(variant: str, directory: Path, env: dict[str, str], web: int, admin: int):
     log = directory / f"serving-{variant}.log"
-    supervisor = start(variant, ["web", "admin"], directory, env, log)
+    supervisor = start_supervisor(variant, ["web", "admin"], directory, env, log)
     try:
         for port in (web, admin):
-            if wait_for_200(port, START_TIMEOUT) is None:
+            if wait_for_200(port, START_TIMEOUT, request_timeout=1, poll=POLL) is None:
                 raise RuntimeError(f"{variant}: port {port} not serving:\n{log.read_text()}")
         time.sleep(1)
         rss, pss = rss_kib(supervisor.pid), pss_kib(supervisor.pid)
@@ -260,7 +231,7 @@ def serving_round(variant: str, directory: Path, env: dict[str, str], web: int, 
 
 def lines_round(variant: str, directory: Path, env: dict[str, str], count: int):
     log = directory / f"lines-{variant}.log"
-    supervisor = start(variant, ["lines1", "lines2"], directory, env, log)
+    supervisor = start_supervisor(variant, ["lines1", "lines2"], directory, env, log)
     try:
         ends: set[str] = set()
         offset, pending = 0, b""
@@ -295,14 +266,12 @@ def lines_round(variant: str, directory: Path, env: dict[str, str], count: int):
 def run(rounds: int, count: int) -> list[Round]:
     results = []
     with project(count) as (directory, env, web, admin):
-        for number in range(1, rounds + 1):
-            for variant in VARIANTS:
-                serving = serving_round(variant, directory, env, web, admin)
-                rate, whole = lines_round(variant, directory, env, count)
-                result = Round(variant, *serving, rate, whole, 2 * count)
-                results.append(result)
-                print(f"round {number} {variant}: {result}", file=sys.stderr)
-                time.sleep(1)
+        for number, variant in alternating(rounds):
+            serving = serving_round(variant, directory, env, web, admin)
+            rate, whole = lines_round(variant, directory, env, count)
+            result = Round(variant, *serving, rate, whole, 2 * count)
+            results.append(result)
+            print(f"round {number} {variant}: {result}", file=sys.stderr)
     return results
 
 
@@ -342,40 +311,50 @@ def report(results: list[Round], rounds: int, count: int) -> str:
         "A is `manage.py prodserver web admin` (and `lines1 lines2`); B is `honcho start` with a",
         "Procfile of the same `python manage.py prodserver NAME` lines. Medians over the rounds.",
         "",
-        "| metric | A (runner) | B (honcho) | A/B |",
-        "|---|---|---|---|",
-        f"| supervisor RSS | {mib(rss_a)} | {mib(rss_b)} | {ratio(rss_a, rss_b)} |",
-        f"| supervisor PSS | {mib(pss_a)} | {mib(pss_b)} | {ratio(pss_a, pss_b)} |",
-        f"| PSS with its helper processes | {mib(all_a)} | {mib(all_b)} | {ratio(all_a, all_b)} |",
-        f"| `kill -9` of web's master to a new web answering | {back(a)} | {back(b)} | |",
-        f"| lines per second, two children | {lps_a:,.0f} | {lps_b:,.0f} | {ratio(lps_a, lps_b)} |",
-        f"| lines arrived whole, in order (of {2 * count:,}; the least of the rounds) | "
-        f"{min(r.lines_whole for r in a):,} | {min(r.lines_whole for r in b):,} | |",
+        *markdown_table(
+            "metric | A (runner) | B (honcho) | A/B",
+            "llll",
+            [
+                f"supervisor RSS | {mib(rss_a)} | {mib(rss_b)} | {ratio(rss_a, rss_b)}",
+                f"supervisor PSS | {mib(pss_a)} | {mib(pss_b)} | {ratio(pss_a, pss_b)}",
+                f"PSS with its helper processes | {mib(all_a)} | {mib(all_b)} "
+                f"| {ratio(all_a, all_b)}",
+                f"`kill -9` of web's master to a new web answering | {back(a)} | {back(b)} |",
+                f"lines per second, two children | {lps_a:,.0f} | {lps_b:,.0f} "
+                f"| {ratio(lps_a, lps_b)}",
+                f"lines arrived whole, in order (of {2 * count:,}; the least of the rounds) | "
+                f"{min(r.lines_whole for r in a):,} | {min(r.lines_whole for r in b):,} |",
+            ],
+        ),
         "",
         f"After the crash ({BACK_TIMEOUT:g} s later, every round):",
         "",
-        "| variant | other server | supervisor |",
-        "|---|---|---|",
-        *sorted(
-            {
-                f"| {r.variant} | {r.other_after_crash} | {r.supervisor_after_crash} |"
-                for r in results
-            }
+        *markdown_table(
+            "variant | other server | supervisor",
+            "lll",
+            sorted(
+                {
+                    f"{r.variant} | {r.other_after_crash} | {r.supervisor_after_crash}"
+                    for r in results
+                }
+            ),
         ),
         "",
         "## Rounds",
         "",
-        "| round | variant | RSS KiB | PSS KiB | PSS with helpers KiB | new web after "
-        "| orphans answered until | lines/s | whole lines |",
-        "|---|---|---|---|---|---|---|---|---|",
+        *markdown_table(
+            "round | variant | RSS KiB | PSS KiB | PSS with helpers KiB | new web after "
+            "| orphans answered until | lines/s | whole lines",
+            "lllllllll",
+            (
+                f"{index // 2 + 1} | {r.variant} | {r.rss_kib} | {r.pss_kib} | {r.pss_total_kib} "
+                f"| {f'{r.back_after:.2f} s' if r.back_after is not None else 'never'} "
+                f"| {f'{r.orphans_until:.2f} s' if r.orphans_until is not None else '-'} "
+                f"| {r.lines_per_second:,.0f} | {r.lines_whole:,}"
+                for index, r in enumerate(results)
+            ),
+        ),
     ]
-    for index, r in enumerate(results):
-        back_after = f"{r.back_after:.2f} s" if r.back_after is not None else "never"
-        orphans = f"{r.orphans_until:.2f} s" if r.orphans_until is not None else "-"
-        lines.append(
-            f"| {index // 2 + 1} | {r.variant} | {r.rss_kib} | {r.pss_kib} | {r.pss_total_kib} "
-            f"| {back_after} | {orphans} | {r.lines_per_second:,.0f} | {r.lines_whole:,} |"
-        )
     return "\n".join(lines) + "\n"
 
 
@@ -385,10 +364,7 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=200_000, help="lines per child")
     options = parser.parse_args()
     results = run(options.rounds, options.lines)
-    text = report(results, options.rounds, options.lines)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "runner-vs-honcho.md").write_text(text)
-    print(text)
+    publish(report(results, options.rounds, options.lines), RESULTS / "runner-vs-honcho.md")
     return 0
 
 

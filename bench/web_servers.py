@@ -37,50 +37,55 @@ import argparse
 import datetime as dt
 import http.client
 import os
-import platform
 import resource
-import shlex
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
-# The helpers of the gunicorn benchmark next to this file (bench/ is sys.path[0]).
-from gunicorn_vs_command import (
-    EXAMPLE,
-    HOST,
-    PAUSE_BETWEEN_RUNS,
-    PORT_PLACEHOLDER,
-    REPO,
-    RESULTS,
+from harness import EXAMPLE, HOST, RESULTS, BenchError
+from harness.commands import dry_run_line, server_env, shown
+from harness.http import (
     WARMUP_SECONDS,
     WRK_CONNECTIONS,
     WRK_THREADS,
-    BenchError,
-    Metric,
-    Summary,
     WrkResult,
-    cpu_model,
-    descendants,
-    find_free_port,
-    left_over,
-    load_text,
-    package_versions,
-    pss_kib,
     require_wrk,
     run_wrk,
-    server_env,
-    started_server,
-    stop,
-    summarize,
-    wait_for_first_200,
-    wait_until_gone,
+    serving,
     wrk_version,
+)
+from harness.processes import (
+    LEFT_OVER_GRACE,
+    descendants,
+    find_free_port,
+    read_proc,
+    require_smaps_rollup,
+    terminate,
+    tree_pss_kib,
+)
+from harness.rounds import (
+    PAUSE_BETWEEN_RUNS,
+    VARIANTS,
+    Metric,
+    Summary,
+    add_only,
+    alternating,
+    summarize,
+)
+from harness.tables import (
+    ab_table,
+    cpu_model,
+    load_line,
+    markdown_table,
+    publish,
+    ratio,
+    report_head,
 )
 
 SETTINGS_MODULE = "bench_web_settings"
@@ -92,7 +97,6 @@ QUIET_WAIT = 120.0  # before each run, wait at most this long for others to go q
 QUIET_SAMPLE = 2.0  # seconds over which others' CPU is sampled while waiting
 VIEWS = (("sync", "/"), ("async", "/async/"))
 SEQUENTIAL_REQUESTS = 50  # on one keep-alive connection, one after the other
-LEFT_OVER_GRACE = 5.0  # seconds given to processes still there when the server exits
 SLOW_STOP = 2.0  # a stop slower than this is pointed out in the report
 # Variables some servers read options from: neither A nor B may see them.
 FOREIGN_ENV_PREFIXES = ("GRANIAN_", "UVICORN_", "GUNICORN_", "HYPERCORN_")
@@ -259,8 +263,6 @@ SERVERS = (
 )
 SERVER_NAMES = tuple(server.name for server in SERVERS)
 
-VARIANTS = ("A", "B")
-
 
 @dataclass
 class Run:
@@ -304,8 +306,8 @@ class Measured:
 
     @property
     def summaries(self) -> dict[str, Summary]:
-        # summarize() reads .variant, .round and the metric's attribute: a Run has them.
-        return {metric.key: summarize(self.runs, metric) for metric in METRICS}
+        found = {metric.key: summarize(self.runs, metric) for metric in METRICS}
+        return {key: summary for key, summary in found.items() if summary is not None}
 
 
 # --- which backends can run ---------------------------------------------------------------
@@ -346,10 +348,7 @@ def write_settings(directory: Path, server: Server) -> None:
 
 
 def web_env(run_dir: Path, port: int, settings_dir: Path) -> dict[str, str]:
-    env = server_env(run_dir, port)
-    for name in list(env):
-        if name in FOREIGN_ENV or name.startswith(FOREIGN_ENV_PREFIXES):
-            del env[name]
+    env = server_env(run_dir, port, drop=FOREIGN_ENV, drop_prefixes=FOREIGN_ENV_PREFIXES)
     env["PYTHONPATH"] = os.pathsep.join([str(settings_dir), str(EXAMPLE)])
     env["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
     return env
@@ -361,32 +360,12 @@ def command_a(server: Server, port: int) -> list[str]:
 
 def command_b(server: Server, port: int, env: dict[str, str]) -> list[str]:
     """The `--dry-run` line for the same address, run with `python -m MODULE`."""
-    dry_run = [*command_a(server, port), "--dry-run"]
-    printed = subprocess.run(
-        dry_run, cwd=EXAMPLE, env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-    if printed.returncode != 0:
-        raise BenchError(f"--dry-run failed ({printed.returncode}): {printed.stderr.strip()}")
-    argv = shlex.split(printed.stdout.strip())
-    if not argv or argv[0] != server.command:
-        raise BenchError(f"--dry-run printed no {server.command} command: {printed.stdout!r}")
-    return [sys.executable, "-m", server.module, *argv[1:]]
+    printed = dry_run_line(command_a(server, port), env, server.command)
+    return [sys.executable, "-m", server.module, *printed[1:]]
 
 
 def command_for(server: Server, variant: str, port: int, env: dict[str, str]) -> list[str]:
     return command_a(server, port) if variant == "A" else command_b(server, port, env)
-
-
-def shown(argv: Sequence[str], port: int) -> str:
-    """argv as a shell line, paths relative to example/, the port as PORT."""
-    words = [os.path.relpath(word, EXAMPLE) if word.startswith("/") else word for word in argv]
-    words = [
-        word.replace(f"{HOST}:{port}", f"{HOST}:{PORT_PLACEHOLDER}").replace(
-            f"--port={port}", f"--port={PORT_PLACEHOLDER}"
-        )
-        for word in words
-    ]
-    return shlex.join(words)
 
 
 # --- CPU used by others -------------------------------------------------------------------
@@ -400,12 +379,8 @@ def busy_seconds() -> float:
 
 
 def process_cpu_seconds(pid: int) -> float:
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return 0.0
-    fields = text[text.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+    info = read_proc(pid)
+    return 0.0 if info is None else info.cpu_ticks / CLOCK_TICKS
 
 
 def tree_cpu_seconds(pid: int) -> float:
@@ -485,31 +460,18 @@ def measure_run(
         env = web_env(run_dir, port, settings_dir)
         argv = command_for(server, variant, port, env)
         log = run_dir / "server.log"
-        try:
-            with started_server(argv, env, log) as process:
-                started_at = time.monotonic()
-                first_response = wait_for_first_200(process, port, started_at)
-                loads = {}
-                others = []
-                for view, path in VIEWS:
-                    run_wrk(wrk, port, WARMUP_SECONDS, path)
-                    loads[view], other = load_with_others(wrk, port, duration, path, process.pid)
-                    others.append(other)
-                sequential_ms, kept_alive = sequential_latency_ms(port)
-                children = descendants(process.pid)
-                total_pss = pss_kib(process.pid) + sum(pss_kib(child.pid) for child in children)
-                try:
-                    stop_s: float | None = stop(process)
-                except BenchError:
-                    stop_s = None  # killed with its group on the way out
-                left_at_exit = left_over(process.pid, children) if stop_s is not None else []
-                left_for_s = (
-                    wait_until_gone(process.pid, children, LEFT_OVER_GRACE) if left_at_exit else 0.0
-                )
-        except BenchError as error:
-            tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-            message = f"{server.name} {variant} round {round_number}: {error}\n{tail}"
-            raise BenchError(message) from error
+        label = f"{server.name} {variant} round {round_number}"
+        with serving(argv, env, log, port, label) as (process, first_response):
+            loads = {}
+            others = []
+            for view, path in VIEWS:
+                run_wrk(wrk, port, WARMUP_SECONDS, path)
+                loads[view], other = load_with_others(wrk, port, duration, path, process.pid)
+                others.append(other)
+            sequential_ms, kept_alive = sequential_latency_ms(port)
+            children = descendants(process.pid)
+            _, total_pss = tree_pss_kib(process.pid, children)
+            stopped = terminate(process, children)
     return Run(
         variant=variant,
         round=round_number,
@@ -522,9 +484,9 @@ def measure_run(
         kept_alive=kept_alive,
         total_pss_kib=total_pss,
         processes=1 + len(children),
-        stop_s=stop_s,
-        left_at_exit=left_at_exit,
-        left_for_s=left_for_s,
+        stop_s=stopped.seconds,
+        left_at_exit=stopped.left_at_exit,
+        left_for_s=stopped.left_for_s,
         other_cpu=max(others),
         wrk_errors=[f"{view}: {error}" for view, load in loads.items() for error in load.errors],
     )
@@ -550,13 +512,13 @@ def measure_server(server: Server, rounds: int, duration: int, wrk: str) -> Meas
                 error = str(failed)
         if not error:
             try:
-                for round_number in range(1, rounds + 1):
-                    for variant in VARIANTS:
-                        runs.append(
-                            least_disturbed_run(
-                                server, variant, round_number, duration, wrk, settings_dir
-                            )
+                # least_disturbed_run pauses after each of its tries.
+                for round_number, variant in alternating(rounds, pause=0.0):
+                    runs.append(
+                        least_disturbed_run(
+                            server, variant, round_number, duration, wrk, settings_dir
                         )
+                    )
             except BenchError as failed:
                 error = str(failed)
     if error:
@@ -621,27 +583,8 @@ def format_left(run: Run) -> str:
     return f"{pids} (gone {run.left_for_s:.2f} s later)"
 
 
-def ratio(value: float) -> str:
-    return f"{value:.2f}x"
-
-
-def number(value: float, metric: Metric) -> str:
-    return f"{value:.{metric.digits}f}"
-
-
 def backend_table(measured: Measured) -> list[str]:
-    lines = [
-        "| metric | A: prodserver (median) | B: command (median) "
-        "| A/B (median of pairs) | A/B min | A/B max |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for metric in METRICS:
-        row = measured.summaries[metric.key]
-        lines.append(
-            f"| {metric.label} ({metric.unit}) | {number(row.median_a, metric)} "
-            f"| {number(row.median_b, metric)} | {ratio(row.ratio_median)} "
-            f"| {ratio(row.ratio_min)} | {ratio(row.ratio_max)} |"
-        )
+    lines = ab_table(measured.runs, METRICS, "prodserver", "command")
     stops = {
         variant: [run.stop_s for run in measured.runs if run.variant == variant]
         for variant in VARIANTS
@@ -657,53 +600,47 @@ def backend_table(measured: Measured) -> list[str]:
 
 
 def rounds_table(runs: list[Run]) -> list[str]:
-    lines = [
-        "| round | run | first 200 (s) | sync req/s | sync p99 (ms) | async req/s "
+    return markdown_table(
+        "round | run | first 200 (s) | sync req/s | sync p99 (ms) | async req/s "
         "| async p99 (ms) | one client (ms) | PSS (MiB) | processes | stop | left over "
-        "| others (cores) | tries | wrk errors |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|",
-    ]
-    for run in runs:
-        lines.append(
-            f"| {run.round} | {run.variant} | {run.first_response_s:.2f} | {run.sync_rps:.0f} "
+        "| others (cores) | tries | wrk errors",
+        "rlrrrrrrrrllrrl",
+        (
+            f"{run.round} | {run.variant} | {run.first_response_s:.2f} | {run.sync_rps:.0f} "
             f"| {run.sync_p99_ms:.1f} | {run.async_rps:.0f} | {run.async_p99_ms:.1f} "
             f"| {run.sequential_ms:.2f}{'' if run.kept_alive else ' (new connection each)'} "
-            f"| {run.total_pss_kib / 1024:.1f} | {run.processes} "
-            f"| {format_stop(run)} "
+            f"| {run.total_pss_kib / 1024:.1f} | {run.processes} | {format_stop(run)} "
             f"| {format_left(run)} | {run.other_cpu:.2f} | {run.attempts} "
-            f"| {'; '.join(run.wrk_errors) or 'none'} |"
-        )
-    return lines
+            f"| {'; '.join(run.wrk_errors) or 'none'}"
+            for run in runs
+        ),
+    )
 
 
 def summary_table(results: list[Measured]) -> list[str]:
-    lines = [
-        "| backend | serves | processes | sync req/s | A/B | async req/s | A/B "
-        "| sync p99 (ms) | A/B | async p99 (ms) | A/B | one client (ms) | A/B "
-        "| memory (MiB) | A/B | stop A (s) |",
-        "|---|---|---|" + "---:|" * 13,
-    ]
+    rows = []
     for measured in results:
         server = measured.server
         if not measured.runs:
-            lines.append(
-                f"| {server.name} | {server.interface} | {server.processes} "
-                "| not measured |" + " |" * 12
+            rows.append(
+                f"{server.name} | {server.interface} | {server.processes} | not measured"
+                + " |" * 12
             )
             continue
-        cells = []
+        cells = [server.name, server.interface, server.processes]
         for metric in METRICS:
             row = measured.summaries[metric.key]
-            cells += [number(row.median_a, metric), ratio(row.ratio_median)]
+            cells += [metric.format(row.median_a), ratio(row.ratio_median)]
         stops = [run.stop_s for run in measured.runs if run.variant == "A"]
         known = [value for value in stops if value is not None]
-        stop_a = f"{statistics.median(known):.2f}" if known else "> 60"
-        lines.append(
-            f"| {server.name} | {server.interface} | {server.processes} | "
-            + " | ".join(cells)
-            + f" | {stop_a} |"
-        )
-    return lines
+        cells.append(f"{statistics.median(known):.2f}" if known else "> 60")
+        rows.append(" | ".join(cells))
+    header = (
+        "backend | serves | processes | sync req/s | A/B | async req/s | A/B "
+        "| sync p99 (ms) | A/B | async p99 (ms) | A/B | one client (ms) | A/B "
+        "| memory (MiB) | A/B | stop A (s)"
+    )
+    return markdown_table(header, "lll" + "r" * 13, rows)
 
 
 def oddities(results: list[Measured]) -> list[str]:
@@ -735,27 +672,16 @@ def oddities(results: list[Measured]) -> list[str]:
 
 
 def report(results: list[Measured], rounds: int, duration: int, skipped: list[str]) -> str:
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     measured = [result for result in results if result.runs]
+    loads = [(result.server.name, result.load_before, result.load_after) for result in results]
     lines = [
-        "# Web servers: manage.py prodserver web (A) vs the --dry-run command (B)",
-        "",
-        f"Date: {now}. {rounds} rounds per backend, A B alternating; wrk `-d{duration}s` per view.",
-        "",
-        "Machine:",
-        "",
-        f"- nproc: {len(os.sched_getaffinity(0))} (CPU: {cpu_model()}); wrk shares the cores "
-        "with the server",
-        f"- kernel: {platform.system()} {platform.release()}",
-        f"- python: {platform.python_version()} ({sys.executable})",
-        f"- {package_versions(VERSIONED)}",
-        f"- wrk: {wrk_version()}",
-        "- load average (1 / 5 / 15 min) before and after each backend (the benchmark "
-        "itself keeps about 2 runnable): "
-        + "; ".join(
-            f"{result.server.name} {load_text(result.load_before)} -> "
-            f"{load_text(result.load_after)}"
-            for result in results
+        *report_head(
+            "Web servers: manage.py prodserver web (A) vs the --dry-run command (B)",
+            f"{rounds} rounds per backend, A B alternating; wrk `-d{duration}s` per view.",
+            VERSIONED,
+            f"- wrk: {wrk_version()}",
+            load_line("keeps about 2 runnable", loads),
+            cores_note="; wrk shares the cores with the server",
         ),
         "",
         "The views are the example project's: `/` returns a short text from a sync view, "
@@ -931,13 +857,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
     parser.add_argument(
         "--duration", type=int, default=10, help="seconds of each measured wrk run (10)"
     )
-    parser.add_argument(
-        "--only",
-        action="append",
-        choices=SERVER_NAMES,
-        metavar="NAME",
-        help=f"run this backend only (repeatable): {', '.join(SERVER_NAMES)}",
-    )
+    add_only(parser, SERVER_NAMES)
     parser.add_argument(
         "--output-dir",
         type=Path,
@@ -951,8 +871,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
 
 
 def main() -> int:
-    if not Path("/proc/self/smaps_rollup").exists():
-        sys.exit("needs Linux with /proc/PID/smaps_rollup (kernel 4.14 or later).")
+    require_smaps_rollup()
     options = parse_options()
     wrk = require_wrk()
     servers = [server for server in SERVERS if not options.only or server.name in options.only]
@@ -976,15 +895,8 @@ def main() -> int:
         f"{date}, {len(os.sched_getaffinity(0))} cores ({cpu_model()}), wrk -c{WRK_CONNECTIONS} "
         f"on the same cores; example project's tiny views"
     )
-    options.output_dir.mkdir(parents=True, exist_ok=True)
-    markdown = options.output_dir / f"{stem}.md"
-    chart = options.output_dir / f"{stem}.svg"
-    markdown.write_text(text)
-    chart.write_text(svg_chart(results, subtitle))
-    print(text)
-    for path in (markdown, chart):
-        shown_path = path.relative_to(REPO) if path.is_relative_to(REPO) else path
-        print(f"written to {shown_path}", file=sys.stderr)
+    chart = (options.output_dir / f"{stem}.svg", svg_chart(results, subtitle))
+    publish(text, options.output_dir / f"{stem}.md", chart)
     return 0 if all(result.runs for result in results) else 1
 
 

@@ -35,55 +35,46 @@ Run from the repository root (Linux only; needs `redis-server` on PATH):
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import importlib.util
 import os
-import platform
-import shlex
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager, suppress
+from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from gunicorn_vs_command import (
-    EXAMPLE,
-    HOST,
-    REPO,
-    RESULTS,
-    BenchError,
+from harness import HOST, RESULTS, BenchError
+from harness.commands import SETTINGS, dry_run_line, environment, shown, venv_script
+from harness.processes import (
+    LEFT_OVER_GRACE,
+    STOP_TIMEOUT,
     ProcInfo,
-    cpu_model,
+    cmdline,
     descendants,
     find_free_port,
-    left_over,
-    load_text,
-    package_versions,
-    pss_kib,
-    still_running,
-    wait_until_gone,
+    kill_tree,
+    log_on_failure,
+    require_smaps_rollup,
+    start,
+    tail,
+    terminate,
+    tree_pss_kib,
 )
+from harness.redis import redis_server, redis_version
+from harness.rounds import VARIANTS, Metric, Summary, add_only, alternating, summarize
+from harness.tables import ab_table, load_line, markdown_table, publish, ratio, report_head
 
-SETTINGS = "exampleproject.settings"
 POLL_INTERVAL = 0.010  # seconds between two reads of the effects file
 FIRST_TASK_TIMEOUT = 60.0  # seconds from Popen to the first task's line
 TASKS_TIMEOUT = 180.0  # seconds from the enqueueing shell's start to the last task's line
 SHELL_TIMEOUT = 120.0  # migrate, or the shell that enqueues the first task
 IDLE_SETTLE = 2.0  # seconds after the last task before memory is read
-STOP_TIMEOUT = 60.0  # seconds from SIGTERM to the exit, then the group is killed
-LEFT_OVER_GRACE = 5.0  # seconds given to processes still there when the main one exits
 SLOW_STOP = 5.0  # a stop slower than this is pointed out in the report
-PAUSE_BETWEEN_RUNS = 1.0
-VARIANTS = ("A", "B")
 FIRST = "first"
 # Variables that would change a framework's or the example's behaviour: neither A nor B
 # sees them (DJANGO_DEBUG turns on Huey's immediate mode and db_worker's reloader).
@@ -212,30 +203,13 @@ class Run:
     left_for_s: float | None = 0.0  # how long they stayed; None: killed after the grace
 
 
-@dataclass(frozen=True)
-class Metric:
-    label: str
-    unit: str
-    digits: int
-    value: Callable[[Run], float | None]
-
-
 METRICS = (
-    Metric("start to first task", "s", 2, lambda run: run.first_task_s),
-    Metric("throughput", "tasks/s", 1, lambda run: run.tasks_per_s),
-    Metric("total memory (PSS, process tree)", "MiB", 1, lambda run: run.total_pss_kib / 1024),
-    Metric("main process memory (PSS)", "MiB", 1, lambda run: run.main_pss_kib / 1024),
-    Metric("stop time (SIGTERM to exit)", "s", 2, lambda run: run.stop_s),
+    Metric("first_task_s", "start to first task", "s", 2),
+    Metric("tasks_per_s", "throughput", "tasks/s", 1),
+    Metric("total_pss_kib", "total memory (PSS, process tree)", "MiB", 1, scale=1 / 1024),
+    Metric("main_pss_kib", "main process memory (PSS)", "MiB", 1, scale=1 / 1024),
+    Metric("stop_s", "stop time (SIGTERM to exit)", "s", 2),
 )
-
-
-@dataclass(frozen=True)
-class Summary:
-    median_a: float
-    median_b: float
-    ratio_median: float
-    ratio_min: float
-    ratio_max: float
 
 
 @dataclass
@@ -248,25 +222,7 @@ class Measured:
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def summary(self, metric: Metric) -> Summary | None:
-        by_round: dict[int, dict[str, Run]] = {}
-        for run in self.runs:
-            by_round.setdefault(run.round, {})[run.variant] = run
-        pairs = [
-            (metric.value(pair["A"]), metric.value(pair["B"]))
-            for pair in by_round.values()
-            if len(pair) == 2
-        ]
-        known = [(a, b) for a, b in pairs if a is not None and b is not None]
-        ratios = [a / b for a, b in known if b]
-        if not ratios:
-            return None
-        return Summary(
-            statistics.median(a for a, _ in known),
-            statistics.median(b for _, b in known),
-            statistics.median(ratios),
-            min(ratios),
-            max(ratios),
-        )
+        return summarize(self.runs, metric)
 
 
 # --- which backends can run, and their commands ---------------------------------------------
@@ -287,20 +243,16 @@ def unused_redis_url() -> str:
 
 
 def worker_env(run_dir: Path, redis_url: str) -> dict[str, str]:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in FOREIGN_ENV and not name.startswith(FOREIGN_ENV_PREFIXES)
-    }
-    env.update(
+    return environment(
         {
             "DJANGO_SETTINGS_MODULE": SETTINGS,
             "EXAMPLE_DATABASE": str(run_dir / "db.sqlite3"),
             "EXAMPLE_REDIS_URL": redis_url,
             "PYTHONUNBUFFERED": "1",  # a failed run's log tail holds the worker's last words
-        }
+        },
+        drop=FOREIGN_ENV,
+        drop_prefixes=FOREIGN_ENV_PREFIXES,
     )
-    return env
 
 
 def command_a(worker: Worker) -> list[str]:
@@ -309,104 +261,17 @@ def command_a(worker: Worker) -> list[str]:
 
 def command_b(worker: Worker, env: dict[str, str]) -> list[str]:
     """The `--dry-run` line, with the venv's python or console script for its first word."""
-    printed = subprocess.run(
-        [*command_a(worker), "--dry-run"],
-        cwd=EXAMPLE,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    if printed.returncode != 0:
-        raise BenchError(f"--dry-run failed ({printed.returncode}): {printed.stderr.strip()}")
-    argv = shlex.split(printed.stdout.strip())
-    if not argv:
-        raise BenchError("--dry-run printed nothing")
-    if argv[0] == "python":
-        return [sys.executable, *argv[1:]]
-    # A console script: the one in the venv's bin/ folder (sys.executable's, unresolved).
-    script = Path(sys.executable).parent / argv[0]
-    if not script.exists():
-        raise BenchError(f"--dry-run printed {argv[0]!r}, which is not in {script.parent}")
-    return [str(script), *argv[1:]]
-
-
-def shown(argv: Sequence[str]) -> str:
-    """argv as a shell line, paths relative to example/."""
-    return shlex.join(
-        os.path.relpath(word, EXAMPLE) if word.startswith("/") else word for word in argv
-    )
+    printed = dry_run_line(command_a(worker), env)
+    program = sys.executable if printed[0] == "python" else venv_script(printed[0])
+    return [program, *printed[1:]]
 
 
 # --- processes ------------------------------------------------------------------------------
 
 
-def redis_ping(port: int) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=1) as connection:
-            connection.sendall(b"PING\r\n")
-            return connection.recv(64).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-@contextmanager
-def redis_server(run_dir: Path) -> Iterator[str]:
-    """A redis-server of this run's own on a free port, keeping nothing on disk; its URL."""
-    executable = shutil.which("redis-server")
-    if executable is None:
-        raise BenchError("redis-server is not on PATH")
-    port = find_free_port()
-    argv = [executable, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no"]
-    argv += ["--dir", str(run_dir)]
-    with (run_dir / "redis.log").open("wb") as log:
-        process = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        deadline = time.monotonic() + 10
-        while not redis_ping(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise BenchError(f"redis-server did not start on port {port}")
-            time.sleep(0.02)
-        yield f"redis://{HOST}:{port}/0"
-    finally:
-        kill_tree(process, [])
-
-
-def kill_tree(process: subprocess.Popen[bytes], known: list[ProcInfo]) -> None:
-    """SIGKILL to the process's group, to its descendants and to `known` ones still there."""
-    if process.poll() is None:
-        known = [*known, *descendants(process.pid)]
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    for pid in still_running(known):
-        with suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        print(f"warning: pid {process.pid} survived SIGKILL for 10 s", file=sys.stderr)
-
-
-def start(argv: Sequence[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """argv from example/, in a session (and process group) of its own, output to `log`."""
-    with log.open("ab") as output:
-        return subprocess.Popen(
-            list(argv),
-            cwd=EXAMPLE,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
 def manage(args: Sequence[str], env: dict[str, str], log: Path) -> None:
     """`python manage.py ARGS` to its end (SHELL_TIMEOUT at most); a failure is a BenchError."""
-    process = start([sys.executable, "manage.py", *args], env, log)
+    process = start([sys.executable, "manage.py", *args], env, log, append=True)
     try:
         status = process.wait(timeout=SHELL_TIMEOUT)
     except subprocess.TimeoutExpired as late:
@@ -427,18 +292,6 @@ def lines_in(path: Path) -> list[str]:
         return path.read_text().splitlines()
     except FileNotFoundError:
         return []
-
-
-def tail(log: Path, size: int = 3000) -> str:
-    return log.read_text(errors="replace")[-size:] if log.exists() else ""
-
-
-def cmdline(pid: int) -> list[str]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
-    return [word.decode(errors="replace") for word in raw.split(b"\0")[:-1]]
 
 
 def wait_for_first(
@@ -496,14 +349,6 @@ def wait_for_tasks(
         time.sleep(POLL_INTERVAL)
 
 
-def describe(pid: int) -> str:
-    try:
-        name = Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        name = "?"
-    return f"{pid} {name}"
-
-
 # --- one run --------------------------------------------------------------------------------
 
 
@@ -526,47 +371,35 @@ def measure_run(
         if worker.migrate:
             manage(["migrate", "--verbosity=0"], env, setup_log)
         manage(["shell", "-c", enqueue_code(worker, effects, repr([FIRST]))], env, setup_log)
-        known: list[ProcInfo] = []
         started_at = time.monotonic()
         process = start(argv, env, log)
+        # Grows as the worker's processes are seen: any still there at the end are killed.
+        known: list[ProcInfo] = []
+        stack.callback(kill_tree, process, known)
+        stack.enter_context(log_on_failure(log))
+
+        first_task_s, execed = wait_for_first(process, argv, effects, started_at)
+        known += descendants(process.pid)
+
+        texts = f"(f'task {{number}}' for number in range({tasks}))"
+        code = enqueue_code(worker, effects, texts)
+        expected = {f"task {number}" for number in range(tasks)}
+        shell_started = time.monotonic()
+        shell = start([sys.executable, "manage.py", "shell", "-c", code], env, shell_log)
         try:
-            first_task_s, execed = wait_for_first(process, argv, effects, started_at)
-            known = descendants(process.pid)
-
-            texts = f"(f'task {{number}}' for number in range({tasks}))"
-            code = enqueue_code(worker, effects, texts)
-            expected = {f"task {number}" for number in range(tasks)}
-            shell_started = time.monotonic()
-            shell = start([sys.executable, "manage.py", "shell", "-c", code], env, shell_log)
-            try:
-                tasks_s, enqueue_s, duplicates = wait_for_tasks(
-                    process, shell, effects, expected, shell_started, shell_log
-                )
-            finally:
-                kill_tree(shell, [])
-
-            time.sleep(IDLE_SETTLE)
-            if process.poll() is not None:
-                raise BenchError(f"the worker exited ({process.returncode}) once idle")
-            children = descendants(process.pid)
-            known = [*known, *children]
-            main_pss = pss_kib(process.pid)
-            total_pss = main_pss + sum(pss_kib(child.pid) for child in children)
-
-            stopped_at = time.monotonic()
-            process.send_signal(signal.SIGTERM)
-            try:
-                exit_status: int | None = process.wait(timeout=STOP_TIMEOUT)
-                stop_s: float | None = time.monotonic() - stopped_at
-            except subprocess.TimeoutExpired:
-                exit_status = stop_s = None  # killed with its group below
-            left = left_over(process.pid, children) if stop_s is not None else []
-            left_named = [describe(pid) for pid in left]
-            left_for_s = wait_until_gone(process.pid, children, LEFT_OVER_GRACE) if left else 0.0
-        except BenchError as error:
-            raise BenchError(f"{error}\n{tail(log)}") from error
+            tasks_s, enqueue_s, duplicates = wait_for_tasks(
+                process, shell, effects, expected, shell_started, shell_log
+            )
         finally:
-            kill_tree(process, known)
+            kill_tree(shell, [])
+
+        time.sleep(IDLE_SETTLE)
+        if process.poll() is not None:
+            raise BenchError(f"the worker exited ({process.returncode}) once idle")
+        children = descendants(process.pid)
+        known += children
+        main_pss, total_pss = tree_pss_kib(process.pid, children)
+        stopped = terminate(process, children)
     return Run(
         variant=variant,
         round=round_number,
@@ -579,10 +412,10 @@ def measure_run(
         total_pss_kib=total_pss,
         main_pss_kib=main_pss,
         processes=1 + len(children),
-        stop_s=stop_s,
-        exit_status=exit_status,
-        left_at_exit=left_named,
-        left_for_s=left_for_s,
+        stop_s=stopped.seconds,
+        exit_status=stopped.status,
+        left_at_exit=stopped.left_names,
+        left_for_s=stopped.left_for_s,
     )
 
 
@@ -597,18 +430,16 @@ def measure_worker(worker: Worker, rounds: int, tasks: int) -> Measured:
             print(f"{worker.name}: not measured: {error}", file=sys.stderr, flush=True)
             return measured
     measured.commands = {variant: shown(argv) for variant, argv in commands.items()}
-    for round_number in range(1, rounds + 1):
-        for variant in VARIANTS:
-            try:
-                run = measure_run(worker, variant, round_number, commands[variant], tasks)
-            except BenchError as error:
-                message = f"round {round_number} {variant}: {error}"
-                measured.errors.append(message)
-                print(f"{worker.name} {message}", file=sys.stderr, flush=True)
-            else:
-                measured.runs.append(run)
-                print(progress_line(worker, run), file=sys.stderr, flush=True)
-            time.sleep(PAUSE_BETWEEN_RUNS)
+    for round_number, variant in alternating(rounds):
+        try:
+            run = measure_run(worker, variant, round_number, commands[variant], tasks)
+        except BenchError as error:
+            message = f"round {round_number} {variant}: {error}"
+            measured.errors.append(message)
+            print(f"{worker.name} {message}", file=sys.stderr, flush=True)
+        else:
+            measured.runs.append(run)
+            print(progress_line(worker, run), file=sys.stderr, flush=True)
     measured.load_after = os.getloadavg()
     return measured
 
@@ -662,71 +493,48 @@ def exec_lines(measured: Measured) -> list[str]:
     return lines
 
 
-def number(value: float, metric: Metric) -> str:
-    return f"{value:.{metric.digits}f}"
-
-
 def backend_table(measured: Measured) -> list[str]:
-    lines = [
-        "| metric | A: prodserver (median) | B: --dry-run line (median) "
-        "| A/B (median of pairs) | A/B min | A/B max |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for metric in METRICS:
-        row = measured.summary(metric)
-        if row is None:
-            lines.append(f"| {metric.label} ({metric.unit}) | n/a | n/a | | | |")
-            continue
-        lines.append(
-            f"| {metric.label} ({metric.unit}) | {number(row.median_a, metric)} "
-            f"| {number(row.median_b, metric)} | {row.ratio_median:.2f}x "
-            f"| {row.ratio_min:.2f}x | {row.ratio_max:.2f}x |"
-        )
-    return lines
+    return ab_table(measured.runs, METRICS, "prodserver", "--dry-run line")
 
 
 def rounds_table(runs: list[Run]) -> list[str]:
-    lines = [
-        "| round | run | first task (s) | exec'd at (s) | tasks/s | all tasks (s) "
+    return markdown_table(
+        "round | run | first task (s) | exec'd at (s) | tasks/s | all tasks (s) "
         "| enqueueing shell (s) | PSS (MiB) | main PSS (MiB) | processes | stop | left over "
-        "| duplicates |",
-        "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---|---|---:|",
-    ]
-    for run in sorted(runs, key=lambda run: (run.round, run.variant)):
-        lines.append(
-            f"| {run.round} | {run.variant} | {run.first_task_s:.2f} | {format_exec(run)} "
-            f"| {run.tasks_per_s:.1f} "
-            f"| {run.tasks_s:.2f} | {run.enqueue_s:.2f} | {run.total_pss_kib / 1024:.1f} "
-            f"| {run.main_pss_kib / 1024:.1f} | {run.processes} | {format_stop(run)} "
-            f"| {format_left(run)} | {run.duplicates} |"
-        )
-    return lines
+        "| duplicates",
+        "rlrlrrrrrrllr",
+        (
+            f"{run.round} | {run.variant} | {run.first_task_s:.2f} | {format_exec(run)} "
+            f"| {run.tasks_per_s:.1f} | {run.tasks_s:.2f} | {run.enqueue_s:.2f} "
+            f"| {run.total_pss_kib / 1024:.1f} | {run.main_pss_kib / 1024:.1f} | {run.processes} "
+            f"| {format_stop(run)} | {format_left(run)} | {run.duplicates}"
+            for run in sorted(runs, key=lambda run: (run.round, run.variant))
+        ),
+    )
 
 
 SUMMARY_METRICS = (METRICS[0], METRICS[1], METRICS[2], METRICS[4])
 
 
 def summary_table(results: list[Measured]) -> list[str]:
-    lines = [
-        "| backend | processes A / B | first task A (s) | A/B | tasks/s A | A/B "
-        "| PSS A (MiB) | A/B | stop A (s) | A/B |",
-        "|---|---|" + "---:|" * 8,
-    ]
+    rows = []
     for measured in results:
-        worker = measured.worker
         cells = []
         for metric in SUMMARY_METRICS:
             row = measured.summary(metric)
-            cells += (
-                [number(row.median_a, metric), f"{row.ratio_median:.2f}x"] if row else ["n/a", ""]
-            )
+            cells += [metric.format(row.median_a), ratio(row.ratio_median)] if row else ["n/a", ""]
         counts = {
             variant: sorted({run.processes for run in measured.runs if run.variant == variant})
             for variant in VARIANTS
         }
         processes = " / ".join(",".join(map(str, counts[variant])) or "-" for variant in VARIANTS)
-        lines.append(f"| {worker.name} | {processes} | " + " | ".join(cells) + " |")
-    return lines
+        rows.append(" | ".join([measured.worker.name, processes, *cells]))
+    return markdown_table(
+        "backend | processes A / B | first task A (s) | A/B | tasks/s A | A/B "
+        "| PSS A (MiB) | A/B | stop A (s) | A/B",
+        "ll" + "r" * 8,
+        rows,
+    )
 
 
 def oddities(results: list[Measured], tasks: int) -> list[str]:
@@ -757,39 +565,18 @@ def oddities(results: list[Measured], tasks: int) -> list[str]:
     ]
 
 
-def redis_version() -> str:
-    executable = shutil.which("redis-server")
-    if executable is None:
-        return "not found"
-    done = subprocess.run(
-        [executable, "--version"], capture_output=True, text=True, timeout=10, check=False
-    )
-    return done.stdout.strip() or "unknown"
-
-
 def report(
     results: list[Measured], rounds: int, tasks: int, skipped: list[str], notes: Sequence[str]
 ) -> str:
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    loads = [(result.worker.name, result.load_before, result.load_after) for result in results]
     lines = [
-        "# Background workers: manage.py prodserver NAME (A) vs the --dry-run command (B)",
-        "",
-        f"Date: {now}. {rounds} round{'s' if rounds != 1 else ''} per backend, A B "
-        f"alternating; {tasks} tasks per run.",
-        "",
-        "Machine:",
-        "",
-        f"- nproc: {len(os.sched_getaffinity(0))} (CPU: {cpu_model()})",
-        f"- kernel: {platform.system()} {platform.release()}",
-        f"- python: {platform.python_version()} ({sys.executable})",
-        f"- {package_versions(VERSIONED)}",
-        f"- redis-server: {redis_version()}",
-        "- load average (1 / 5 / 15 min) before and after each backend (the benchmark "
-        "itself keeps one or two processes busy): "
-        + "; ".join(
-            f"{measured.worker.name} {load_text(measured.load_before)} -> "
-            f"{load_text(measured.load_after)}"
-            for measured in results
+        *report_head(
+            "Background workers: manage.py prodserver NAME (A) vs the --dry-run command (B)",
+            f"{rounds} round{'s' if rounds != 1 else ''} per backend, A B alternating; "
+            f"{tasks} tasks per run.",
+            VERSIONED,
+            f"- redis-server: {redis_version()}",
+            load_line("keeps one or two processes busy", loads),
         ),
         "",
         "Set-up: the example project's settings (`exampleproject.settings`) and processes, "
@@ -915,13 +702,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="A B pairs per backend (3)")
     parser.add_argument("--tasks", type=int, default=200, help="tasks enqueued per run (200)")
-    parser.add_argument(
-        "--only",
-        action="append",
-        choices=WORKER_NAMES,
-        metavar="NAME",
-        help=f"run this backend only (repeatable): {', '.join(WORKER_NAMES)}",
-    )
+    add_only(parser, WORKER_NAMES)
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.tasks < 1:
         parser.error("--rounds and --tasks must be at least 1")
@@ -929,8 +710,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
 
 
 def main() -> int:
-    if not Path("/proc/self/smaps_rollup").exists():
-        sys.exit("needs Linux with /proc/PID/smaps_rollup (kernel 4.14 or later).")
+    require_smaps_rollup()
     options = parse_options()
     results: list[Measured] = []
     skipped: list[str] = []
@@ -955,11 +735,7 @@ def main() -> int:
     ]
     text = report(results, options.rounds, options.tasks, skipped, notes)
     stem = "workers-vs-command" + "".join(f"-{name}" for name in options.only)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    output = RESULTS / f"{stem}.md"
-    output.write_text(text)
-    print(text)
-    print(f"written to {output.relative_to(REPO)}", file=sys.stderr)
+    publish(text, RESULTS / f"{stem}.md")
     return 0
 
 
