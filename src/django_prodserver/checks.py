@@ -17,7 +17,7 @@ from django_prodserver.errors import MissingPackageError, ProdserverError
 from django_prodserver.loading import load_backend
 from django_prodserver.options import none_flags
 from django_prodserver.planning import PlannedProcess, plan_process
-from django_prodserver.processes import read_configuration
+from django_prodserver.processes import Configuration, read_configuration
 from django_prodserver.shared_resources import shared_resources
 
 
@@ -31,6 +31,8 @@ class Scope:
 
     planned: Mapping[str, PlannedProcess] | None
     starting: bool
+    # The setting as the command read it; None: read it here.
+    configuration: Configuration | None = None
     # The processes checked; None: those planned (every one, when nothing was planned).
     names: frozenset[str] | None = None
 
@@ -56,7 +58,9 @@ def _checking(scope: Scope) -> Iterator[None]:
 
 
 def checking_for_a_start(
-    planned: Sequence[PlannedProcess], names: Collection[str] | None = None
+    planned: Sequence[PlannedProcess],
+    configuration: Configuration | None = None,
+    names: Collection[str] | None = None,
 ) -> ContextManager[None]:
     """The processes about to start, as planned; a start of `web` skips the workers.
 
@@ -64,7 +68,8 @@ def checking_for_a_start(
     wrong shape); None: every process, when nothing was planned.
     """
     by_name = {process.name: process for process in planned}
-    return _checking(Scope(by_name, starting=True, names=frozenset(names) if names else None))
+    chosen = frozenset(names) if names else None
+    return _checking(Scope(by_name, starting=True, configuration=configuration, names=chosen))
 
 
 def checking_in_depth() -> ContextManager[None]:
@@ -75,9 +80,9 @@ def checking_in_depth() -> ContextManager[None]:
 def check_production_processes(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    configuration = read_configuration()
-    specs, problems = dict(configuration.specs), list(configuration.problems)
     scope = _scope.get()
+    configuration = (scope and scope.configuration) or read_configuration()
+    specs, problems = dict(configuration.specs), list(configuration.problems)
     if scope is not None and scope.planned:
         specs = {name: spec for name, spec in specs.items() if scope.includes(name)}
         problems = [p for p in problems if scope.includes(p.process)]

@@ -88,3 +88,20 @@ def test_celery_beat_loads_its_app_once_per_start(monkeypatch, tmp_path):
     call_command("prodserver", "beat", skip_checks=False)
     assert loaded == [APP]
     assert execed[0].argv[:4] == ("celery", "-A", APP, "beat")
+
+
+class CountedReads(dict):  # type: ignore[type-arg]
+    """A PRODUCTION_PROCESSES that counts how often its definitions are read."""
+
+    reads = 0
+
+    def items(self):  # type: ignore[override]
+        CountedReads.reads += 1
+        return super().items()
+
+
+def test_a_start_reads_the_setting_once(calls, monkeypatch):
+    monkeypatch.setattr(CountedReads, "reads", 0)
+    with override_settings(PRODUCTION_PROCESSES=CountedReads(PROCESSES)):
+        call_command("prodserver", "web", "--dry-run", skip_checks=False, stdout=io.StringIO())
+    assert CountedReads.reads == 1

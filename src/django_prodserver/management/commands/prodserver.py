@@ -15,7 +15,7 @@ from django_prodserver.exports.flags import add_export_arguments, reject_export_
 from django_prodserver.invocation import DjangoOptions, Invocation, check_kind, invocation
 from django_prodserver.listing import broken_rows, format_table, process_table
 from django_prodserver.planning import PlannedProcess, plan_invocation, plan_process
-from django_prodserver.processes import Configuration, configured_names, read_configuration
+from django_prodserver.processes import Configuration, read_configuration
 from django_prodserver.runner.runner_death import stop_with_the_runner
 
 
@@ -31,6 +31,7 @@ class Command(BaseCommand):
     # The kind of process this command starts: any (`prodserver`), "web" (`server`) or
     # "worker" (`worker`).
     kind: str | None = None
+    configuration: Configuration | None = None
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -56,7 +57,10 @@ class Command(BaseCommand):
 
     def run_from_argv(self, argv: list[str]) -> None:
         parser = self.create_parser(argv[0], argv[1])
-        django_args, self.server_args = split_server_args(argv[2:], parser, configured_names())
+        # Read once for the whole command: the names tell Django's options from the server's.
+        self.configuration = read_configuration()
+        names = self.configuration.names()
+        django_args, self.server_args = split_server_args(argv[2:], parser, names)
         super().run_from_argv([*argv[:2], *django_args])
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -66,7 +70,7 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
 
     def _handle(self, options: dict[str, Any]) -> None:
-        configuration = read_configuration()
+        configuration = self.configuration or read_configuration()
         names = options["names"]
         if options["list"]:
             rows = process_table(names, configuration)
@@ -88,7 +92,7 @@ class Command(BaseCommand):
         reject_export_flags(options)
         if not options["skip_checks"] and configuration.problems:
             # A definition of the wrong shape is reported by the checks, as everywhere else.
-            with checking_for_a_start([], names=names or None):
+            with checking_for_a_start([], configuration, names=names or None):
                 self.check(tags=["prodserver"])
         invocation = self.invocation(configuration, options)
         if not invocation.together and not options["dry_run"]:
@@ -99,7 +103,7 @@ class Command(BaseCommand):
             if process.backend is not None:
                 check_kind(process.backend, self.kind)
         if not options["skip_checks"]:
-            with checking_for_a_start(planned):
+            with checking_for_a_start(planned, configuration):
                 self.check(tags=["prodserver"])
         if invocation.together:
             self._run_together(invocation, planned, options)
