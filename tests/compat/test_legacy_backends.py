@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,10 @@ def test_prodserver_name_serves_and_stops_on_sigterm(tmp_path, started):
     running = made.start("prodserver", "web")
     started.append(running)
     running.wait_until_serving(f"127.0.0.1:{port}")
+    # wsgiref logs a request once it has answered it.
+    deadline = time.monotonic() + 10
+    while "served GET / HTTP/1.1" not in running.output and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert "served GET / HTTP/1.1" in running.output
     code, _ = running.stop()
     assert code == 0
