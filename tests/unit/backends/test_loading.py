@@ -77,3 +77,12 @@ def test_a_third_party_class_with_the_backend_api_works():
     backend_class = import_backend_class("web", "tests.unit.backends.custom.EchoBackend")
     assert issubclass(backend_class, Backend)
     assert backend_class.server == "echo"
+
+
+@pytest.mark.parametrize("typo", ["comand", "bse", "managment_command", "_celery"])
+def test_the_suggestions_are_backends_only(typo):
+    with pytest.raises(BackendImportError) as raised:
+        import_backend_class("web", f"django_prodserver.backends.{typo}.Server")
+    suggested = str(raised.value).partition("did you mean")[2]
+    for helper in ("base", "command", "management_command", "_celery", "servers", "dev"):
+        assert f"backends.{helper}'" not in suggested
