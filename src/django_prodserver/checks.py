@@ -68,7 +68,7 @@ def checking_for_a_start(
     wrong shape); None: every process, when nothing was planned.
     """
     by_name = {process.name: process for process in planned}
-    chosen = frozenset(names) if names else None
+    chosen = frozenset(names) if names is not None else None
     return _checking(Scope(by_name, starting=True, configuration=configuration, names=chosen))
 
 
@@ -83,7 +83,7 @@ def check_production_processes(
     scope = _scope.get()
     configuration = (scope and scope.configuration) or read_configuration()
     specs, problems = dict(configuration.specs), list(configuration.problems)
-    if scope is not None and scope.planned:
+    if scope is not None and (scope.planned or scope.names is not None):
         specs = {name: spec for name, spec in specs.items() if scope.includes(name)}
         problems = [p for p in problems if scope.includes(p.process)]
     errors: list[CheckMessage] = [

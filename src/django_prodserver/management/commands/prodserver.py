@@ -90,9 +90,10 @@ class Command(BaseCommand):
             run_export(configuration, names, options, self.stdout)
             return
         reject_export_flags(options)
-        if not options["skip_checks"] and configuration.problems:
+        broken_names = broken_definitions(configuration, names)
+        if broken_names is not None and not options["skip_checks"]:
             # A definition of the wrong shape is reported by the checks, as everywhere else.
-            with checking_for_a_start([], configuration, names=names or None):
+            with checking_for_a_start([], configuration, names=broken_names):
                 self.check(tags=["prodserver"])
         invocation = self.invocation(configuration, options)
         if not invocation.together and not options["dry_run"]:
@@ -158,3 +159,18 @@ def refuse_typed_options(invocation: Invocation, planned: list[PlannedProcess]) 
         return
     if plan_process(process.spec, env=process.spec.env).error is None:
         raise process.error
+
+
+def broken_definitions(configuration: Configuration, names: list[str]) -> set[str] | None:
+    """The named (or, with no name, any) processes whose definition is broken; None: none is.
+
+    An empty set: the setting itself is broken (not a dict).
+    """
+    relevant = [
+        problem
+        for problem in configuration.problems
+        if problem.process is None or not names or problem.process in names
+    ]
+    if not relevant:
+        return None
+    return {problem.process for problem in relevant if problem.process}
