@@ -170,6 +170,8 @@ def test_a_crash_loop_backs_off_and_says_so(
     assert found == sorted(found), found  # below the cap no delay is shorter than the one before
     assert found[4] >= 4 * found[0], found
     assert "It keeps ending: 5 times in a row." in running.output
+    # Nothing is left of a process that ended by itself (its watchdog is not of its group).
+    assert "Killed what was left" not in running.output
     assert len(started_pids(running, "steady")) == 1
     code, _ = running.stop()
     assert code == 0, running.output

@@ -1,7 +1,9 @@
 """The runner's event loop: start, watch, restart and stop the processes.
 
-One thread, one `select`: the children's output pipes, the signal pipe, and the next
-timer (a restart that is due, a stop timeout). What happens when a process ends:
+One thread, one `select`: the children's output pipes, the signal pipe, the next timer
+(a restart that is due, a stop timeout), and, while lines wait for it, the runner's own
+output becoming writable: the loop never waits on a write (see printer.py), so a stop
+signal acts on time whoever reads the output. What happens when a process ends:
 
 - its policy says to start it again (RESTART "always", or "on-failure" after a non-zero
   status or a signal): it starts again after a backoff delay, with a message each time;

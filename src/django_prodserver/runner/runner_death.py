@@ -7,7 +7,7 @@ neither, and its processes would go on without it, holding their ports. So:
 - the runner names itself in each child's environment, and the child asks Linux to send
   it its stop signal when its parent dies (PR_SET_PDEATHSIG). The request survives the
   exec of a server's own program;
-- the child starts a watchdog, a process of its own process group that waits for either
+- the child starts a watchdog, a process (in a group of its own) that waits for either
   end: when the child's main process ends first (the runner is alive and sees to the
   rest), it leaves; when the runner dies first, it gives the main process its
   STOP_TIMEOUT to stop, as the runner would have, then kills the whole group (a main
@@ -22,7 +22,6 @@ neither, and its processes would go on without it, holding their ports. So:
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import os
 import select
@@ -56,10 +55,10 @@ def stop_with_the_runner(name: str, stop_signal: int, stop_timeout: float) -> No
         # The runner died before the request was made: nobody will stop this process.
         sys.exit(f"'{name}' was started by a runner (pid {runner}) that has ended; not starting.")
     if runner_fd >= 0:
-        start_watchdog(name, runner_fd, stop_timeout)
+        start_watchdog(runner_fd, stop_timeout)
 
 
-def start_watchdog(name: str, runner_fd: int, stop_timeout: float) -> None:
+def start_watchdog(runner_fd: int, stop_timeout: float) -> None:
     """Fork the watchdog (twice: see the module's docstring); return in this process."""
     main_fd = os.pidfd_open(os.getpid())
     sys.stdout.flush()
@@ -68,7 +67,7 @@ def start_watchdog(name: str, runner_fd: int, stop_timeout: float) -> None:
     if helper == 0:
         try:
             if os.fork() == 0:
-                watch(name, runner_fd, main_fd, stop_timeout)
+                watch(runner_fd, main_fd, stop_timeout)
         finally:
             os._exit(0)
     os.waitpid(helper, 0)
@@ -76,28 +75,32 @@ def start_watchdog(name: str, runner_fd: int, stop_timeout: float) -> None:
     os.close(main_fd)
 
 
-def watch(name: str, runner_fd: int, main_fd: int, stop_timeout: float) -> None:
-    """The watchdog's life; it never returns."""
+def watch(runner_fd: int, main_fd: int, stop_timeout: float) -> None:
+    """The watchdog's life; it never returns.
+
+    It leaves the process's group and output: the runner, which waits for the group to
+    empty and for the output pipe to close, must not wait for the watchdog too.
+    """
     status = 0
     try:
+        group = os.getpgrp()
+        os.setpgid(0, 0)
         for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
             signal.signal(signum, signal.SIG_DFL)
-        # Nothing of the server's: no socket, file or database connection stays open here.
-        os.closerange(3, min(runner_fd, main_fd))
-        os.closerange(max(runner_fd, main_fd) + 1, os.sysconf("SC_OPEN_MAX"))
+        nothing = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(nothing, fd)
+        # Nothing of the server's: no pipe, socket, file or database connection stays open.
+        low, high = sorted((runner_fd, main_fd))
+        os.closerange(3, low)
+        os.closerange(low + 1, high)
+        os.closerange(high + 1, os.sysconf("SC_OPEN_MAX"))
         ended, _, _ = select.select([runner_fd, main_fd], [], [])
-        if runner_fd not in ended:
-            os._exit(0)  # the main process ended first: the runner sees to its group
-        # The runner is dead; Linux has sent the main process its stop signal.
-        stopped, _, _ = select.select([main_fd], [], [], stop_timeout)
-        if not stopped:
-            with contextlib.suppress(OSError):  # nobody may read it any more
-                os.write(
-                    2,
-                    f"'{name}' did not stop within {stop_timeout:g} s (STOP_TIMEOUT) of its "
-                    f"runner's death: killing it.\n".encode(),
-                )
-        os.killpg(os.getpgid(0), signal.SIGKILL)  # what is left of it, and this watchdog
+        if runner_fd in ended:
+            # The runner is dead; Linux has sent the main process its stop signal.
+            select.select([main_fd], [], [], stop_timeout)
+            os.killpg(group, signal.SIGKILL)  # what is left of it
+        # Else the main process ended first: the runner sees to what is left of its group.
     except BaseException:
         status = 1
     os._exit(status)
