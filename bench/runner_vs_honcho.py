@@ -54,7 +54,10 @@ from harness.processes import (
 from harness.rounds import alternating
 from harness.tables import cpu_model, markdown_table, publish
 
+import django_prodserver
+
 BACK_TIMEOUT = 15.0
+PACKAGE_FOLDER = str(Path(django_prodserver.__file__).resolve().parents[1])
 LINES_TIMEOUT = 300.0
 POLL = 0.02
 
@@ -121,7 +124,8 @@ def project(lines: int) -> Iterator[tuple[Path, dict[str, str], int, int]]:
         )
         env = environment(
             {
-                "PYTHONPATH": os.pathsep.join([str(directory), str(EXAMPLE)]),
+                # The package this script imported (PYTHONPATH=src: the working copy's).
+                "PYTHONPATH": os.pathsep.join([str(directory), str(EXAMPLE), PACKAGE_FOLDER]),
                 "DJANGO_SETTINGS_MODULE": "bench_settings",
                 "XDG_RUNTIME_DIR": str(directory),
                 "EXAMPLE_DATABASE": str(directory / "db.sqlite3"),

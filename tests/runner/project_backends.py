@@ -89,3 +89,21 @@ class Orphans(TestBackend):
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         while True:
             time.sleep(1)
+
+
+class Chatty(TestBackend):
+    """Prints numbered lines as fast as it can until SIGTERM."""
+
+    def run(self, plan: Plan) -> int:
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        number = 0
+        while True:
+            sys.stdout.write(f"{self.name} {number:09d} {'x' * 40}\n")
+            number += 1
+
+
+class Nest(TestBackend):
+    """Becomes `manage.py prodserver --all`: a runner among a runner's processes."""
+
+    def run(self, plan: Plan) -> int:
+        os.execv(sys.executable, [sys.executable, sys.argv[0], "prodserver", "--all"])

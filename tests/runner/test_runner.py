@@ -7,6 +7,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
@@ -169,6 +170,8 @@ def test_a_crash_loop_backs_off_and_says_so(
     assert found == sorted(found), found  # below the cap no delay is shorter than the one before
     assert found[4] >= 4 * found[0], found
     assert "It keeps ending: 5 times in a row." in running.output
+    # Nothing is left of a process that ended by itself (its watchdog is not of its group).
+    assert "Killed what was left" not in running.output
     assert len(started_pids(running, "steady")) == 1
     code, _ = running.stop()
     assert code == 0, running.output
@@ -297,8 +300,8 @@ def test_processes_stop_when_the_runner_is_killed_by_sigkill(
     running = made.start("prodserver", "web", "tasks")
     started.append(running)
     running.wait_until_serving(f"127.0.0.1:{web}")
-    # The runner, gunicorn and its 2 workers, tasks.
-    wait_for(lambda: len(running.session_pids()) == 5, 30, "5 processes", running)
+    # The runner, gunicorn and its 2 workers, tasks, and a watchdog each (runner_death.py).
+    wait_for(lambda: len(running.session_pids()) == 7, 30, "7 processes", running)
 
     running.popen.kill()
     running.popen.wait(10)
@@ -306,6 +309,91 @@ def test_processes_stop_when_the_runner_is_killed_by_sigkill(
     assert running.wait_for_no_process_left(timeout=30) == []
     with pytest.raises(ConnectionRefusedError):
         get(f"127.0.0.1:{web}", timeout=2)
+
+
+def test_a_process_that_ignores_sigterm_is_killed_after_stop_timeout_when_the_runner_is_killed(
+    project: Callable[..., Project], started: list[Running]
+) -> None:
+    made = project(
+        {"stubborn": backend("Stubborn", STOP_TIMEOUT=3), "steady": backend("ShowEnvironment")}
+    )
+    running = made.start("prodserver", "--all")
+    started.append(running)
+    wait_for(lambda: "ignoring SIGTERM" in running.output, 30, "start", running)
+    [stubborn] = started_pids(running, "stubborn")
+    [steady] = started_pids(running, "steady")
+
+    running.popen.kill()
+    killed_at = time.monotonic()
+    running.popen.wait(10)
+    # steady stops on the SIGTERM that Linux sends it; stubborn ignores it and is given
+    # its STOP_TIMEOUT, as the runner would have given it.
+    wait_for(lambda: not alive(steady), 10, "steady stopped", running)
+    assert alive(stubborn), "killed before its STOP_TIMEOUT"
+    wait_for(lambda: not alive(stubborn), 3 + 15, "stubborn killed", running)
+    gone_after = time.monotonic() - killed_at
+    assert gone_after >= 2.5, gone_after  # not before its STOP_TIMEOUT
+    assert running.wait_for_no_process_left() == []
+    print(f"stubborn (STOP_TIMEOUT 3 s) gone {gone_after:.2f} s after the runner's SIGKILL")
+
+
+def alive(pid: int) -> bool:
+    """Alive and not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_stdout_nobody_reads_does_not_hold_a_stop(
+    project: Callable[..., Project], started: list[Running], tmp_path: Path
+) -> None:
+    made = project(
+        {
+            "one": backend("Chatty", STOP_TIMEOUT=3),
+            "two": backend("Chatty", STOP_TIMEOUT=3),
+            "stubborn": backend("Stubborn", STOP_TIMEOUT=3),
+        }
+    )
+    popen = subprocess.Popen(
+        [sys.executable, str(made.manage_py), "prodserver", "--all"],
+        cwd=made.directory,
+        env=made.env(),
+        stdout=subprocess.PIPE,  # never read until the end: a stalled log driver
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    running = Running(popen, tmp_path / "unread.log")
+    started.append(running)
+    # The runner, one, two, stubborn, and a watchdog each.
+    wait_for(lambda: len(running.session_pids()) == 7, 30, "7 processes", running)
+    time.sleep(2)  # the pipe has long been full: the runner drops lines
+    code, seconds = running.stop(timeout=60)
+    assert code == 0
+    assert seconds < 3 + 12, seconds  # STOP_TIMEOUT is 3 s (stubborn is killed then)
+    assert running.wait_for_no_process_left() == []
+    assert popen.stdout is not None
+    written = popen.stdout.read().decode()
+    popen.stdout.close()
+    whole = re.compile(r"^\d\d:\d\d:\d\d (\w+) +\| (\w+ \d{9} x{40}|.*)$")
+    for line in written.splitlines():
+        assert whole.match(line), f"not a whole line: {line!r}"
+    print(f"stopped {seconds:.2f} s after SIGTERM with its output unread")
+
+
+def test_a_runner_among_a_runners_processes_refuses_to_start(
+    project: Callable[..., Project], started: list[Running]
+) -> None:
+    made = project({"nest": backend("Nest", RESTART="never"), "steady": backend("ShowEnvironment")})
+    running = made.start("prodserver", "nest", "steady")
+    started.append(running)
+    wait_for(lambda: "nest exited with status 1" in running.output, 60, "refusal", running)
+    assert "runners do not start runners" in running.output
+    assert "Traceback" not in running.output
+    assert len(started_pids(running, "steady")) == 1
+    code, _ = running.stop()
+    assert code == 1, running.output  # nest failed for good
+    assert running.wait_for_no_process_left() == []
 
 
 def test_a_process_whose_runner_has_already_ended_does_not_start(
@@ -367,8 +455,9 @@ def test_workers_that_stop_their_own_children_stop_cleanly_together(
     assert made.manage("migrate", "-v", "0", env=env).returncode == 0
     running = made.start("prodserver", "--all", env=env)
     started.append(running)
-    # qcluster: the main process, sentinel, monitor, pusher, 2 workers; dramatiq: 2 or more.
-    assert running.wait_for_process_count(9, timeout=60) >= 9, running.output
+    # qcluster: the main process, sentinel, monitor, pusher, 2 workers; dramatiq: 2 or more;
+    # a watchdog each (runner_death.py).
+    assert running.wait_for_process_count(11, timeout=60) >= 11, running.output
     time.sleep(1)  # both clusters have installed their handlers
     code, seconds = running.stop(timeout=60)
     assert code == 0, running.output

@@ -15,10 +15,10 @@ from django_prodserver.errors import OptionError
 from django_prodserver.options import OptionTable, OptionValue, normalize
 from django_prodserver.options.waitress import adjustments_class, option_table, read_command_line
 
-# How long the requests in flight may take to finish once a stop signal arrived. The
-# same as gunicorn's default graceful timeout, and within the 30 s that Kubernetes
-# waits before SIGKILL (Docker waits 10 s: `docker stop -t 30` for the whole bound).
-GRACEFUL_TIMEOUT = 30.0
+# How long the requests in flight may take to finish once a stop signal arrived: well
+# within the 30 s of STOP_TIMEOUT's default and of Kubernetes before SIGKILL, so that the
+# drain, not a SIGKILL, ends a request that outlasts it; and Docker's default 10 s.
+GRACEFUL_TIMEOUT = 10.0
 
 # The adjustments that hold a list but, unlike `listen`, are read once: waitress-serve
 # keeps the last `--trusted-proxy-headers`. A list in ARGS becomes one spaced value.

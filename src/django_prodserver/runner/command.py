@@ -10,12 +10,13 @@ from typing import NoReturn
 
 from django_prodserver.backends.base import Backend, Plan
 from django_prodserver.environment import APPLIED, this_command_prefix
+from django_prodserver.errors import ProdserverError
 from django_prodserver.invocation import Invocation
 from django_prodserver.planning import PlannedProcess
 from django_prodserver.processes import ProcessSpec
 from django_prodserver.runner.child import ChildSpec
 from django_prodserver.runner.printer import wants_colour
-from django_prodserver.runner.runner_death import RUNNER_PID
+from django_prodserver.runner.runner_death import RUNNER_PID, UNDER_RUNNER
 from django_prodserver.runner.supervise import become_supervisor
 from django_prodserver.shared_resources import (
     SharedResourceError,
@@ -29,6 +30,7 @@ def run_together(invocation: Invocation, planned: Sequence[PlannedProcess]) -> N
 
     This process becomes the supervisor (see supervise.py): the exit status is its.
     """
+    refuse_to_nest(invocation)
     ready = check_together(planned)
     backends = [backend for backend, _ in ready]
     children = [
@@ -44,6 +46,27 @@ def run_together(invocation: Invocation, planned: Sequence[PlannedProcess]) -> N
     ]
     colour = wants_colour(dataclasses.asdict(invocation.django), sys.stdout.buffer)
     become_supervisor(children, colour)
+
+
+def refuse_to_nest(invocation: Invocation) -> None:
+    """A process of a runner that is asked to run several processes itself refuses.
+
+    A runner among a runner's processes would start the same processes again, each under
+    two supervisors; a process named like an option (`--all`) would start runners without
+    end.
+    """
+    runner = os.environ.get(UNDER_RUNNER)
+    if runner is not None:
+        raise NestedRunnerError(
+            f"Cannot run {', '.join(invocation.names)} together: this command runs under a "
+            f"prodserver runner (pid {runner}), and runners do not start runners. Run them "
+            f"from the runner's own command line (`manage.py prodserver "
+            f"{' '.join(invocation.names)}`) instead of from one of its processes."
+        )
+
+
+class NestedRunnerError(ProdserverError):
+    pass
 
 
 def dry_run_lines(planned: Sequence[PlannedProcess]) -> list[str]:
@@ -86,4 +109,12 @@ def child_environment(spec: ProcessSpec, beside: Mapping[str, str]) -> dict[str,
     when the runner dies (see runner_death.py).
     """
     env = {key: value for key, value in os.environ.items() if key != APPLIED}
-    return {**env, **beside, **spec.env, "PYTHONUNBUFFERED": "1", RUNNER_PID: str(os.getpid())}
+    runner = str(os.getpid())
+    return {
+        **env,
+        **beside,
+        **spec.env,
+        "PYTHONUNBUFFERED": "1",
+        RUNNER_PID: runner,
+        UNDER_RUNNER: runner,
+    }

@@ -1,7 +1,9 @@
 """The runner's event loop: start, watch, restart and stop the processes.
 
-One thread, one `select`: the children's output pipes, the signal pipe, and the next
-timer (a restart that is due, a stop timeout). What happens when a process ends:
+One thread, one `select`: the children's output pipes, the signal pipe, the next timer
+(a restart that is due, a stop timeout), and, while lines wait for it, the runner's own
+output becoming writable: the loop never waits on a write (see printer.py), so a stop
+signal acts on time whoever reads the output. What happens when a process ends:
 
 - its policy says to start it again (RESTART "always", or "on-failure" after a non-zero
   status or a signal): it starts again after a backoff delay, with a message each time;
@@ -36,6 +38,10 @@ READ_SIZE = 65536
 GROUP_POLL = 0.05
 # The longest the loop sleeps, in case a SIGCHLD went unnoticed.
 LONGEST_WAIT = 1.0
+# At the end, how long the output may take to take the last lines before they are dropped.
+FINAL_FLUSH = 1.0
+# The selector's mark of the runner's own output, writable again.
+OUTPUT = "output"
 # From this many crashes in a row on, each message says the process keeps crashing.
 CRASH_LOOP = 3
 
@@ -86,6 +92,7 @@ class Manager:
         self.selector = selector()
         self.streams: dict[int, Stream] = {}
         self.stopping = False
+        self._output_fd: int | None = None
 
     def run(self) -> int:
         """Run until every process has ended or been stopped; the exit status."""
@@ -93,10 +100,13 @@ class Manager:
             self.selector.register(inbox.fd, selectors.EVENT_READ, None)
             while not all(child.finished for child in self.children):
                 self._start_due()
+                self._watch_output()
                 for key, _ in self.selector.select(self._wait()):
                     if key.data is None:
                         for signum in inbox.read():
                             self._on_signal(signum)
+                    elif key.data == OUTPUT:
+                        self.printer.flush()
                     else:
                         self._read(key.data)
                 self._reap()
@@ -104,12 +114,32 @@ class Manager:
             self._reap()
             for stream in list(self.streams.values()):
                 self._drain(stream)
+            failed = [child.name for child in self.children if child.failed]
+            if failed:
+                self.printer.message(f"Exiting with status 1: {', '.join(failed)} failed.")
+            self._flush_output(inbox, self.clock() + FINAL_FLUSH)
         self.selector.close()
-        failed = [child.name for child in self.children if child.failed]
-        if failed:
-            self.printer.message(f"Exiting with status 1: {', '.join(failed)} failed.")
-            return 1
-        return 0
+        return 1 if failed else 0
+
+    # The runner's own output
+
+    def _watch_output(self) -> None:
+        """Wake the loop when the output can take more, only while lines wait for it."""
+        watched = self._output_fd
+        if self.printer.pending and watched is None:
+            self._output_fd = self.printer.fileno()
+            self.selector.register(self._output_fd, selectors.EVENT_WRITE, OUTPUT)
+        elif not self.printer.pending and watched is not None:
+            self.selector.unregister(watched)
+            self._output_fd = None
+
+    def _flush_output(self, inbox: Inbox, deadline: float) -> None:
+        """The last lines, for as long as `deadline` allows: then they are dropped."""
+        while not self.printer.flush() and self.clock() < deadline:
+            self._watch_output()
+            for key, _ in self.selector.select(max(0.0, deadline - self.clock())):
+                if key.data is None:
+                    inbox.read()  # everything has stopped: nothing left to act on
 
     # Starting
 

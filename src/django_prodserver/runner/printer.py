@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import BinaryIO
 
@@ -17,6 +18,8 @@ LONGEST_LINE = 1024 * 1024
 # ANSI colours for the names, in order, as honcho and foreman give them.
 COLOURS = (36, 33, 32, 35, 34, 31, 96, 93, 92, 95, 94, 91)
 RESET = b"\x1b[0m"
+# The bytes of one process's lines that may wait for the output to take them (see Printer).
+BACKLOG = 1024 * 1024
 
 
 class LineSplitter:
@@ -42,7 +45,16 @@ class LineSplitter:
 
 
 class Printer:
-    """Writes lines to one stream, one `write` per batch, so lines never mix."""
+    """Writes whole lines to one stream, in the order they came, without ever waiting on it.
+
+    Lines wait in a queue until the stream takes them: `lines` and `message` add to it
+    and write what the stream takes now, `flush` writes more once it can take more (the
+    runner's loop calls it when `select` says the stream is writable). Each process's
+    lines waiting at a time are bounded by `BACKLOG` bytes: past that, its new lines are
+    dropped and counted, and once the stream takes lines again one line says how many
+    were lost, so that a stream nobody reads (a stalled log driver, a paused terminal)
+    neither stalls the runner nor fills its memory.
+    """
 
     def __init__(
         self,
@@ -50,9 +62,11 @@ class Printer:
         names: Sequence[str],
         colour: bool,
         clock: Callable[[], float] = time.time,
+        backlog: int = BACKLOG,
     ) -> None:
         self.stream = stream
         self.clock = clock
+        self.backlog = backlog
         width = max(len(name) for name in [RUNNER, *names])
         self.prefixes = {
             name: self._name(name, width, COLOURS[index % len(COLOURS)] if colour else None)
@@ -60,6 +74,9 @@ class Printer:
         }
         self._second = -1
         self._time = b""
+        self._queue: deque[tuple[str, memoryview]] = deque()
+        self._waiting = dict.fromkeys(self.prefixes, 0)  # bytes queued, per name
+        self.dropped = dict.fromkeys(self.prefixes, 0)  # lines lost since last said
 
     @staticmethod
     def _name(name: str, width: int, colour: int | None) -> bytes:
@@ -75,26 +92,73 @@ class Printer:
             self._time = time.strftime("%H:%M:%S ", time.localtime(now)).encode()
         return self._time
 
+    @property
+    def pending(self) -> bool:
+        """Whether lines wait for the stream to take them."""
+        return bool(self._queue)
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
+
     def lines(self, name: str, lines: Iterable[bytes]) -> None:
         """A child's lines, as the child wrote them (bytes, not decoded)."""
-        prefix = self._timestamp() + self.prefixes[name]
-        batch = b"".join(prefix + line.rstrip(b"\r") + b"\n" for line in lines)
-        if batch:
-            self._write(batch)
+        self._add(name, list(lines))
+        self.flush()
 
     def message(self, text: str) -> None:
         """One of the runner's own messages, secrets masked."""
         self.lines(RUNNER, [mask_secrets(line).encode() for line in text.splitlines()])
 
-    def _write(self, data: bytes) -> None:
-        try:
-            self.stream.write(data)
-            self.stream.flush()
-        except BrokenPipeError:
-            # Nobody reads the output any more; the processes still run and stop as asked.
-            self._drop_output()
+    def _add(self, name: str, lines: list[bytes]) -> None:
+        prefix = self._timestamp() + self.prefixes[name]
+        room = self.backlog - self._waiting[name]
+        kept = []
+        for line in lines:
+            whole = prefix + line.rstrip(b"\r") + b"\n"
+            if len(whole) > room:
+                self.dropped[name] += 1
+                continue
+            room -= len(whole)
+            kept.append(whole)
+        if kept:
+            batch = b"".join(kept)
+            self._waiting[name] += len(batch)
+            self._queue.append((name, memoryview(batch)))
+
+    def flush(self) -> bool:
+        """Write what the stream takes now; True once nothing is left waiting."""
+        while self._queue:
+            name, data = self._queue[0]
+            try:
+                written = self.stream.write(data)
+            except BlockingIOError as error:
+                written = error.characters_written
+            except BrokenPipeError:
+                self._drop_output()
+                continue
+            if written is None or written == 0:
+                return False
+            self._waiting[name] -= written
+            if written < len(data):
+                self._queue[0] = (name, data[written:])
+                return False
+            self._queue.popleft()
+            if not self._queue:
+                self._tell_dropped()
+        return True
+
+    def _tell_dropped(self) -> None:
+        """Once the stream takes lines again: how many of each process's were lost."""
+        told = [(name, count) for name, count in self.dropped.items() if count]
+        for name, count in told:
+            self.dropped[name] = 0
+            label = "line" if count == 1 else "lines"
+            self._add(
+                RUNNER, [f"{count} {label} of {name} dropped: nobody reads the output.".encode()]
+            )
 
     def _drop_output(self) -> None:
+        # Nobody reads the output any more; the processes still run and stop as asked.
         self.stream = open(os.devnull, "wb")  # noqa: SIM115 - lives as long as the printer.
 
 

@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 
 from django_prodserver.runner.child import Child, ChildSpec
 from django_prodserver.runner.manager import Manager
+from django_prodserver.runner.output import nonblocking_output
 from django_prodserver.runner.printer import Printer
 
 # Variables the runner must not hand on to its children (see environment.py).
@@ -80,8 +81,10 @@ def read_children(fd: int) -> tuple[list[ChildSpec], bool]:
 
 def main(argv: Sequence[str]) -> int:
     children, colour = read_children(int(argv[1]))
-    printer = Printer(sys.stdout.buffer, [child.name for child in children], colour)
-    return Manager([Child(spec) for spec in children], printer).run()
+    sys.stdout.flush()
+    with nonblocking_output(sys.stdout.fileno()) as output:
+        printer = Printer(output, [child.name for child in children], colour)
+        return Manager([Child(spec) for spec in children], printer).run()
 
 
 if __name__ == "__main__":

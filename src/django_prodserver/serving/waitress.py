@@ -6,10 +6,12 @@ exactly as `waitress-serve` builds it. Two things differ, and both are the point
 
 - A bad option or an application that fails to load ends with a message and a
   non-zero status (`waitress-serve` prints its help and exits 0 for a bad option).
-- SIGTERM and SIGINT stop the server gracefully: the listening sockets close at once
-  (new connections are refused), idle connections are closed, the requests in flight
-  get up to the backend's graceful timeout to finish, then the process exits 0. A second
-  signal stops at once. waitress alone has no such stop: its loop ends on
+- SIGTERM and SIGINT stop the server gracefully (see `drain`): the listening sockets
+  close at once (new connections are refused), idle keep-alive connections are closed at
+  once, each busy connection finishes the request it is serving and answers it with
+  `Connection: close`, then closes; no further request is read from it. After the
+  backend's graceful timeout whatever is left is closed, and the process exits 0. A
+  second signal stops at once. waitress alone has no such stop: its loop ends on
   KeyboardInterrupt and drops whatever is in flight.
 """
 
@@ -28,6 +30,7 @@ from types import FrameType
 from typing import Any
 
 from waitress import wasyncore
+from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 from waitress.trigger import trigger
 
@@ -35,8 +38,6 @@ from django_prodserver.backends.base import Plan
 from django_prodserver.errors import ApplicationError, OptionError, ProdserverError
 from django_prodserver.options.waitress import WaitressCommand, read_command_line
 
-# A connection with nothing to do is closed once it has been quiet this long.
-IDLE_GRACE = 0.5
 # While draining, how often to look again at the connections still open.
 DRAIN_POLL = 0.1
 STOP_SIGNALS = tuple(
@@ -97,6 +98,7 @@ def serve(plan: Plan, graceful_timeout: float) -> int | None:
         server.print_listen("Serving on http://{}:{}")
         adjustments = server.adj
         servers = [item for item in server_map.values() if isinstance(item, BaseWSGIServer)]
+        use_stoppable_channels(servers)
         try:
             while not stop.requested:
                 poll(server_map, adjustments, adjustments.asyncore_loop_timeout)
@@ -201,6 +203,73 @@ def poll(server_map: dict[int, Any], adjustments: Any, timeout: float) -> None:
     wasyncore.loop(timeout=timeout, map=server_map, use_poll=adjustments.asyncore_use_poll, count=1)
 
 
+def use_stoppable_channels(servers: list[Any]) -> None:
+    """Have each listening socket make its connections `StoppableChannel`s."""
+    for server in servers:
+        server.channel_class = StoppableChannel
+
+
+class StoppableChannel(HTTPChannel):  # type: ignore[misc]
+    """waitress's connection, which can be told to finish the request it serves and close.
+
+    Once `stop_serving` is called (from the main thread, as every read is), the request
+    being served, or queued for a thread, is the last: its response says
+    `Connection: close` and the connection closes once it is sent. Requests pipelined
+    behind it are dropped, and nothing more is read, except the rest of a request that
+    had begun to arrive on a connection that served nothing: it is served the same way.
+    """
+
+    stopping = False
+    arriving = False  # a request that had begun to arrive at the stop may still complete
+
+    def stop_serving(self) -> None:
+        this: Any = self  # waitress's attributes are untyped
+        with this.requests_lock:
+            this.stopping = True
+            for request in this.requests[1:]:
+                request.close()
+            del this.requests[1:]
+            if this.requests:
+                last_request(this.requests[0])
+            this.arriving = not this.requests and this.request is not None
+            if this.request is not None and not this.arriving:
+                this.request.close()
+                this.request = None
+
+    def received(self, data: bytes) -> bool:
+        if not self.stopping:
+            return bool(super().received(data))
+        this: Any = self
+        with this.requests_lock:
+            if not (this.arriving and data) or this.will_close or this.close_when_flushed:
+                return False
+            this.request.received(data)
+            if not this.request.completed:
+                return True
+            request, this.request, this.arriving = this.request, None, False
+            if request.empty:
+                this.will_close = True
+                return True
+            last_request(request)
+            this.requests.append(request)
+            this.server.add_task(this)
+        return True
+
+    @property
+    def idle(self) -> bool:
+        """Nothing to serve, answer or finish receiving: it can close now."""
+        return not (self.requests or self.total_outbufs_len or self.arriving)
+
+
+def last_request(request: Any) -> None:
+    """Answer `request` with `Connection: close`: waitress then closes after its response.
+
+    waitress decides from the request's own header, when the response's headers are
+    built (a response already begun is closed by the drain once it is sent).
+    """
+    request.headers["CONNECTION"] = "close"
+
+
 def drain(
     servers: list[Any],
     server_map: dict[int, Any],
@@ -208,11 +277,20 @@ def drain(
     stop: StopRequest,
     graceful_timeout: float,
 ) -> None:
-    """Stop accepting, let the requests in flight finish within the bound, close the rest."""
+    """Stop accepting and reading; finish the requests in flight within the bound.
+
+    Every connection finishes the request it serves, answers it with `Connection: close`
+    and closes; one with nothing to do closes at once. At the bound (or on a second
+    signal) whatever is left is closed and the requests still queued are dropped.
+    """
     deadline = time.monotonic() + graceful_timeout
     for server in servers:
         stop_accepting(server)
-    in_flight = close_idle_connections(servers)
+    in_flight = 0
+    for channel in connections(servers):
+        channel.stop_serving()
+        in_flight += not channel.idle
+    close_idle_connections(servers)
     name = signal.Signals(stop.signal).name if stop.signal else "a stop signal"
     if in_flight:
         logger.info(
@@ -227,14 +305,15 @@ def drain(
         if stop.now or time.monotonic() >= deadline:
             logger.warning(
                 "Stopping with %d request(s) still in flight (%s).",
-                close_idle_connections(servers),
+                sum(not channel.idle for channel in connections(servers)),
                 "second signal" if stop.now else f"not done after {graceful_timeout:g} s",
             )
             break
         poll(server_map, adjustments, DRAIN_POLL)
         close_idle_connections(servers)
     if servers:
-        # The threads are idle now (or past the bound): they leave at once.
+        # The threads are idle now (or past the bound): they leave at once, and the
+        # tasks still queued are dropped: nothing is served after the drain.
         servers[0].task_dispatcher.shutdown(timeout=0 if open_connections(servers) else 5)
     logger.info("Stopped.")
 
@@ -248,22 +327,20 @@ def stop_accepting(server: Any) -> None:
         server.socket = None
 
 
-def close_idle_connections(servers: list[Any]) -> int:
-    """Mark the connections with nothing to do for closing; the number that are busy.
+def connections(servers: list[Any]) -> list[Any]:
+    return [channel for server in servers for channel in list(server.active_channels.values())]
 
-    A connection is busy while a request is being served or answered, or has begun to
-    arrive. One with nothing to do is closed once it has been quiet for IDLE_GRACE:
-    a client that connected just before the signal may still be sending its request.
+
+def close_idle_connections(servers: list[Any]) -> None:
+    """Close, on the loop's next turn, the connections with nothing left to do.
+
+    One whose last response began before the stop (so without `Connection: close`) is
+    among them once that response is sent.
     """
-    busy = 0
-    now = time.time()  # waitress keeps `last_activity` in time.time()
-    for server in servers:
-        for channel in list(server.active_channels.values()):
-            if channel.requests or channel.total_outbufs_len or channel.request is not None:
-                busy += 1
-            elif not channel.will_close and now - channel.last_activity >= IDLE_GRACE:
-                channel.will_close = True  # waitress closes it on its next turn
-    return busy
+    for channel in connections(servers):
+        if channel.idle and not channel.will_close:
+            channel.will_close = True  # waitress closes it on its next turn
+            channel.server.pull_trigger()
 
 
 def open_connections(servers: list[Any]) -> int:

@@ -50,8 +50,9 @@ def stop_timeouts(definition):
         ({"BACKEND": GUNICORN}, "35"),
         ({"BACKEND": GUNICORN, "ARGS": {"graceful-timeout": 60}}, "65"),
         ({"BACKEND": GUNICORN, "ARGS": {"graceful_timeout": 60}, "STOP_TIMEOUT": 90}, "90"),
-        # prodserver's own drain of waitress: 30 s
-        ({"BACKEND": WAITRESS}, "35"),
+        # prodserver's own drain of waitress (10 s) is within STOP_TIMEOUT (30 by default)
+        ({"BACKEND": WAITRESS}, "30"),
+        ({"BACKEND": WAITRESS, "STOP_TIMEOUT": 12}, "15"),
         # hypercorn's graceful timeout is 3 s: STOP_TIMEOUT (30 by default) is longer
         ({"BACKEND": HYPERCORN}, "30"),
         ({"BACKEND": HYPERCORN, "ARGS": {"graceful-timeout": 40}}, "45"),

@@ -26,6 +26,7 @@ from django_prodserver.runner.manager import Manager
 from django_prodserver.runner.printer import RUNNER, Printer
 
 INBOX_FD = 3
+OUTPUT_FD = 4
 # Past this fake time, or this many waits, the history has gone wrong: the manager would
 # never end, or loops without waiting.
 TOO_LONG = 600.0
@@ -87,6 +88,7 @@ class System:
         self.waits = 0
         # (time, "start", name), (time, "kill" or "group", name, signal name)
         self.log: list[tuple[Any, ...]] = []
+        self.output: Output | None = None
         for at, signum in signals:
             self.at(at, partial(self.pending.append, signum))
 
@@ -214,6 +216,10 @@ class System:
     def close(self, fd: int) -> None:
         del self.pipes[fd]
 
+    def writable(self, fd: int) -> bool:
+        assert fd == OUTPUT_FD, "only the runner's own output is written"
+        return self.output is not None and self.output.blocked_until <= self.now
+
     def readable(self, fd: int) -> bool:
         if fd == INBOX_FD:
             return bool(self.pending)
@@ -243,10 +249,40 @@ class Selector(selectors.BaseSelector):
         assert timeout is not None, "the manager always wakes up to look again"
         if not self.ready():
             self.system.advance(timeout)
-        return [(key, selectors.EVENT_READ) for key in self.ready()]
+        return self.ready()
 
-    def ready(self) -> list[selectors.SelectorKey]:
-        return [key for fd, key in sorted(self.keys.items()) if self.system.readable(fd)]
+    def ready(self) -> list[tuple[selectors.SelectorKey, int]]:
+        ready = []
+        for fd, key in sorted(self.keys.items()):
+            if key.events & selectors.EVENT_WRITE and self.system.writable(fd):
+                ready.append((key, selectors.EVENT_WRITE))
+            elif key.events & selectors.EVENT_READ and self.system.readable(fd):
+                ready.append((key, selectors.EVENT_READ))
+        return ready
+
+
+class Output(io.RawIOBase):
+    """The runner's standard output: takes nothing until `blocked_until`, then at most
+    `takes` bytes a write (everything: None)."""
+
+    def __init__(self, system: System, blocked_until: float = 0.0, takes: int | None = None):
+        self.system = system
+        self.blocked_until = blocked_until
+        self.takes = takes
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int | None:
+        if self.blocked_until > self.system.now:
+            return None
+        taken = bytes(data[: self.takes] if self.takes is not None else data)
+        self.data += taken
+        return len(taken)
+
+    def fileno(self) -> int:
+        return OUTPUT_FD
 
 
 class Inbox:
@@ -279,21 +315,27 @@ def child(name, restart="never", stop_signal=signal.SIGTERM, stop_timeout=10.0, 
 @dataclass
 class Replayed:
     status: int
+    ended_at: float
     printed: list[str]  # the runner's messages as they are, a process's lines as `name | line`
     log: list[tuple[Any, ...]]
 
 
-def replay(children, runs, signals=()) -> Replayed:
+def replay(children, runs, signals=(), output=None, backlog=1024 * 1024) -> Replayed:
+    """`output`: the keywords of the fake output (blocked_until, takes); else a BytesIO."""
     system = System(runs, signals)
-    out = io.BytesIO()
-    printer = Printer(out, [c.name for c in children], colour=False, clock=lambda: 0.0)
+    if output is not None:
+        system.output = Output(system, **output)
+    out: Any = system.output or io.BytesIO()
+    names = [c.name for c in children]
+    printer = Printer(out, names, colour=False, clock=lambda: 0.0, backlog=backlog)
     status = system.manager(children, printer).run()
     assert not system.pipes, "every pipe is read to its end and closed"
+    written = bytes(out.data) if isinstance(out, Output) else out.getvalue()
     printed = []
-    for line in out.getvalue().decode().splitlines():
+    for line in written.decode().splitlines():
         name, text = line[len("00:00:00 ") :].split(" | ", 1)
         printed.append(text if name.rstrip() == RUNNER else f"{name.rstrip()} | {text}")
-    return Replayed(status, printed, system.log)
+    return Replayed(status, system.now, printed, system.log)
 
 
 def starts(replayed: Replayed, name: str = "web") -> list[float]:
@@ -485,3 +527,49 @@ def test_a_processs_lines_are_printed_with_its_name_before_its_end():
         "web exited with status 0 after 1.0 s. Not started again (RESTART is 'never').",
         "worker exited with status 0 after 2.0 s. Not started again (RESTART is 'never').",
     ]
+
+
+def numbered(count: int, start: int = 0) -> bytes:
+    return b"".join(b"line %04d\n" % number for number in range(start, start + count))
+
+
+def test_output_nobody_reads_neither_stalls_the_runner_nor_delays_a_stop():
+    # 100 lines of 10 bytes every 0.1 s, against a backlog of 2,000 bytes.
+    writes = tuple((0.1 * n, numbered(100, 100 * n)) for n in range(1, 50))
+    runs = {"web": [Run(output=writes, stops_after=1.0)]}
+    web = child("web", stop_timeout=5)
+    replayed = replay(
+        [web], runs, signals=[(3.0, signal.SIGTERM)], output={"blocked_until": 1e9}, backlog=2000
+    )
+    assert replayed.log == [(0.0, "start", "web"), (3.0, "kill", "web", "SIGTERM")]
+    assert replayed.status == 0
+    assert replayed.printed == []  # nothing was taken
+    # Stopped 1 s after SIGTERM; the last lines were offered for 1 s more (FINAL_FLUSH).
+    assert replayed.ended_at == pytest.approx(5.0)
+
+
+def test_lines_dropped_while_nobody_reads_are_counted_and_told_once():
+    writes = tuple((0.1 * n, numbered(10, 10 * n)) for n in range(1, 30))
+    runs = {"web": [Run(output=writes, ends_after=4.0)]}
+    # Each line is 32 bytes with its prefix: the backlog holds 20 of them.
+    replayed = replay([child("web")], runs, output={"blocked_until": 2.05}, backlog=640)
+    web_lines = [line for line in replayed.printed if line.startswith("web | ")]
+    numbers = [int(line.split()[-1]) for line in web_lines]
+    assert numbers == sorted(numbers), "in order"
+    assert numbers[:20] == list(range(10, 30))  # the first 20 waited whole
+    assert numbers[20:] == list(range(210, 300))  # written once the output took lines again
+    told = [line for line in replayed.printed if "dropped" in line]
+    assert told == ["180 lines of web dropped: nobody reads the output."]
+    assert replayed.printed.index(told[0]) < replayed.printed.index("web | line 0210")
+
+
+def test_lines_arrive_whole_when_the_output_takes_a_few_bytes_at_a_time():
+    writes = ((0.5, numbered(50)), (1.0, numbered(50, 50)))
+    runs = {"web": [Run(output=writes, ends_after=1.5)], "worker": [Run(ends_after=1.2)]}
+    replayed = replay(
+        [child("web"), child("worker")], runs, output={"blocked_until": 0.0, "takes": 7}
+    )
+    assert [line for line in replayed.printed if line.startswith("web | ")] == [
+        f"web | line {number:04d}" for number in range(100)
+    ]
+    assert replayed.printed[-1].startswith("web exited with status 0")

@@ -116,7 +116,9 @@ class Command(BaseCommand):
             return
         if options["verbosity"] >= 2:
             self.stderr.write(f"Starting '{process.name}': {plan.command_line()}")
-        stop_with_the_runner(process.name, process.spec.stop_signal_number)
+        stop_with_the_runner(
+            process.name, process.spec.stop_signal_number, process.spec.stop_timeout
+        )
         status = backend.run(plan)
         if status:
             sys.exit(status)
