@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import FrameType
 
 from django_prodserver.backends.release import ReleaseCommand
@@ -60,10 +60,7 @@ def run_release_steps(
             return 128 + received.signal.value
         if status != 0:
             code = status if status > 0 else 128 - status
-            say(
-                f"Release step '{process.name}' failed (exit status {code}): nothing else "
-                f"starts."
-            )
+            say(f"Release step '{process.name}' failed (exit status {code}): nothing else starts.")
             return code
     return 0
 
@@ -81,10 +78,8 @@ def passing_signals_on() -> Iterator[_Received]:
     def pass_on(signum: int, frame: FrameType | None) -> None:
         received.signal = signal.Signals(signum)
         if received.child is not None:
-            try:
+            with suppress(ProcessLookupError):
                 os.kill(received.child, signum)
-            except ProcessLookupError:
-                pass
 
     previous = {signum: signal.signal(signum, pass_on) for signum in PASSED_ON}
     try:

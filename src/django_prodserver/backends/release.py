@@ -73,9 +73,7 @@ class ReleaseCommand(Backend):
                 f"{did_you_mean(command, list(commands), quote='`')}. ARGS starts with the "
                 f"command (`python manage.py help` lists them).\nHint: {EXAMPLE}"
             )
-        parser = load_command_class(commands[command], command).create_parser(
-            "manage.py", command
-        )
+        parser = load_command_class(commands[command], command).create_parser("manage.py", command)
 
         def reject(message: str) -> NoReturn:
             raise OptionError(
