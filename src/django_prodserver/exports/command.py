@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
+from django.conf import ENVIRONMENT_VARIABLE, settings
 from django.core.management.base import OutputWrapper
 
 from django_prodserver.errors import ProdserverError
@@ -121,7 +121,9 @@ def carried_django_options(given: DjangoOptions) -> list[str]:
     DJANGO_SETTINGS_MODULE, or manage.py's default. The engine's environment is not this
     shell's, and manage.py's default is rarely the production module, so the file says it.
     """
-    module = given.settings or settings.SETTINGS_MODULE
+    # The variable Django read the settings from (--settings sets it, manage.py defaults
+    # it); settings.SETTINGS_MODULE reads None under override_settings.
+    module = given.settings or os.environ.get(ENVIRONMENT_VARIABLE) or settings.SETTINGS_MODULE
     if not module:
         raise ProdserverError(
             "The export cannot tell which settings module the processes run with: the "
