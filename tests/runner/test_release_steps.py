@@ -15,7 +15,10 @@ MIGRATE = {"BACKEND": RELEASE, "ARGS": ["migrate", "--noinput"]}
 # A step that fails with a status of its own.
 FAILING = {"BACKEND": RELEASE, "ARGS": ["shell", "-c", "import sys; sys.exit(3)"]}
 CACHE = {"BACKEND": RELEASE, "ARGS": ["createcachetable"]}
-CACHES = 'CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cache_table"}}'
+CACHES = (
+    'CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", '
+    '"LOCATION": "cache_table"}}'
+)
 
 
 def tables(project: Project) -> set[str]:
