@@ -86,6 +86,5 @@ def test_procfile_says_where_secrets_are_set():
     assert f"# Set {', '.join(SECRET_NAMES)} in the environment of the platform" in output
     assert (
         "web: LOG_LEVEL=info CACHE_URL=redis://cache:6379/0 exec python manage.py prodserver web "
-        "--settings=tests.settings\n"
-        in (output)
+        "--settings=tests.settings\n" in (output)
     )
