@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.core.management import call_command
-from django.core.management.base import SystemCheckError
+from django.core.checks import run_checks
 from django.test import override_settings
 
+from django_prodserver.checks import checking_in_depth
 from django_prodserver.errors import OptionError
 from django_prodserver.loading import load_backend
 from django_prodserver.processes import ProcessSpec
@@ -67,12 +67,11 @@ def test_check_reports_every_bad_step_in_one_round():
         "two": {"BACKEND": RELEASE, "ARGS": "migrate --bogus"},
         "good": {"BACKEND": RELEASE, "ARGS": ["migrate", "--noinput"]},
     }
-    with (
-        override_settings(PRODUCTION_PROCESSES=processes),
-        pytest.raises(SystemCheckError) as error,
-    ):
-        call_command("check")
-    text = str(error.value)
-    assert "(prodserver.E008) Process 'one': there is no management command `migrat`" in text
-    assert "(prodserver.E008) Process 'two': `manage.py migrate` rejects the arguments" in text
-    assert "'good'" not in text
+    with override_settings(PRODUCTION_PROCESSES=processes), checking_in_depth():
+        messages = run_checks(tags=["prodserver"])
+    assert [(message.id, message.msg.split(":")[0]) for message in messages] == [
+        ("prodserver.E008", "Process 'one'"),
+        ("prodserver.E008", "Process 'two'"),
+    ]
+    assert "there is no management command `migrat`" in messages[0].msg
+    assert "`manage.py migrate` rejects the arguments '--bogus'" in messages[1].msg
