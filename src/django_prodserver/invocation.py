@@ -13,7 +13,7 @@ from typing import Any
 
 from django_prodserver.backends.base import Backend
 from django_prodserver.errors import ProdserverError
-from django_prodserver.loading import load_backend
+from django_prodserver.loading import import_backend_class, load_backend
 from django_prodserver.processes import Configuration, ProcessSpec, nothing_configured
 
 # Django's own flags that a child of the runner is given as the runner was.
@@ -115,12 +115,41 @@ def invocation(
         processes = [first_process(configuration, kind)]
     # `prodserver web web` runs one process, under the runner all the same.
     together = every or len(names) > 1
+    if together:
+        processes = with_release_steps(configuration, processes)
     if together and overrides:
         raise ProdserverError(
             f"Options typed after the names ({' '.join(overrides)}) are for one "
             f"process; with several, set them in each process's ARGS."
         )
     return Invocation(tuple(processes), together, tuple(overrides), django)
+
+
+def with_release_steps(
+    configuration: Configuration, processes: Sequence[ProcessSpec]
+) -> list[ProcessSpec]:
+    """Every configured release step first, in the order of the setting, then the others.
+
+    Processes run together start only once the release steps have succeeded, as on a
+    platform that runs a release phase before it starts the new processes.
+    """
+    steps = release_specs(configuration)
+    return [*steps, *(spec for spec in processes if spec not in steps)]
+
+
+def release_specs(configuration: Configuration) -> list[ProcessSpec]:
+    """The configured processes whose BACKEND is a release step, in the order of the setting."""
+    return [spec for spec in configuration.specs.values() if is_release_spec(spec)]
+
+
+def is_release_spec(spec: ProcessSpec) -> bool:
+    from django_prodserver.backends.release import ReleaseCommand
+
+    try:
+        backend_class = import_backend_class(spec.name, spec.backend)
+    except ProdserverError:
+        return False  # reported where the process is planned or checked
+    return isinstance(backend_class, type) and issubclass(backend_class, ReleaseCommand)
 
 
 # A backend's kind, as the commands name it.

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 import shlex
 from collections.abc import Mapping
@@ -37,6 +38,7 @@ DOCUMENTED_WSGI = (
     'ASGI_APPLICATION = "myproject.asgi.application"'
 )
 TRANSLATES = "This translates to:"
+DOCUMENTED_SETTINGS = "myproject.settings"
 
 FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,})(?P<info>.*)$")
 MODULE_HEADER = re.compile(r"^#\s*(?P<path>[\w.]+(?:/[\w.]+)+\.py)\s*$")
@@ -282,6 +284,9 @@ def test_translation_is_what_dry_run_prints(block: Block, tmp_path: Path) -> Non
 @pytest.mark.parametrize("command", console_commands(), ids=lambda c: c.id)
 def test_console_example_prints_what_it_shows(command: ConsoleCommand, tmp_path: Path) -> None:
     project = project_for(tmp_path, settings_block_above(command.block), extra=DOCUMENTED_WSGI)
+    # The settings module the pages' projects run with, which the exports write down.
+    make_settings_module(tmp_path, DOCUMENTED_SETTINGS, project.module)
+    project = dataclasses.replace(project, module=DOCUMENTED_SETTINGS)
     for option in command.argv:
         if option.startswith("--settings="):
             make_settings_module(tmp_path, option.partition("=")[2], project.module)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from django.conf import ENVIRONMENT_VARIABLE, settings
 from django.core.management.base import OutputWrapper
 
 from django_prodserver.errors import ProdserverError
@@ -97,7 +98,7 @@ def export_options(
         if not export.in_container and export.name != "procfile"
         else "python"
     )
-    django_options = tuple(DjangoOptions.from_options(options).settings_arguments())
+    django_options = tuple(carried_django_options(DjangoOptions.from_options(options)))
     return ExportOptions(
         project=project,
         python=python,
@@ -105,10 +106,31 @@ def export_options(
         image=image,
         image_given=bool(options.get("image")),
         run_as=options.get("run_as"),
-        environment_file=options.get("environment_file"),
+        environment_files=tuple(options.get("environment_file") or ()),
         replicas=read_replicas(options.get("replicas") or [], [spec.name for spec in specs]),
         django_options=django_options,
+        dockerfile=options.get("dockerfile"),
+        context=options.get("context"),
     )
+
+
+def carried_django_options(given: DjangoOptions) -> list[str]:
+    """`--settings=MODULE` (and `--pythonpath=...`) for every exported process.
+
+    MODULE is the settings module this export ran with, wherever it came from: --settings,
+    DJANGO_SETTINGS_MODULE, or manage.py's default. The engine's environment is not this
+    shell's, and manage.py's default is rarely the production module, so the file says it.
+    """
+    # The variable Django read the settings from (--settings sets it, manage.py defaults
+    # it); settings.SETTINGS_MODULE reads None under override_settings.
+    module = given.settings or os.environ.get(ENVIRONMENT_VARIABLE) or settings.SETTINGS_MODULE
+    if not module:
+        raise ProdserverError(
+            "The export cannot tell which settings module the processes run with: the "
+            "settings were configured in code (settings.configure()), not from a module. "
+            "Give it: --settings=myproject.settings"
+        )
+    return DjangoOptions(settings=module, pythonpath=given.pythonpath).settings_arguments()
 
 
 def read_replicas(values: Sequence[str], names: Sequence[str]) -> dict[str, int]:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import re
 
-from django_prodserver.exports.deployment import CONTAINER_FLAGS, Deployment, ExportFormat
+from django_prodserver.exports.deployment import (
+    CONTAINER_FLAGS,
+    Deployment,
+    ExportFormat,
+    ExportOptions,
+)
 from django_prodserver.exports.rendering import ExportedFile, render
 
 FORMAT = ExportFormat(
     name="compose",
-    flags=CONTAINER_FLAGS,
+    flags=CONTAINER_FLAGS | {"dockerfile", "context"},
     in_container=True,
     # The Compose specification's pattern for a service name: [a-zA-Z0-9._-]+
     name_disallowed=re.compile(r"[^A-Za-z0-9_.-]+"),
@@ -20,24 +25,33 @@ DEFAULT_ENVIRONMENT_FILE = ".env"
 
 def export(deployment: Deployment) -> list[ExportedFile]:
     options = deployment.options
-    environment_file = options.environment_file
-    if deployment.secrets and environment_file is None:
-        environment_file = DEFAULT_ENVIRONMENT_FILE
+    environment_files = list(options.environment_files)
+    if deployment.secrets and not environment_files:
+        environment_files = [DEFAULT_ENVIRONMENT_FILE]
     notes = []
     if deployment.secrets:
         notes.append(
-            f"{', '.join(deployment.secrets)}: set in {environment_file} (NAME=value lines)."
+            f"{', '.join(deployment.secrets)}: set in {' or '.join(environment_files)} "
+            f"(NAME=value lines)."
         )
-    if not options.image_given:
-        notes.append(f"The image {options.image} is built from the Dockerfile in this folder.")
+    build = builds_image(options)
+    if build and not options.dockerfile:
+        notes.append(
+            f"The image {options.image} is built from the Dockerfile in "
+            f"{options.context or 'this folder'}."
+        )
+    steps = deployment.release_steps
     services = [
         {
             "process": process,
-            "restart": process.restart_setting(FORMAT),
+            # A release step runs once: Compose must not start it again once it has exited.
+            "restart": "no" if process.release else process.restart_setting(FORMAT),
             "probe": ["CMD", *process.probe_command(options.python)] if process.address else [],
             "published_port": (
                 f"{process.port}:{process.port}" if process.replicas == 1 else str(process.port)
             ),
+            # A release step waits for the one before it; a process waits for every one.
+            "depends_on": steps[: steps.index(process)][-1:] if process.release else steps,
         }
         for process in deployment.processes
     ]
@@ -46,6 +60,12 @@ def export(deployment: Deployment) -> list[ExportedFile]:
         "notes": notes,
         "services": services,
         "options": options,
-        "environment_file": environment_file,
+        "build": build,
+        "environment_files": environment_files,
     }
     return [ExportedFile("compose.yaml", render("compose.yaml", context))]
+
+
+def builds_image(options: ExportOptions) -> bool:
+    """Whether the services build their image: asked for, or no --image to pull."""
+    return bool(options.dockerfile or options.context or not options.image_given)

@@ -18,6 +18,7 @@ from django_prodserver.exports.flags import DEPLOYMENT_FLAGS
 from django_prodserver.exports.secrets import is_secret
 from django_prodserver.planning import PlannedProcess
 from django_prodserver.processes import ProcessSpec
+from django_prodserver.release import RELEASE_KIND, is_release
 
 # Added to a server's own graceful timeout: the engine kills only after the server has
 # had its whole window and the time to exit.
@@ -65,10 +66,14 @@ class ExportOptions:
     image: str
     image_given: bool
     run_as: str | None
-    environment_file: str | None
+    # Every --environment-file, in the order given (later files win, as in each engine).
+    environment_files: tuple[str, ...]
     replicas: Mapping[str, int]
-    # `--settings=...`, `--pythonpath=...`: what the exporting command was given.
+    # `--settings=...` (the settings module the export ran with) and `--pythonpath=...`.
     django_options: tuple[str, ...] = ()
+    # Compose's `build:`: the Dockerfile and the folder it is built in.
+    dockerfile: str | None = None
+    context: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,11 @@ class ExportedProcess:
     environment: Mapping[str, str]  # written into the file
     secrets: tuple[str, ...]  # names only: their values come from outside the file
     address: Address | None  # where a web process listens, for health checks
+
+    @property
+    def release(self) -> bool:
+        """A release step: run once, to its end, before the other processes start."""
+        return self.kind == RELEASE_KIND
 
     @property
     def port(self) -> int | None:
@@ -130,6 +140,16 @@ class Deployment:
     @property
     def project(self) -> str:
         return self.options.project
+
+    @property
+    def release_steps(self) -> tuple[ExportedProcess, ...]:
+        """The release steps, in the order they run (that of the setting)."""
+        return tuple(process for process in self.processes if process.release)
+
+    @property
+    def long_running(self) -> tuple[ExportedProcess, ...]:
+        """The processes that start once the release steps have succeeded."""
+        return tuple(process for process in self.processes if not process.release)
 
     @property
     def secrets(self) -> list[str]:
@@ -228,6 +248,11 @@ def replicas_for(
     spec: ProcessSpec, backend: Backend, asked: Mapping[str, int], warn: Callable[[str], None]
 ) -> int:
     count = asked.get(spec.name, 1)
+    if count > 1 and backend.kind == RELEASE_KIND:
+        raise ProdserverError(
+            f"--replicas {spec.name}={count}: '{spec.name}' is a release step, which runs "
+            f"once per deploy. Leave it out of --replicas."
+        )
     if count > 1 and backend.single_instance:
         warn(
             f"Process '{spec.name}' ({backend.server}) must run once; it gets 1 replica, "
@@ -247,6 +272,8 @@ def describe(
     check_options(options, export)
     idents = engine_names([process.name for process in planned], export, f"{options.project}-")
     processes = []
+    # Release steps first, in the order of the setting: the engines run them in this order.
+    planned = sorted(planned, key=lambda process: not is_release(process))
     for process in planned:
         spec = process.spec
         check_text(spec.name, "A process name", export)
@@ -292,3 +319,5 @@ def check_options(options: ExportOptions, export: ExportFormat) -> None:
             check_text(value, flag, export)
     for option in options.django_options:
         check_text(option, option.partition("=")[0], export)
+    for path in options.environment_files:
+        check_text(path, "--environment-file", export)

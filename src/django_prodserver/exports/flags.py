@@ -55,7 +55,19 @@ EXPORT_FLAGS = (
     ExportFlag(
         "environment_file",
         "PATH",
-        "The file that holds the secret variables (default: .env where one is needed).",
+        "A file of NAME=value lines the processes read (default: .env where the secrets "
+        "need one); repeatable: every file is kept, later ones win.",
+        repeatable=True,
+    ),
+    ExportFlag(
+        "dockerfile",
+        "PATH",
+        "The Dockerfile the compose services build their image from (relative to --context).",
+    ),
+    ExportFlag(
+        "context",
+        "DIR",
+        "The folder compose builds the image in (default: the compose file's folder).",
     ),
     ExportFlag(
         "replicas",

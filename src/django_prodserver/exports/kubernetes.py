@@ -36,10 +36,25 @@ def export(deployment: Deployment) -> list[ExportedFile]:
     secret = f"{project}-env"
     notes = []
     if deployment.secrets:
-        source = options.environment_file or DEFAULT_ENVIRONMENT_FILE
+        sources = options.environment_files or (DEFAULT_ENVIRONMENT_FILE,)
         notes.append(
             f"{', '.join(deployment.secrets)} come from the Secret {secret}: "
-            f"kubectl create secret generic {secret} --from-env-file={source}"
+            f"kubectl create secret generic {secret} "
+            + " ".join(f"--from-env-file={source}" for source in sources)
+        )
+    elif options.environment_files:
+        notes.append(
+            f"{' and '.join(options.environment_files)}: Kubernetes reads no environment "
+            f"file; the variables that are not secrets belong in ENV."
+        )
+    job = f"{project}-release"
+    if deployment.release_steps:
+        notes.append(
+            f"The release steps run in the Job {job}, once per deploy: apply it first and "
+            f"wait for it (kubectl apply -f kubernetes.yaml -l "
+            f"app.kubernetes.io/component=release && kubectl wait --for=condition=complete "
+            f"job/{job} --timeout=30m), then apply the rest. A Job cannot be changed: "
+            f"delete the finished one (kubectl delete job {job}) before the next deploy."
         )
     for process in deployment.processes:
         if process.restart == "never":
@@ -61,8 +76,13 @@ def export(deployment: Deployment) -> list[ExportedFile]:
                 "name": f"{project}-{process.ident}",
                 "probe": process.probe_command(options.python),
             }
-            for process in deployment.processes
+            for process in deployment.long_running
         ],
+        "job": job,
+        "release_steps": deployment.release_steps,
+        "release_stop_timeout": max(
+            (step.stop_timeout for step in deployment.release_steps), default=0
+        ),
     }
     return [ExportedFile("kubernetes.yaml", render("kubernetes.yaml", context))]
 

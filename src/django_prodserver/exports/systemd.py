@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from django_prodserver.exports.deployment import Deployment, ExportFormat
+from django_prodserver.exports.deployment import Deployment, ExportedProcess, ExportFormat
 from django_prodserver.exports.rendering import ExportedFile, render
 
 FORMAT = ExportFormat(
@@ -22,17 +22,24 @@ def export(deployment: Deployment) -> list[ExportedFile]:
     project = deployment.project
     target = f"{project}.target"
     options = deployment.options
-    environment_file = options.environment_file
-    if deployment.secrets and environment_file is None:
-        environment_file = f"{options.working_directory}/.env"
+    environment_files = list(options.environment_files)
+    if deployment.secrets and not environment_files:
+        environment_files = [f"{options.working_directory}/.env"]
     notes = []
     if deployment.secrets:
         notes.append(
-            f"{', '.join(deployment.secrets)}: set in {environment_file} "
+            f"{', '.join(deployment.secrets)}: set in {' or '.join(environment_files)} "
             f"(NAME=value lines; readable by root only)."
         )
+    release_units = [unit_name(project, step) for step in deployment.release_steps]
     units = []
     for process in deployment.processes:
+        # A release step waits for the one before it; a process waits for every one.
+        waits_for = (
+            release_units[: deployment.release_steps.index(process)][-1:]
+            if process.release
+            else release_units
+        )
         context = {
             "format": FORMAT.name,
             "notes": notes,
@@ -41,11 +48,15 @@ def export(deployment: Deployment) -> list[ExportedFile]:
             "process": process,
             "restart": process.restart_setting(FORMAT),
             "options": options,
-            "environment_file": environment_file,
+            "environment_files": environment_files,
+            "requires": waits_for,
         }
-        units.append(
-            ExportedFile(f"{project}-{process.ident}.service", render("systemd.service", context))
-        )
+        template = "systemd-release.service" if process.release else "systemd.service"
+        units.append(ExportedFile(unit_name(project, process), render(template, context)))
     services = [unit.name for unit in units]
     context = {"format": FORMAT.name, "notes": [], "project": project, "services": services}
     return [*units, ExportedFile(target, render("systemd.target", context))]
+
+
+def unit_name(project: str, process: ExportedProcess) -> str:
+    return f"{project}-{process.ident}.service"

@@ -14,6 +14,7 @@ from django_prodserver.errors import ProdserverError
 from django_prodserver.invocation import Invocation
 from django_prodserver.planning import PlannedProcess
 from django_prodserver.processes import ProcessSpec
+from django_prodserver.release import RELEASE_KIND, release_steps, run_release_steps
 from django_prodserver.runner.child import ChildSpec
 from django_prodserver.runner.printer import wants_colour
 from django_prodserver.runner.runner_death import RUNNER_PID, UNDER_RUNNER
@@ -28,11 +29,18 @@ from django_prodserver.shared_resources import (
 def run_together(invocation: Invocation, planned: Sequence[PlannedProcess]) -> NoReturn:
     """Run the processes together until they are asked to stop, then exit.
 
-    This process becomes the supervisor (see supervise.py): the exit status is its.
+    The release steps run first, each to its end (see release.py); the others start only
+    if every one succeeded, else this exits with the failed step's status. This process
+    then becomes the supervisor (see supervise.py): the exit status is its.
     """
     refuse_to_nest(invocation)
     ready = check_together(planned)
-    backends = [backend for backend, _ in ready]
+    status = run_release_steps(release_steps(planned))
+    if status:
+        sys.exit(status)
+    backends = [backend for backend, _ in ready if backend.kind != RELEASE_KIND]
+    if not backends:
+        sys.exit(0)
     children = [
         ChildSpec(
             name=backend.name,
@@ -70,8 +78,15 @@ class NestedRunnerError(ProdserverError):
 
 
 def dry_run_lines(planned: Sequence[PlannedProcess]) -> list[str]:
-    """`NAME: line` for each process, the line being what its child runs."""
-    return [f"{backend.name}: {plan.command_line()}" for backend, plan in check_together(planned)]
+    """`NAME: line` for each process, the line being what its child runs.
+
+    The release steps come first, marked: they run, in this order, before the others start.
+    """
+    return [
+        f"{backend.name}{' (release step)' if backend.kind == RELEASE_KIND else ''}: "
+        f"{plan.command_line()}"
+        for backend, plan in check_together(planned)
+    ]
 
 
 def check_together(planned: Sequence[PlannedProcess]) -> list[tuple[Backend, Plan]]:

@@ -77,7 +77,7 @@ def test_kubernetes_needs_a_numeric_user():
 
 def test_names_choose_the_processes():
     output = export("procfile", PROCESSES, "worker")
-    assert "worker: exec python manage.py prodserver worker\n" in output
+    assert "worker: exec python manage.py prodserver worker --settings=tests.settings\n" in output
     assert "web:" not in output
 
 

@@ -19,6 +19,8 @@ from django.core.management.base import CommandError
 
 from tests.unit.exports.support import WORKER, export
 
+# The settings module the export ran with, carried into every process's line.
+SETTINGS = "--settings=tests.settings"
 NAME = "night job %(x)s 'a' \"b\" $HOME ; #1"
 ENV = {"DISCOUNT": '50% off $HOME "now", {x} %(there)s', "NOTE": "it's 100%;#1 x"}
 PROCESSES = {NAME: {"BACKEND": WORKER, "ENV": ENV}}
@@ -46,6 +48,7 @@ def test_supervisord_reads_back_the_command_and_the_environment(tmp_path):
         "manage.py",
         "prodserver",
         NAME,
+        SETTINGS,
     ]
     assert program.environment == ENV
 
@@ -71,7 +74,7 @@ def test_the_procfile_line_runs_the_exact_command(tmp_path):
         check=True,
         env={"PATH": os.environ["PATH"], "HOME": "/nowhere"},
     )
-    assert json.loads(ran.stdout) == [["manage.py", "prodserver", NAME], ENV]
+    assert json.loads(ran.stdout) == [["manage.py", "prodserver", NAME, SETTINGS], ENV]
 
 
 def export_with_python(python):
@@ -93,6 +96,7 @@ def test_compose_keeps_every_character_and_escapes_interpolation():
         "manage.py",
         "prodserver",
         NAME,
+        SETTINGS,
     ]
     assert {k: without_dollar_escapes(v) for k, v in service["environment"].items()} == ENV
     # Compose would replace a lone `$HOME`; every `$` is doubled.
@@ -122,7 +126,7 @@ def test_systemd_quotes_and_escapes_specifiers_and_variables():
     )
     assert (
         "ExecStart=/srv/app/venv/bin/python manage.py prodserver "
-        '"night job %%(x)s \'a\' \\"b\\" $$HOME ; #1"\n' in output
+        '"night job %%(x)s \'a\' \\"b\\" $$HOME ; #1" --settings=tests.settings\n' in output
     )
     assert 'Environment="DISCOUNT=50%% off $HOME \\"now\\", {x} %%(there)s"\n' in output
     assert 'Environment="NOTE=it\'s 100%%;#1 x"\n' in output

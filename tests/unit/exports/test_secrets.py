@@ -85,6 +85,6 @@ def test_procfile_says_where_secrets_are_set():
     output = export("procfile", PROCESSES)
     assert f"# Set {', '.join(SECRET_NAMES)} in the environment of the platform" in output
     assert (
-        "web: LOG_LEVEL=info CACHE_URL=redis://cache:6379/0 exec python manage.py prodserver web\n"
-        in (output)
+        "web: LOG_LEVEL=info CACHE_URL=redis://cache:6379/0 exec python manage.py prodserver web "
+        "--settings=tests.settings\n" in (output)
     )

@@ -12,10 +12,17 @@ from django_prodserver.command_line import split_server_args
 from django_prodserver.environment import apply_process_environment
 from django_prodserver.errors import ProdserverError
 from django_prodserver.exports.flags import add_export_arguments, reject_export_flags
-from django_prodserver.invocation import DjangoOptions, Invocation, check_kind, invocation
+from django_prodserver.invocation import (
+    DjangoOptions,
+    Invocation,
+    check_kind,
+    invocation,
+    release_specs,
+)
 from django_prodserver.listing import broken_rows, format_table, process_table
 from django_prodserver.planning import PlannedProcess, plan_invocation, plan_process
 from django_prodserver.processes import Configuration, read_configuration
+from django_prodserver.release import RELEASE_BACKEND, is_release, run_release_steps
 from django_prodserver.runner.runner_death import stop_with_the_runner
 
 
@@ -49,6 +56,12 @@ class Command(BaseCommand):
             "--dry-run",
             action="store_true",
             help="Print the command line that runs the process, and exit.",
+        )
+        parser.add_argument(
+            "--release",
+            action="store_true",
+            help="Run the release steps (the named ones, or every one) in order, and exit "
+            "with the status of the first that fails.",
         )
         parser.add_argument(
             "--skip-checks", action="store_true", help="Skip the checks of PRODUCTION_PROCESSES."
@@ -90,6 +103,9 @@ class Command(BaseCommand):
             run_export(configuration, names, options, self.stdout)
             return
         reject_export_flags(options)
+        if options["release"]:
+            self._release(configuration, options)
+            return
         broken_names = broken_definitions(configuration, names)
         if broken_names is not None and not options["skip_checks"]:
             # A definition of the wrong shape is reported by the checks, as everywhere else.
@@ -101,7 +117,8 @@ class Command(BaseCommand):
         planned = plan_invocation(invocation)
         refuse_typed_options(invocation, planned)
         for process in planned:
-            if process.backend is not None:
+            # Run together, the release steps run first whatever the command's kind.
+            if process.backend is not None and not (invocation.together and is_release(process)):
                 check_kind(process.backend, self.kind)
         if not options["skip_checks"]:
             with checking_for_a_start(planned, configuration):
@@ -139,6 +156,50 @@ class Command(BaseCommand):
                 f"(of {', '.join(configuration.specs)})."
             )
         return chosen
+
+    def _release(self, configuration: Configuration, options: dict[str, Any]) -> None:
+        """`prodserver --release [NAME...]`: the release steps, in order, each to its end."""
+        names = options["names"]
+        if options["all"] or self.server_args:
+            raise ProdserverError(
+                "--release runs the release steps as configured: it takes their names "
+                "(default: every one), not --all nor options typed after them."
+            )
+        broken_names = broken_definitions(configuration, names)
+        if broken_names is not None and not options["skip_checks"]:
+            with checking_for_a_start([], configuration, names=broken_names):
+                self.check(tags=["prodserver"])
+        steps = release_specs(configuration)
+        if names:
+            chosen = configuration.chosen(names)
+            others = [spec.name for spec in chosen if spec not in steps]
+            if others:
+                raise ProdserverError(
+                    f"{', '.join(others)}: not a release step (its BACKEND is not "
+                    f"{RELEASE_BACKEND}); `--release` runs release steps only. Start "
+                    f"it with `manage.py prodserver {others[0]}`."
+                )
+            steps = [spec for spec in steps if spec in chosen]
+        if not steps:
+            raise ProdserverError(
+                f"No release step is configured. A release step is a process whose BACKEND "
+                f'is {RELEASE_BACKEND}, such as "migrate": {{"BACKEND": '
+                f'"{RELEASE_BACKEND}", "ARGS": ["migrate", "--noinput"]}}.'
+            )
+        planned = plan_invocation(
+            Invocation(tuple(steps), together=False, django=DjangoOptions.from_options(options))
+        )
+        if not options["skip_checks"]:
+            with checking_for_a_start(planned, configuration):
+                self.check(tags=["prodserver"])
+        if options["dry_run"]:
+            self.stdout.write("\n".join(process.ready()[1].command_line() for process in planned))
+            return
+        for process in planned:
+            process.ready()
+        status = run_release_steps(planned)
+        if status:
+            sys.exit(status)
 
     def _run_together(
         self, invocation: Invocation, planned: list[PlannedProcess], options: dict[str, Any]
