@@ -110,7 +110,7 @@ def write_project(directory: Path, processes: Mapping[str, Any] | str, extra: st
 def export_files(project: Project, format: str, output: Path, *args: str) -> list[Path]:
     """Run `prodserver --export FORMAT --output OUTPUT ARGS`; the files it says it wrote."""
     # The repository on the path too: some tests' processes use the tests' own backends.
-    path = os.pathsep.join(map(str, [project.directory, EXAMPLE, REPO]))
+    path = os.pathsep.join(map(str, [project.directory, EXAMPLE, REPO, PACKAGE_FOLDER]))
     result = project.manage(
         "prodserver", "--export", format, f"--output={output}", *args, env={"PYTHONPATH": path}
     )
