@@ -1,14 +1,15 @@
 """Whether a worker's process is running here: for the frameworks that offer no liveness of their own.
 
 A process is this worker's when its command line is `manage.py prodserver NAME` (or the
-`worker`/`server` alias, as the runner starts its children), or the planned command a
-backend replaced itself with. `/proc` is read: Linux, and the same PID namespace as the
+`worker`/`server` alias, as the runner starts its children) with this project's
+`manage.py`, or the planned command a backend replaced itself with. `/proc` is read: Linux, and the same PID namespace as the
 worker (inside its container, or on its host).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -33,14 +34,23 @@ def command_lines() -> Iterator[tuple[int, list[str]]]:
             yield int(entry.name), raw.decode(errors="replace").rstrip("\0").split("\0")
 
 
-def runs_process(argv: Sequence[str], name: str, planned: Sequence[str]) -> bool:
+def runs_process(pid: int, argv: Sequence[str], name: str, planned: Sequence[str]) -> bool:
     if "--probe" in argv or "--dry-run" in argv:
         return False
     for index, word in enumerate(argv):
         if word in COMMANDS and index > 0 and argv[index - 1].endswith(".py"):
-            return name in argv[index + 1 :]
+            return name in argv[index + 1 :] and same_script(pid, argv[index - 1])
     tail = list(planned[1:])
     return bool(tail) and any(argv[i : i + len(tail)] == tail for i in range(len(argv)))
+
+
+def same_script(pid: int, script: str) -> bool:
+    """Whether `script`, as process `pid` named it from its working directory, is our manage.py."""
+    try:
+        path = Path(os.readlink(PROC / str(pid) / "cwd")) / script
+        return path.resolve() == Path(sys.argv[0]).resolve()
+    except OSError:
+        return False
 
 
 def check_process_alive(name: str, server: str, planned: Sequence[str]) -> str:
@@ -50,7 +60,7 @@ def check_process_alive(name: str, server: str, planned: Sequence[str]) -> str:
             f"Process '{name}': {server} offers no liveness check, and without /proc "
             f"(Linux) the probe cannot see whether its process runs."
         )
-    pids = [pid for pid, argv in command_lines() if runs_process(argv, name, planned)]
+    pids = [pid for pid, argv in command_lines() if runs_process(pid, argv, name, planned)]
     if not pids:
         raise ProbeFailed(
             f"Process '{name}': no running process of it here ({server} offers no liveness "
