@@ -162,6 +162,10 @@ class Backend:
         """Where a web process listens, for engines' health checks; None: not known."""
         return None
 
+    def warms_up(self, plan: Plan) -> bool:
+        """Whether this server honours HEALTH['WARMUP'] (one request served before it listens)."""
+        return False
+
     def probe(self, plan: Plan) -> str | None:
         """`prodserver --probe NAME`: ask the running process whether it is alive and responsive.
 

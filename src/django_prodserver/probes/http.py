@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from django_prodserver.backends.base import Address
+from django_prodserver.backends.base import Address, Backend, Plan
 from django_prodserver.errors import ProbeFailed
 from django_prodserver.processes import ProcessSpec
 
@@ -122,3 +122,21 @@ def run_http_check(check: HttpCheck) -> str:
             )
         )
     return f"GET {check.url()} (Host: {check.host_header}) answered {response.status}"
+
+
+@dataclass(frozen=True)
+class WarmUp:
+    """The request a warming-up server serves itself before it listens."""
+
+    path: str
+    host_header: str
+
+
+def warmup_request(backend: Backend, plan: Plan) -> WarmUp | None:
+    """HEALTH's warm-up request for this server; None: not asked for, or not honoured."""
+    health = backend.spec.health
+    if not health.warmup or not backend.warms_up(plan):
+        return None
+    address = backend.listen_address(plan)
+    host = health.host or (default_host_header(address) if address else "localhost")
+    return WarmUp(health.path, host)
