@@ -137,11 +137,15 @@ def warmup_not_honoured(backend: Backend, plan: Plan) -> list[CheckMessage]:
     """HEALTH['WARMUP'] on a server that runs as its own command (or an ASGI application)."""
     if not backend.spec.health.warmup or backend.warms_up(plan):
         return []
+    why = (
+        "it loads the application in a process of its own"
+        if backend.kind == "web"
+        else "a worker serves no requests"
+    )
     return [
         Warning(
             f"Process '{backend.name}': HEALTH['WARMUP'] is not done by {backend.server} "
-            f"({'a worker serves no requests' if backend.kind != 'web' else 'it loads the application in a process of its own'}); "
-            f"its first request loads the application.",
+            f"({why}); its first request loads the application.",
             hint="Warm-up is done by gunicorn (a WSGI worker class) and waitress, which "
             "prodserver serves in its own process. Remove WARMUP, or switch the server.",
             id="prodserver.W004",

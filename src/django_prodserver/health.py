@@ -53,7 +53,9 @@ def read_health(value: object) -> tuple[HealthCheck, list[str]]:
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
         problems.append(f"HEALTH['STATUS'] must be an HTTP status (100 to 599), got {status!r}")
     host = value.get("HOST")
-    if host is not None and (not isinstance(host, str) or not host or any(c in host for c in " /\r\n")):
+    if host is not None and (
+        not isinstance(host, str) or not host or any(c in host for c in " /\r\n")
+    ):
         problems.append(f"HEALTH['HOST'] must be a host name such as 'example.com', got {host!r}")
     timeout = value.get("TIMEOUT", DEFAULT_TIMEOUT)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:

@@ -28,4 +28,6 @@ def probe(planned: PlannedProcess) -> str:
                 f"nothing to ask. Bind it to a host and port or a unix socket in ARGS."
             )
         return f"Process '{planned.name}': {run_http_check(http_check(planned.spec, address))}."
-    return f"Process '{planned.name}': {check_process_alive(planned.name, backend.server, plan.argv)}."
+    return (
+        f"Process '{planned.name}': {check_process_alive(planned.name, backend.server, plan.argv)}."
+    )

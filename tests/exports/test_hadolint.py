@@ -52,10 +52,13 @@ def test_hadolint_passes_the_dockerfile(make_project, tmp_path, flags):
     assert f'    CMD ["python", "manage.py", "prodserver", "--probe", "{name}"]\n' in text
     assert text.endswith(f'CMD ["python", "manage.py", "prodserver", "{name}"]\n')
     if flags:
-        assert "USER 2000\n" in text and "WORKDIR /srv\n" in text
-        assert "STOPSIGNAL SIGTERM\n" in text and "EXPOSE" not in text
+        assert "USER 2000\n" in text
+        assert "WORKDIR /srv\n" in text
+        assert "STOPSIGNAL SIGTERM\n" in text
+        assert "EXPOSE" not in text
     else:
-        assert "USER 10001\n" in text and "STOPSIGNAL SIGINT\n" in text
+        assert "USER 10001\n" in text
+        assert "STOPSIGNAL SIGINT\n" in text
         assert "EXPOSE 8000\n" in text
 
     # The check can fail: an image run as root with an unpinned apt install is reported.

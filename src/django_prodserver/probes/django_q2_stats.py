@@ -13,8 +13,8 @@ from django_prodserver.probes.rq_heartbeat import pid_runs
 
 
 def check_cluster(process: str) -> str:
-    from django_q.conf import Conf
-    from django_q.status import Stat
+    from django_q.conf import Conf  # type: ignore[import-untyped]
+    from django_q.status import Stat  # type: ignore[import-untyped]
 
     host = socket.gethostname()
     try:

@@ -1,9 +1,10 @@
-"""Whether a worker's process is running here: for the frameworks that offer no liveness of their own.
+"""Whether a worker's process runs here: for frameworks that offer no liveness check of their own.
 
 A process is this worker's when its command line is `manage.py prodserver NAME` (or the
 `worker`/`server` alias, as the runner starts its children) with this project's
-`manage.py`, or the planned command a backend replaced itself with. `/proc` is read: Linux, and the same PID namespace as the
-worker (inside its container, or on its host).
+`manage.py`, or the planned command that a backend replaced itself with. `/proc` is
+read: Linux, and the same PID namespace as the worker (inside its container, or on its
+host).
 """
 
 from __future__ import annotations

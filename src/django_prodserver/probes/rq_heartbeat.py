@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from django_prodserver.errors import ProbeFailed
@@ -28,9 +28,7 @@ def pid_runs(pid: int | None) -> bool:
     return True
 
 
-def check_heartbeat(
-    connection: Any, process: str, queues: Sequence[str], name: str | None
-) -> str:
+def check_heartbeat(connection: Any, process: str, queues: Sequence[str], name: str | None) -> str:
     from rq import Worker
 
     host = socket.gethostname()
@@ -45,12 +43,12 @@ def check_heartbeat(
         and (name is None or worker.name == name)
         and set(worker.queue_names()) == set(queues)
     ]
-    now = datetime.now(UTC)
+    now = datetime.now(timezone.utc)
     for worker in mine:
         beat = worker.last_heartbeat
         if beat is None or not pid_runs(worker.pid):
             continue
-        age = (now - beat.replace(tzinfo=beat.tzinfo or UTC)).total_seconds()
+        age = (now - beat.replace(tzinfo=beat.tzinfo or timezone.utc)).total_seconds()
         if age <= worker.worker_ttl:
             return f"the RQ worker {worker.name} (PID {worker.pid}) beat {age:.0f} s ago"
     raise ProbeFailed(

@@ -24,7 +24,9 @@ def warm_up(application: Callable[..., Any], path: str, host: str, process: str)
         "SCRIPT_NAME": "",
         "PATH_INFO": unquote(url.path),
         "QUERY_STRING": url.query,
-        "SERVER_NAME": host.rsplit(":", 1)[0].strip("[]") if "]" in host or host.count(":") == 1 else host,
+        "SERVER_NAME": host.rsplit(":", 1)[0].strip("[]")
+        if "]" in host or host.count(":") == 1
+        else host,
         "SERVER_PORT": "80",
         "SERVER_PROTOCOL": "HTTP/1.1",
         "REMOTE_ADDR": "127.0.0.1",
@@ -59,6 +61,8 @@ def warm_up(application: Callable[..., Any], path: str, host: str, process: str)
     else:
         milliseconds = (time.perf_counter() - started) * 1000
         answered = statuses[-1] if statuses else "no status"
-        line = f"Process '{process}': warm-up GET {path} answered {answered} in {milliseconds:.0f} ms"
+        line = (
+            f"Process '{process}': warm-up GET {path} answered {answered} in {milliseconds:.0f} ms"
+        )
     print(line, file=sys.stderr, flush=True)
     return line

@@ -103,7 +103,7 @@ def test_compose_services():
                 ports:
                   - "8000:8000"
                 healthcheck:
-                  test: ["CMD", "python", "manage.py", "prodserver", "--probe", "web", "--settings=tests.settings"]
+                  test: ["CMD", "python", "manage.py", "prodserver", "--probe", "web", "{SETTINGS}"]
                   interval: "10s"
                   timeout: "15s"
                   retries: 3
@@ -111,7 +111,7 @@ def test_compose_services():
 
               "worker":
             """
-        )
+        ).replace("{SETTINGS}", "--settings=tests.settings")
         in output
     )
     # A worker is asked through its framework, less often.
@@ -190,5 +190,9 @@ def test_kubernetes_web_on_a_unix_socket_is_probed_from_inside():
     output = export("kubernetes", processes)
     assert "httpGet" not in output
     probe = '["python", "manage.py", "prodserver", "--probe", "web"]'
-    assert f"          readinessProbe:\n            exec:\n              command: {probe}\n" in output
-    assert f"          livenessProbe:\n            exec:\n              command: {probe}\n" in output
+    assert (
+        f"          readinessProbe:\n            exec:\n              command: {probe}\n" in output
+    )
+    assert (
+        f"          livenessProbe:\n            exec:\n              command: {probe}\n" in output
+    )
