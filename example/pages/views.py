@@ -13,6 +13,20 @@ def home(request: HttpRequest) -> HttpResponse:
     return HttpResponse("Hello from django-prodserver's example project.\n")
 
 
+# Requests /healthz/ has answered in this process (a gunicorn worker counts the ones its
+# master answered before it forked: a warm-up request).
+health_requests = 0
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    """A health check's page; `X-Answered-Before` says how many this process answered before."""
+    global health_requests
+    response = HttpResponse("ok\n")
+    response["X-Answered-Before"] = str(health_requests)
+    health_requests += 1
+    return response
+
+
 def slow(request: HttpRequest) -> HttpResponse:
     """Sleeps `seconds` (at most 30) before answering: a request still in flight."""
     seconds = min(float(request.GET.get("seconds", "1")), 30.0)

@@ -12,7 +12,7 @@ from typing import Any
 from django.apps import AppConfig
 from django.core.checks import CheckMessage, Error, Warning
 
-from django_prodserver.backends.base import Plan
+from django_prodserver.backends.base import Backend, Plan
 from django_prodserver.errors import MissingPackageError, ProdserverError
 from django_prodserver.loading import load_backend
 from django_prodserver.options import none_flags
@@ -104,6 +104,8 @@ def check_production_processes(
                 backends.append(planned.backend)
             if planned.plan is not None:
                 errors.extend(flags_set_by_none(planned.plan))
+            if planned.plan is not None and planned.backend is not None:
+                errors.extend(warmup_not_honoured(planned.backend, planned.plan))
         if isinstance(error, MissingPackageError):
             starting = scope is not None and scope.starting
             errors.append(missing_package(error, spec.name, for_a_start=starting))
@@ -133,6 +135,26 @@ def flags_set_by_none(plan: Plan) -> list[CheckMessage]:
             id="prodserver.W003",
         )
         for name in none_flags(plan.options)
+    ]
+
+
+def warmup_not_honoured(backend: Backend, plan: Plan) -> list[CheckMessage]:
+    """HEALTH['WARMUP'] on a server that runs as its own command (or an ASGI application)."""
+    if not backend.spec.health.warmup or backend.warms_up(plan):
+        return []
+    why = (
+        "it loads the application in a process of its own"
+        if backend.kind == "web"
+        else "a worker serves no requests"
+    )
+    return [
+        Warning(
+            f"Process '{backend.name}': HEALTH['WARMUP'] is not done by {backend.server} "
+            f"({why}); its first request loads the application.",
+            hint="Warm-up is done by gunicorn (a WSGI worker class) and waitress, which "
+            "prodserver serves in its own process. Remove WARMUP, or switch the server.",
+            id="prodserver.W004",
+        )
     ]
 
 

@@ -31,3 +31,7 @@ class BackendFailure(ProdserverError):
     """A backend's own code raised while it was constructed or planned."""
 
     check_id = "prodserver.E012"
+
+
+class ProbeFailed(ProdserverError):
+    """`prodserver --probe NAME`: the running process did not answer as a healthy one does."""

@@ -15,10 +15,21 @@ from typing import Any
 from django.conf import settings
 
 from django_prodserver.errors import ProdserverError
+from django_prodserver.health import EXAMPLE as HEALTH_EXAMPLE
+from django_prodserver.health import HealthCheck, read_health
 from django_prodserver.suggestions import did_you_mean
 
 SETTING = "PRODUCTION_PROCESSES"
-KNOWN_KEYS = ("BACKEND", "ARGS", "APP", "ENV", "RESTART", "STOP_TIMEOUT", "STOP_SIGNAL")
+KNOWN_KEYS = (
+    "BACKEND",
+    "ARGS",
+    "APP",
+    "ENV",
+    "RESTART",
+    "STOP_TIMEOUT",
+    "STOP_SIGNAL",
+    "HEALTH",
+)
 RESTART_POLICIES = ("always", "on-failure", "never")
 DEFAULT_RESTART = "on-failure"
 # The grace period most platforms give a container before they kill it (Heroku, Kubernetes'
@@ -46,6 +57,8 @@ class ProcessSpec:
     # How a process is asked to stop, and how long it gets before it is killed.
     stop_timeout: float = DEFAULT_STOP_TIMEOUT
     stop_signal: str = DEFAULT_STOP_SIGNAL
+    # A web process's HTTP check (`--probe`, the exports' probes) and its warm-up.
+    health: HealthCheck = field(default_factory=HealthCheck)
 
     @property
     def stop_signal_number(self) -> signal.Signals:
@@ -203,6 +216,7 @@ def _read_process(name: str, definition: object) -> ProcessSpec:
         restart=_read_restart(name, definition),
         stop_timeout=_read_stop_timeout(name, definition),
         stop_signal=_read_stop_signal(name, definition),
+        health=_read_health(name, definition),
     )
 
 
@@ -278,6 +292,13 @@ def _read_stop_timeout(name: str, definition: Mapping[str, Any]) -> float:
             hint='"STOP_TIMEOUT": 30',
         )
     return float(timeout)
+
+
+def _read_health(name: str, definition: Mapping[str, Any]) -> HealthCheck:
+    health, problems = read_health(definition.get("HEALTH"))
+    if problems:
+        raise _fail("prodserver.E005", name, "; ".join(problems) + ".", hint=HEALTH_EXAMPLE)
+    return health
 
 
 def _read_stop_signal(name: str, definition: Mapping[str, Any]) -> str:

@@ -24,6 +24,11 @@ PROCESSES = {
         "BACKEND": "django_prodserver.backends.uvicorn.UvicornServer",
         "ARGS": {"uds": "/run/app/asgi.sock"},
     },
+    "api": {
+        "BACKEND": "django_prodserver.backends.uvicorn.UvicornServer",
+        "ARGS": {"host": "0.0.0.0", "port": 8001},
+        "HEALTH": {"PATH": "/healthz/", "HOST": "api.example.com", "STATUS": 204},
+    },
     "worker.1": {"BACKEND": "tests.unit.backends.custom.EchoBackend", "STOP_SIGNAL": "SIGQUIT"},
 }
 
@@ -42,7 +47,7 @@ def test_the_compose_file_passes_the_schema(make_project, tmp_path, flags):
     project = make_project(PROCESSES)
     [compose] = export_files(project, "compose", tmp_path, "--working-directory=/app", *flags)
     document = yaml.safe_load(compose.read_text())
-    assert sorted(document["services"]) == ["asgi", "web", "worker.1"]
+    assert sorted(document["services"]) == ["api", "asgi", "web", "worker.1"]
     assert errors(document) == []
 
     # The check can fail: a key the specification does not have is reported.

@@ -22,6 +22,11 @@ PROCESSES = {
         "BACKEND": "django_prodserver.backends.uvicorn.UvicornServer",
         "ARGS": {"uds": "/run/app/asgi.sock"},
     },
+    "api": {
+        "BACKEND": "django_prodserver.backends.uvicorn.UvicornServer",
+        "ARGS": {"host": "0.0.0.0", "port": 8001},
+        "HEALTH": {"PATH": "/healthz/", "HOST": "api.example.com", "STATUS": 204},
+    },
     "Worker_1": {"BACKEND": "tests.unit.backends.custom.EchoBackend", "STOP_SIGNAL": "SIGQUIT"},
 }
 
@@ -44,7 +49,7 @@ def test_kubernetes_validate_accepts_the_manifests(make_project, tmp_path, versi
     result = validate(manifest, version)
     assert result.returncode == 0, result.stdout + result.stderr
     passed = [line for line in result.stdout.splitlines() if " passed for resource " in line]
-    assert len(passed) == 4, result.stdout  # three Deployments and the web Service
+    assert len(passed) == 6, result.stdout  # four Deployments, the Services of web and api
 
     # The check can fail: a field Kubernetes does not have is reported.
     manifest.write_text(manifest.read_text().replace("periodSeconds:", "periodSecs:", 1))

@@ -15,8 +15,11 @@ from tests.support import Running, export_files
 pytestmark = pytest.mark.server
 
 
-def wait_for_status(config: Path, state: str, timeout: float = 30) -> str:
-    """`supervisorctl status` once it shows `state` (a program is STARTING for a second)."""
+def wait_for_status(config: Path, state: str, timeout: float = 30, program: str = "") -> str:
+    """`supervisorctl status` once it shows `state` (a program is STARTING for a second).
+
+    With `program`, once that program's line shows it.
+    """
     deadline = time.monotonic() + timeout
     while True:
         status = subprocess.run(
@@ -25,7 +28,9 @@ def wait_for_status(config: Path, state: str, timeout: float = 30) -> str:
             text=True,
             timeout=30,
         ).stdout
-        if f" {state} " in status or time.monotonic() > deadline:
+        lines = [line for line in status.splitlines() if line.split()[:1] == [program]]
+        shown = "\n".join(lines) if program else status
+        if f" {state} " in f"{shown} " or time.monotonic() > deadline:
             return status
         time.sleep(0.2)
 

@@ -162,6 +162,19 @@ class Backend:
         """Where a web process listens, for engines' health checks; None: not known."""
         return None
 
+    def warms_up(self, plan: Plan) -> bool:
+        """Whether this server honours HEALTH['WARMUP'] (one request served before it listens)."""
+        return False
+
+    def probe(self, plan: Plan) -> str | None:
+        """`prodserver --probe NAME`: ask the running process whether it is alive and responsive.
+
+        Return what was seen (a sentence), or raise `ProbeFailed`. None: the framework
+        offers no check of its own, and the probe does the default: an HTTP GET to a web
+        process's health path, a look for a worker's process.
+        """
+        return None
+
     def environment_beside(self, others: Sequence[Backend]) -> Mapping[str, str]:
         """Variables this process needs to run beside `others` under one runner.
 

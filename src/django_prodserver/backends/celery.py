@@ -52,6 +52,8 @@ GLOBAL_OPTIONS = frozenset(
 COMMA_SEPARATED = frozenset({"queues", "exclude_queues", "include", "autoscale"})
 # Pools that live in a package of their own.
 POOL_PACKAGES = {"eventlet": "eventlet", "gevent": "gevent"}
+# How long `--probe` waits for the worker's answer to a ping.
+PING_SECONDS = 5.0
 
 
 class CeleryBackend(Backend):
@@ -240,6 +242,11 @@ class CeleryWorker(CeleryBackend):
                 f"Process '{self.name}': celery worker's pool `{pool}` needs the package "
                 f"'{package}', which is not installed.\nInstall it with: pip install {package}"
             )
+
+    def probe(self, plan: Plan) -> str | None:
+        from django_prodserver.probes.celery_ping import node_name, ping_node
+
+        return ping_node(self.app, node_name(plan.value("hostname")), self.name, PING_SECONDS)
 
     def defaults(
         self, app: Celery, table: OptionTable, options: Sequence[OptionValue]

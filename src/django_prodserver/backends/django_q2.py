@@ -84,6 +84,11 @@ class DjangoQ2Worker(ManagementCommandBackend):
         self.check_cluster_setting()
         super().validate(arguments)
 
+    def probe(self, plan: Plan) -> str | None:
+        from django_prodserver.probes.django_q2_stats import check_cluster
+
+        return check_cluster(self.name)
+
     def run(self, plan: Plan) -> int | None:
         try:
             return super().run(plan)

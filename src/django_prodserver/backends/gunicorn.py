@@ -14,6 +14,7 @@ from django_prodserver.backends.command import ServerBackend
 from django_prodserver.errors import MissingPackageError, OptionError
 from django_prodserver.options import Option, OptionTable, OptionValue, normalize
 from django_prodserver.packages import pip_line
+from django_prodserver.probes.http import warmup_request
 
 # Worker classes that serve an ASGI application: gunicorn's own `asgi`, uvicorn's.
 ASGI_WORKER_PACKAGES = ("uvicorn_worker.", "uvicorn.workers.")
@@ -103,7 +104,11 @@ class GunicornServer(ServerBackend):
     def run(self, plan: Plan) -> int | None:
         from django_prodserver.serving.gunicorn import serve
 
-        return serve(plan)
+        return serve(plan, warmup=warmup_request(self, plan))
+
+    def warms_up(self, plan: Plan) -> bool:
+        # The warm-up is a WSGI call; an ASGI worker class loads an ASGI application.
+        return self.application(plan.options) == wsgi_application(self.name)
 
     def graceful_timeout(self, plan: Plan) -> float | None:
         given = plan.value("graceful_timeout")

@@ -48,6 +48,14 @@ class RQWorker(ManagementCommandBackend):
     def check_plan(self, plan: Plan) -> None:
         self.check_queues(plan.positionals)
 
+    def probe(self, plan: Plan) -> str | None:
+        from django_rq import get_connection
+
+        from django_prodserver.probes.rq_heartbeat import check_heartbeat
+
+        names = plan.positionals or (DEFAULT_QUEUE,)
+        return check_heartbeat(get_connection(names[0]), self.name, names, plan.value("name"))
+
     def run(self, plan: Plan) -> int | None:
         from django_rq import get_connection
 

@@ -14,6 +14,7 @@ from django_prodserver.backends.command import ServerBackend
 from django_prodserver.errors import OptionError
 from django_prodserver.options import OptionTable, OptionValue, normalize
 from django_prodserver.options.waitress import adjustments_class, option_table, read_command_line
+from django_prodserver.probes.http import warmup_request
 
 # How long the requests in flight may take to finish once a stop signal arrived: well
 # within the 30 s of STOP_TIMEOUT's default and of Kubernetes before SIGKILL, so that the
@@ -70,7 +71,10 @@ class WaitressServer(ServerBackend):
     def run(self, plan: Plan) -> int | None:
         from django_prodserver.serving.waitress import serve
 
-        return serve(plan, graceful_timeout=GRACEFUL_TIMEOUT)
+        return serve(plan, graceful_timeout=GRACEFUL_TIMEOUT, warmup=warmup_request(self, plan))
+
+    def warms_up(self, plan: Plan) -> bool:
+        return True
 
     def graceful_timeout(self, plan: Plan) -> float | None:
         return GRACEFUL_TIMEOUT  # the drain that prodserver adds to waitress

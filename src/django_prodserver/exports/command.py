@@ -13,7 +13,14 @@ from django.conf import ENVIRONMENT_VARIABLE, settings
 from django.core.management.base import OutputWrapper
 
 from django_prodserver.errors import ProdserverError
-from django_prodserver.exports import compose, kubernetes, procfile, supervisor, systemd
+from django_prodserver.exports import (
+    compose,
+    dockerfile,
+    kubernetes,
+    procfile,
+    supervisor,
+    systemd,
+)
 from django_prodserver.exports.deployment import (
     Deployment,
     ExportFormat,
@@ -32,7 +39,7 @@ from django_prodserver.suggestions import did_you_mean
 Exporter = Callable[[Deployment], list[ExportedFile]]
 FORMATS: dict[str, tuple[ExportFormat, Exporter]] = {
     module.FORMAT.name: (module.FORMAT, module.export)
-    for module in (procfile, systemd, supervisor, compose, kubernetes)
+    for module in (procfile, systemd, supervisor, compose, kubernetes, dockerfile)
 }
 REPLICAS = re.compile(r"(?P<name>.+)=(?P<count>\d+)")
 

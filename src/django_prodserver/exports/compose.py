@@ -46,7 +46,10 @@ def export(deployment: Deployment) -> list[ExportedFile]:
             "process": process,
             # A release step runs once: Compose must not start it again once it has exited.
             "restart": "no" if process.release else process.restart_setting(FORMAT),
-            "probe": ["CMD", *process.probe_command(options.python)] if process.address else [],
+            # `prodserver --probe` asks the process itself: HTTP for web, the framework for
+            # a worker; `CMD` runs it without a shell. A release step is not probed.
+            "probe": [] if process.release else ["CMD", *process.probe_argv],
+            "probe_interval": 10 if process.kind == "web" else 30,
             "published_port": (
                 f"{process.port}:{process.port}" if process.replicas == 1 else str(process.port)
             ),

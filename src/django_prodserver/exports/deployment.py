@@ -17,6 +17,7 @@ from django_prodserver.errors import ProdserverError
 from django_prodserver.exports.flags import DEPLOYMENT_FLAGS
 from django_prodserver.exports.secrets import is_secret
 from django_prodserver.planning import PlannedProcess
+from django_prodserver.probes.http import HttpCheck, http_check
 from django_prodserver.processes import ProcessSpec
 from django_prodserver.release import RELEASE_KIND, is_release
 
@@ -26,7 +27,6 @@ STOP_MARGIN = 5.0
 ENVIRONMENT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Control characters and the characters YAML reads as line breaks (NEL, U+2028/9).
 UNWRITABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-ANY_INTERFACE = ("", "0.0.0.0", "::", "*")
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,9 @@ class ExportedProcess:
     environment: Mapping[str, str]  # written into the file
     secrets: tuple[str, ...]  # names only: their values come from outside the file
     address: Address | None  # where a web process listens, for health checks
+    # A web process's HTTP check (its HEALTH against its address); None: a worker, or a
+    # server whose address the plan does not give.
+    http_check: HttpCheck | None = None
 
     @property
     def release(self) -> bool:
@@ -101,33 +104,14 @@ class ExportedProcess:
     def port(self) -> int | None:
         return self.address.port if self.address and not self.address.path else None
 
-    @property
-    def probe_host(self) -> str:
-        """The host a check inside the container connects to."""
-        host = self.address.host if self.address else ""
-        if host == "::":
-            return "::1"
-        return "127.0.0.1" if host in ANY_INTERFACE else host.strip("[]")
-
     def restart_setting(self, export: ExportFormat) -> str:
         return export.restart[self.restart]
 
-    def probe_command(self, python: str) -> list[str]:
-        """A command that succeeds once the server accepts connections (no HTTP: see docs)."""
-        address = self.address
-        if address is None:
-            return []
-        if address.path:
-            code = (
-                "import socket; s = socket.socket(socket.AF_UNIX); s.settimeout(5); "
-                f"s.connect({address.path!r}); s.close()"
-            )
-        else:
-            code = (
-                "import socket; "
-                f"socket.create_connection(({self.probe_host!r}, {address.port}), 5).close()"
-            )
-        return [python, "-c", code]
+    @property
+    def probe_argv(self) -> tuple[str, ...]:
+        """`python manage.py prodserver --probe NAME`: exits 0 while the process answers."""
+        python, manage_py, command, name, *django_options = self.argv
+        return (python, manage_py, command, "--probe", name, *django_options)
 
 
 @dataclass(frozen=True)
@@ -307,6 +291,7 @@ def describe(
                 environment=environment,
                 secrets=secrets,
                 address=address,
+                http_check=http_check(spec, address) if address else None,
             )
         )
     return Deployment(export, options, tuple(processes), warnings)

@@ -162,3 +162,23 @@ def flow_list(values: Iterable[str], style: str = "yaml") -> str:
     """A YAML flow list of strings, each escaped by the filter named `style`."""
     quote = {"yaml": yaml, "yaml_expanded": yaml_expanded}[style]
     return "[" + ", ".join(quote(value) for value in values) + "]"
+
+
+# Dockerfile: CMD, HEALTHCHECK CMD and RUN in exec form are JSON arrays, run without a
+# shell; WORKDIR, USER and the like expand `$NAME`, which a backslash escapes.
+
+
+@register.filter
+def dockerfile_exec(argv: Iterable[str]) -> str:
+    return json.dumps(list(argv), ensure_ascii=False)
+
+
+@register.filter
+def dockerfile_value(value: object) -> str:
+    text = str(value)
+    if any(character.isspace() for character in text):
+        raise ProdserverError(
+            f"{text!r} cannot be written in a Dockerfile here: it holds a space. Choose one "
+            f"without."
+        )
+    return text.replace("\\", "\\\\").replace("$", "\\$")

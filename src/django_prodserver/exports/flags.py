@@ -13,7 +13,7 @@ from django.core.management.base import CommandParser
 
 from django_prodserver.errors import ProdserverError
 
-FORMAT_NAMES = ("procfile", "systemd", "supervisor", "compose", "kubernetes")
+FORMAT_NAMES = ("procfile", "systemd", "supervisor", "compose", "kubernetes", "dockerfile")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from django_prodserver.errors import ProdserverError
@@ -28,6 +29,8 @@ FORMAT = ExportFormat(
     never_restart_note="{ident}: RESTART never (a Deployment restarts it anyway).",
 )
 DEFAULT_ENVIRONMENT_FILE = ".env"
+# Seconds for `prodserver --probe` in the container: Python and Django start, then the ask.
+EXEC_PROBE_TIMEOUT = 15
 
 
 def export(deployment: Deployment) -> list[ExportedFile]:
@@ -74,7 +77,10 @@ def export(deployment: Deployment) -> list[ExportedFile]:
             {
                 "process": process,
                 "name": f"{project}-{process.ident}",
-                "probe": process.probe_command(options.python),
+                # HTTP from the kubelet needs a port; a unix socket is asked from inside.
+                "http_get": process.http_check if process.port else None,
+                "http_timeout": math.ceil(process.http_check.timeout) if process.http_check else 0,
+                "exec_timeout": EXEC_PROBE_TIMEOUT,
             }
             for process in deployment.long_running
         ],

@@ -22,6 +22,8 @@ from gunicorn.app.wsgiapp import WSGIApplication
 
 from django_prodserver.backends.base import Plan, exec_plan
 from django_prodserver.errors import ApplicationError
+from django_prodserver.probes.http import WarmUp
+from django_prodserver.serving.warmup import warm_up
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 
@@ -67,7 +69,7 @@ def leave_before_booting(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-def serve(plan: Plan) -> int | None:
+def serve(plan: Plan, warmup: WarmUp | None = None) -> int | None:
     application = DjangoGunicornApplication(plan.argv[1:])
     cfg = application.cfg
     if cfg.reload or cfg.raw_env:
@@ -75,7 +77,7 @@ def serve(plan: Plan) -> int | None:
         # code, `env` so that settings see its variables. The `gunicorn` command does that.
         exec_plan(plan)
     if not (cfg.check_config or cfg.print_config):
-        load_before_fork(application)
+        load_before_fork(application, plan.process, warmup)
     master = os.getpid()
     try:
         application.run()
@@ -102,16 +104,24 @@ def end_forked_process(code: object) -> NoReturn:
     os._exit(code or 0)
 
 
-def load_before_fork(application: DjangoGunicornApplication) -> None:
-    """Import the application and its URLconf once, in the master, for all workers."""
+def load_before_fork(
+    application: DjangoGunicornApplication, process: str, warmup: WarmUp | None
+) -> None:
+    """Import the application and its URLconf once, in the master, for all workers.
+
+    With a warm-up, the master serves the health path once too: every worker forks with
+    what that request loaded.
+    """
     try:
-        application.wsgi()
+        wsgi = application.wsgi()
     except Exception as error:
         raise ApplicationError(
             f"The application '{application.app_uri}' failed to load: {error!r} "
             f"(run with --traceback to see where)."
         ) from error
     get_resolver().url_patterns  # noqa: B018 - importing the URLconf is the point.
+    if warmup is not None:
+        warm_up(wsgi, warmup.path, warmup.host_header, process)
     # Workers must not share the master's database sockets.
     connections.close_all()
     # Keep the collector off the objects loaded so far: its passes (and gevent's walk

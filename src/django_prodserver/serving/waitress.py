@@ -37,6 +37,8 @@ from waitress.trigger import trigger
 from django_prodserver.backends.base import Plan
 from django_prodserver.errors import ApplicationError, OptionError, ProdserverError
 from django_prodserver.options.waitress import WaitressCommand, read_command_line
+from django_prodserver.probes.http import WarmUp
+from django_prodserver.serving.warmup import warm_up
 
 # While draining, how often to look again at the connections still open.
 DRAIN_POLL = 0.1
@@ -82,12 +84,14 @@ def stop_signals_caught(stop: StopRequest) -> Iterator[None]:
             signal.signal(signum, handler)
 
 
-def serve(plan: Plan, graceful_timeout: float) -> int | None:
+def serve(plan: Plan, graceful_timeout: float, warmup: WarmUp | None = None) -> int | None:
     command = read_command_line(plan.argv[1:], plan.process)
     stop = StopRequest()
     # Caught from the start: a SIGTERM while the application loads stops it cleanly.
     with stop_signals_caught(stop):
         application = load_application(command, plan.process)
+        if warmup is not None:
+            warm_up(application, warmup.path, warmup.host_header, plan.process)
         if stop.requested:
             return None
         configure_logging()

@@ -32,7 +32,7 @@ def test_an_unknown_format_lists_the_formats():
         run("--export", "sytemd")
     assert str(error.value) == (
         "Unknown export format 'sytemd' (did you mean 'systemd'?). "
-        "The formats are: procfile, systemd, supervisor, compose, kubernetes."
+        "The formats are: procfile, systemd, supervisor, compose, kubernetes, dockerfile."
     )
 
 

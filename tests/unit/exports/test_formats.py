@@ -14,7 +14,6 @@ PROCESSES = {
     "web": {"BACKEND": GUNICORN, "ARGS": {"bind": "0.0.0.0:8000"}, "ENV": {"LOG_LEVEL": "info"}},
     "worker": {"BACKEND": WORKER, "RESTART": "always"},
 }
-PROBE = "import socket; socket.create_connection(('127.0.0.1', 8000), 5).close()"
 
 
 def test_procfile():
@@ -104,17 +103,22 @@ def test_compose_services():
                 ports:
                   - "8000:8000"
                 healthcheck:
-                  test: ["CMD", "python", "-c", "{PROBE}"]
+                  test: ["CMD", "python", "manage.py", "prodserver", "--probe", "web", "{SETTINGS}"]
                   interval: "10s"
-                  timeout: "5s"
+                  timeout: "15s"
                   retries: 3
                   start_period: "30s"
 
               "worker":
             """
-        ).replace("{PROBE}", PROBE)
+        ).replace("{SETTINGS}", "--settings=tests.settings")
         in output
     )
+    # A worker is asked through its framework, less often.
+    assert (
+        '      test: ["CMD", "python", "manage.py", "prodserver", "--probe", "worker", '
+        '"--settings=tests.settings"]\n      interval: "30s"\n'
+    ) in output
     assert "build:" not in output  # the image was named: nothing to build
 
 
@@ -125,7 +129,7 @@ def test_compose_builds_the_image_it_was_not_given():
     assert stdout.getvalue().count('    build: "."\n    image: "shop:latest"\n') == 2
 
 
-def test_kubernetes_web_gets_a_service_and_tcp_probes():
+def test_kubernetes_web_gets_a_service_and_http_probes():
     output = export("kubernetes", PROCESSES, "--run-as=1000")
     documents = output.split("\n---\n")
     assert [doc.split("kind: ")[1].split("\n")[0] for doc in documents[1:]] == [
@@ -136,5 +140,59 @@ def test_kubernetes_web_gets_a_service_and_tcp_probes():
     web = documents[1]
     assert "      terminationGracePeriodSeconds: 35\n" in web
     assert "        runAsUser: 1000\n        runAsNonRoot: true\n" in web
-    assert "            tcpSocket:\n              port: 8000\n" in web
-    assert "readinessProbe" not in documents[3]  # a worker has no address to probe
+    http_get = textwrap.indent(
+        textwrap.dedent(
+            """\
+            httpGet:
+              path: "/"
+              port: http
+              httpHeaders:
+                - name: Host
+                  value: "127.0.0.1"
+            timeoutSeconds: 5
+            """
+        ),
+        " " * 12,
+    )
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert f"          {probe}:\n{http_get}" in web
+    worker = documents[3]
+    assert "readinessProbe" not in worker  # a worker serves no traffic: liveness only
+    assert (
+        "          livenessProbe:\n            exec:\n              command: "
+        '["python", "manage.py", "prodserver", "--probe", "worker", "--settings=tests.settings"]\n'
+    ) in worker
+
+
+def test_kubernetes_http_probes_take_the_health_path_status_and_host():
+    processes = {
+        "web": {
+            "BACKEND": GUNICORN,
+            "ARGS": {"bind": "0.0.0.0:8000"},
+            "HEALTH": {"PATH": "/healthz", "HOST": "shop.example.com", "TIMEOUT": 2.5},
+        }
+    }
+    output = export("kubernetes", processes)
+    assert output.count('              path: "/healthz"\n') == 3
+    assert output.count('                  value: "shop.example.com"\n') == 3
+    assert output.count("            timeoutSeconds: 3\n") == 3
+
+
+def test_the_host_header_is_the_first_concrete_allowed_host():
+    processes = {"web": {"BACKEND": GUNICORN, "ARGS": {"bind": "0.0.0.0:8000"}}}
+    with override_settings(ALLOWED_HOSTS=["*", ".shop.example.com", "other.example.com"]):
+        output = export("kubernetes", processes)
+    assert output.count('                  value: "shop.example.com"\n') == 3
+
+
+def test_kubernetes_web_on_a_unix_socket_is_probed_from_inside():
+    processes = {"web": {"BACKEND": GUNICORN, "ARGS": {"bind": "unix:/run/app/web.sock"}}}
+    output = export("kubernetes", processes)
+    assert "httpGet" not in output
+    probe = '["python", "manage.py", "prodserver", "--probe", "web", "--settings=tests.settings"]'
+    assert (
+        f"          readinessProbe:\n            exec:\n              command: {probe}\n" in output
+    )
+    assert (
+        f"          livenessProbe:\n            exec:\n              command: {probe}\n" in output
+    )

@@ -66,6 +66,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--skip-checks", action="store_true", help="Skip the checks of PRODUCTION_PROCESSES."
         )
+        parser.add_argument(
+            "--probe",
+            metavar="NAME",
+            help="Exit 0 if the running process NAME answers as a healthy one does (a web "
+            "process: its HEALTH check over HTTP; a worker: its framework's liveness), else 1.",
+        )
         add_export_arguments(parser)
 
     def run_from_argv(self, argv: list[str]) -> None:
@@ -94,6 +100,9 @@ class Command(BaseCommand):
                     f"{', '.join(broken)}: cannot start as configured (`manage.py check` "
                     f"says why and what to fix)."
                 )
+            return
+        if options["probe"]:
+            self._probe(configuration, options)
             return
         if options["export"]:
             # Imported here, like the runner below: a process that starts needs neither,
@@ -139,6 +148,17 @@ class Command(BaseCommand):
         status = backend.run(plan)
         if status:
             sys.exit(status)
+
+    def _probe(self, configuration: Configuration, options: dict[str, Any]) -> None:
+        from django_prodserver.probing import probe
+
+        extra = [*options["names"], *(["--all"] if options["all"] else []), *self.server_args]
+        if extra:
+            raise ProdserverError(
+                f"--probe asks one process, named as --probe NAME; leave out {' '.join(extra)}."
+            )
+        spec = configuration.get(options["probe"])
+        self.stdout.write(probe(plan_process(spec, env=spec.env)))
 
     def invocation(self, configuration: Configuration, options: dict[str, Any]) -> Invocation:
         chosen = invocation(
