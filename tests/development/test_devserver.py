@@ -8,7 +8,7 @@ import re
 import shutil
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +38,7 @@ class CopiedProject(Project):
 
     example: Path = EXAMPLE
 
-    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+    def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         env = super().env()
         paths = env["PYTHONPATH"].split(os.pathsep)
         paths = [str(self.example) if path == str(EXAMPLE) else path for path in paths]
