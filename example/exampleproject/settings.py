@@ -2,6 +2,10 @@
 
 The database-backed workers need nothing else; the others use the Redis at
 EXAMPLE_REDIS_URL (the tests start their own).
+
+For development, `python manage.py devserver web tasks` runs the web process on runserver
+and the database task worker, restarted when the code changes (`devserver` alone: every
+process but Celery beat; see docs/guide-development.md).
 """
 
 import os

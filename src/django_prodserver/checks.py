@@ -17,7 +17,7 @@ from django_prodserver.errors import MissingPackageError, ProdserverError
 from django_prodserver.loading import load_backend
 from django_prodserver.options import none_flags
 from django_prodserver.planning import PlannedProcess, plan_process
-from django_prodserver.processes import Configuration, read_configuration
+from django_prodserver.processes import Configuration, ProcessSpec, read_configuration
 from django_prodserver.shared_resources import shared_resources
 
 
@@ -111,6 +111,8 @@ def check_production_processes(
             errors.append(missing_package(error, spec.name, for_a_start=starting))
         elif error is not None:
             errors.append(Error(str(error), id=error.check_id))
+        if scope is not None and not scope.starting and spec.dev is not None:
+            errors.extend(dev_override_errors(spec))
     if scope is not None:
         # A warning, not an error: processes deployed apart (two containers, two machines)
         # may well listen on the same address. Run together, the runner refuses them.
@@ -119,6 +121,22 @@ def check_production_processes(
             for clash in shared_resources(backends)
         )
     return errors
+
+
+def dev_override_errors(spec: ProcessSpec) -> list[CheckMessage]:
+    """DEV, planned as `manage.py devserver` will: its BACKEND and ARGS, in depth."""
+    error = plan_process(spec.with_dev_override()).error
+    if isinstance(error, MissingPackageError):
+        return [missing_package(error, spec.name, for_a_start=False)]
+    if error is None:
+        return []
+    return [
+        Error(
+            f"In DEV (what `manage.py devserver` runs): {error}",
+            hint=f"Fix DEV in the definition of '{spec.name}', or remove it.",
+            id=error.check_id,
+        )
+    ]
 
 
 def flags_set_by_none(plan: Plan) -> list[CheckMessage]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 import signal
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -29,7 +29,10 @@ KNOWN_KEYS = (
     "STOP_TIMEOUT",
     "STOP_SIGNAL",
     "HEALTH",
+    "DEV",
 )
+# What DEV may replace for `manage.py devserver`; the rest of the definition stays.
+DEV_KEYS = ("BACKEND", "ARGS", "ENV")
 RESTART_POLICIES = ("always", "on-failure", "never")
 DEFAULT_RESTART = "on-failure"
 # The grace period most platforms give a container before they kill it (Heroku, Kubernetes'
@@ -59,10 +62,43 @@ class ProcessSpec:
     stop_signal: str = DEFAULT_STOP_SIGNAL
     # A web process's HTTP check (`--probe`, the exports' probes) and its warm-up.
     health: HealthCheck = field(default_factory=HealthCheck)
+    # DEV: what `manage.py devserver` replaces (BACKEND, ARGS, ENV); None: nothing.
+    # `in_development` is False when DEV is False: devserver leaves the process out.
+    dev: DevOverride | None = None
+    in_development: bool = True
 
     @property
     def stop_signal_number(self) -> signal.Signals:
         return signal.Signals[self.stop_signal]
+
+    def with_dev_override(self) -> ProcessSpec:
+        """The process as DEV has it for `manage.py devserver`.
+
+        Another BACKEND starts from no ARGS (the configured ones are another server's);
+        DEV's ENV is added to ENV.
+        """
+        if self.dev is None:
+            return self
+        if self.dev.args is not None:
+            args = self.dev.args
+        else:
+            args = {} if self.dev.backend not in (None, self.backend) else self.args
+        return replace(
+            self,
+            backend=self.dev.backend or self.backend,
+            args=args,
+            env={**self.env, **self.dev.env},
+            dev=None,
+        )
+
+
+@dataclass(frozen=True)
+class DevOverride:
+    """A process's DEV dict, checked: each field None when DEV leaves it as it is."""
+
+    backend: str | None = None
+    args: Mapping[str, Any] | tuple[str, ...] | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -217,10 +253,54 @@ def _read_process(name: str, definition: object) -> ProcessSpec:
         stop_timeout=_read_stop_timeout(name, definition),
         stop_signal=_read_stop_signal(name, definition),
         health=_read_health(name, definition),
+        dev=_read_dev(name, definition),
+        in_development=definition.get("DEV", True) is not False,
     )
 
 
-def _read_args(name: str, definition: Mapping[str, Any]) -> Mapping[str, Any] | tuple[str, ...]:
+def _read_dev(name: str, definition: Mapping[str, Any]) -> DevOverride | None:
+    dev = definition.get("DEV")
+    if dev is None or dev is False:
+        return None
+    example = '"DEV": {"BACKEND": "...", "ARGS": {...}}, or "DEV": False'
+    if not isinstance(dev, Mapping):
+        raise _fail(
+            "prodserver.E005",
+            name,
+            f"DEV must be a dict of what `manage.py devserver` runs instead ("
+            f"{', '.join(DEV_KEYS)}), or False to leave the process out of development; "
+            f"got {dev!r}.",
+            hint=example,
+        )
+    unknown = [key for key in dev if key not in DEV_KEYS]
+    if unknown:
+        key = str(unknown[0])
+        raise _fail(
+            "prodserver.E005",
+            name,
+            f"DEV has an unknown key {key!r}{did_you_mean(key, DEV_KEYS, quote=chr(39))}. "
+            f"DEV takes {', '.join(DEV_KEYS)}; the other keys apply in development too.",
+            hint=example,
+        )
+    backend = dev.get("BACKEND")
+    if backend is not None and (not backend or not isinstance(backend, str)):
+        raise _fail(
+            "prodserver.E005",
+            name,
+            f"DEV's BACKEND must be the dotted path of a backend class, got {backend!r}.",
+            hint='"DEV": {"BACKEND": '
+            '"django_prodserver.backends.dev.django_runserver.DjangoRunserver"}',
+        )
+    return DevOverride(
+        backend=backend,
+        args=_read_args(name, dev, "DEV's ARGS") if "ARGS" in dev else None,
+        env=_read_env(name, dev, "DEV's ENV"),
+    )
+
+
+def _read_args(
+    name: str, definition: Mapping[str, Any], key: str = "ARGS"
+) -> Mapping[str, Any] | tuple[str, ...]:
     args = definition.get("ARGS", {})
     if args is None:
         return {}
@@ -233,40 +313,40 @@ def _read_args(name: str, definition: Mapping[str, Any]) -> Mapping[str, Any] | 
             raise _fail(
                 "prodserver.E005",
                 name,
-                f"ARGS is split into words as a shell would, and {args!r} cannot be: "
+                f"{key} is split into words as a shell would, and {args!r} cannot be: "
                 f"{str(error)[0].lower()}{str(error)[1:]}.",
-                hint="Close the quote, or write ARGS as a list of words or a dict of options.",
+                hint=f"Close the quote, or write {key} as a list of words or a dict of options.",
             ) from None
     if isinstance(args, (list, tuple)) and all(isinstance(item, str) for item in args):
         return tuple(args)
     raise _fail(
         "prodserver.E005",
         name,
-        f"ARGS must be a dict of options (or a list of argv strings), got {args!r}.",
+        f"{key} must be a dict of options (or a list of argv strings), got {args!r}.",
         hint='"ARGS": {"bind": "0.0.0.0:8000", "workers": 4}',
     )
 
 
-def _read_env(name: str, definition: Mapping[str, Any]) -> dict[str, str]:
+def _read_env(name: str, definition: Mapping[str, Any], key: str = "ENV") -> dict[str, str]:
     env = definition.get("ENV") or {}
     if not isinstance(env, Mapping):
         raise _fail(
             "prodserver.E005",
             name,
-            f"ENV must be a dict of environment variable to value, got {env!r}.",
+            f"{key} must be a dict of environment variable to value, got {env!r}.",
             hint='"ENV": {"DJANGO_LOG_LEVEL": "info"}',
         )
     values = {}
-    for key, value in env.items():
-        if not isinstance(key, str) or not key or "=" in key:
-            raise _fail("prodserver.E005", name, f"ENV has a bad variable name {key!r}.")
+    for variable, value in env.items():
+        if not isinstance(variable, str) or not variable or "=" in variable:
+            raise _fail("prodserver.E005", name, f"{key} has a bad variable name {variable!r}.")
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise _fail(
                 "prodserver.E005",
                 name,
-                f"ENV[{key!r}] must be a string or a number, got {value!r}.",
+                f"{key}[{variable!r}] must be a string or a number, got {value!r}.",
             )
-        values[key] = str(value)
+        values[variable] = str(value)
     return values
 
 

@@ -230,7 +230,8 @@ class ConsoleCommand:
 
 
 def console_commands() -> list[ConsoleCommand]:
-    """`$ python manage.py prodserver ... --dry-run|--list|--export` lines of console blocks."""
+    """`$ python manage.py prodserver ... --dry-run|--list|--export` lines of console blocks
+    (and `devserver ... --dry-run`)."""
     commands = []
     for block in of_kind("console"):
         sessions = re.split(r"^\$ ", block.text, flags=re.MULTILINE)
@@ -240,7 +241,7 @@ def console_commands() -> list[ConsoleCommand]:
             if words[:2] != ["python", "manage.py"]:
                 continue
             argv = tuple(words[2:])
-            if argv[:1] in (("prodserver",), ("server",), ("worker",)) and (
+            if argv[:1] in (("prodserver",), ("server",), ("worker",), ("devserver",)) and (
                 "--dry-run" in argv or "--list" in argv or "--export" in argv
             ):
                 commands.append(ConsoleCommand(block, argv, output.rstrip("\n")))

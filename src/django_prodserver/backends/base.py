@@ -125,6 +125,8 @@ class Backend:
     # A process that must never run twice at once (a scheduler such as Celery beat):
     # exported engine files give it one replica whatever is asked.
     single_instance: ClassVar[bool] = False
+    # A development server with a reloader of its own: `manage.py devserver` runs it as it is.
+    development_server: ClassVar[bool] = False
 
     def __init__(self, spec: ProcessSpec) -> None:
         self.spec = spec

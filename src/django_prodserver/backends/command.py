@@ -39,6 +39,10 @@ class ServerBackend(Backend):
     def validate(self, argv: Sequence[str]) -> None:
         """Check the command line with the server's own parser; raise OptionError."""
 
+    def served_interface(self, plan: Plan) -> str:
+        """What the planned server serves, "wsgi" or "asgi": devserver picks a server by it."""
+        return self.interface
+
     def application(self, options: Sequence[OptionValue]) -> str:
         if self.interface == "asgi":
             return asgi_application(self.name)

@@ -74,6 +74,14 @@ def file_only_settings() -> frozenset[str]:
     return frozenset(normalize(s.name) for s in KNOWN_SETTINGS if not s.cli)
 
 
+def serves_asgi(options: Sequence[OptionValue]) -> bool:
+    """Whether the worker class serves ASGI (`uvicorn_worker.UvicornWorker`, gunicorn's `asgi`)."""
+    worker_class = next(
+        (item.values[-1] for item in options if item.option.key == "worker_class"), ""
+    )
+    return worker_class == "asgi" or worker_class.startswith(ASGI_WORKER_PACKAGES)
+
+
 class GunicornServer(ServerBackend):
     """A WSGI server with pre-forked workers (`gunicorn`); ASGI with an ASGI worker class."""
 
@@ -88,12 +96,12 @@ class GunicornServer(ServerBackend):
         return option_table()
 
     def application(self, options: Sequence[OptionValue]) -> str:
-        worker_class = next(
-            (item.values[-1] for item in options if item.option.key == "worker_class"), ""
-        )
-        if worker_class == "asgi" or worker_class.startswith(ASGI_WORKER_PACKAGES):
+        if serves_asgi(options):
             return asgi_application(self.name)
         return wsgi_application(self.name)
+
+    def served_interface(self, plan: Plan) -> str:
+        return "asgi" if serves_asgi(plan.options) else "wsgi"
 
     def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
         # gunicorn chooses its default control socket's folder when gunicorn.config is first

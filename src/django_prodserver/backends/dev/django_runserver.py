@@ -24,6 +24,7 @@ class RunserverBackend(ManagementCommandBackend):
 
     kind = "web"
     command = "runserver"
+    development_server = True
 
     def configured_options(self, table: OptionTable) -> tuple[list[OptionValue], list[str]]:
         if isinstance(self.spec.args, Mapping):

@@ -71,6 +71,7 @@ class WerkzeugRunserver(Backend):
 
     kind = "web"
     server = SERVER
+    development_server = True
 
     def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
         require("werkzeug", "werkzeug", self.name, what="Werkzeug")

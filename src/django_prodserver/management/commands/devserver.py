@@ -1,7 +1,141 @@
-"""`manage.py devserver`: Django's runserver, under a name that pairs with prodserver."""
+"""`manage.py devserver [NAME ...]`: the project's processes, for development.
 
-from django.core.management.commands.runserver import Command as RunserverCommand
+With runserver's arguments only (`devserver 8001`, `devserver 0.0.0.0:8000 --noreload`),
+or where PRODUCTION_PROCESSES is empty, it is `manage.py runserver` (the one installed apps
+provide: staticfiles', daphne's), as it always was.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from typing import Any
+
+from django.core.management import get_commands, load_command_class
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.commands.runserver import naiveip_re
+
+from django_prodserver.checks import checking_for_a_start
+from django_prodserver.development.command import (
+    chosen_processes,
+    describe,
+    dry_run_line,
+    run_reloaded_worker,
+    run_together,
+)
+from django_prodserver.environment import apply_process_environment
+from django_prodserver.errors import ProdserverError
+from django_prodserver.invocation import DjangoOptions, Invocation
+from django_prodserver.planning import plan_invocation
+from django_prodserver.processes import configured_names, read_configuration
+from django_prodserver.runner.runner_death import RUNNER_PID, stop_with_the_runner
 
 
-class Command(RunserverCommand):
-    help = "Start Django's development server (the same as runserver)."
+class Command(BaseCommand):
+    help = (
+        "Run the processes of PRODUCTION_PROCESSES for development: web processes on their "
+        "development server, workers restarted when the code changes (no name: every process "
+        "but the schedulers). With runserver's arguments instead (`devserver 8001`), it is "
+        "runserver."
+    )
+    requires_system_checks: list[str] = []  # noqa: RUF012 - Django's own attribute.
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "names", nargs="*", metavar="NAME", help="The processes to run (none: every one)."
+        )
+        parser.add_argument(
+            "--noreload",
+            action="store_true",
+            help="Run a worker without restarting it on code changes (what the reloader starts).",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Print what each process runs, and exit."
+        )
+        parser.add_argument(
+            "--skip-checks", action="store_true", help="Skip the checks of PRODUCTION_PROCESSES."
+        )
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        if self.means_runserver(argv):
+            runserver = get_commands()["runserver"]
+            command = (
+                runserver
+                if isinstance(runserver, BaseCommand)
+                else load_command_class(runserver, "runserver")
+            )
+            command.run_from_argv([argv[0], "runserver", *argv[2:]])
+            return
+        super().run_from_argv(argv)
+
+    def means_runserver(self, argv: list[str]) -> bool:
+        """runserver's arguments only (an address, runserver's options), or no processes."""
+        names = configured_names()
+        if not names:
+            return True
+        parser = self.create_parser(argv[0], argv[1])
+        try:
+            known, unknown = parser.parse_known_args(argv[2:])
+        except CommandError:
+            return False  # reported by the parse that follows
+        if unknown:
+            return True  # runserver's own options: --nothreading, --ipv6, --nostatic...
+        if not known.names:
+            return bool(known.noreload)
+        if all(name in names for name in known.names):
+            return False
+        [first, *rest] = known.names
+        return not rest and bool(re.match(naiveip_re, first))
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            self._handle(options)
+        except ProdserverError as error:
+            raise CommandError(str(error)) from error
+
+    def _handle(self, options: dict[str, Any]) -> None:
+        configuration = read_configuration()
+        names = options["names"]
+        if not options["skip_checks"] and configuration.problems:
+            with checking_for_a_start([], names=names or None):
+                self.check(tags=["prodserver"])
+        processes, left_out = chosen_processes(configuration, names)
+        for reason in left_out:
+            self.stderr.write(f"Left out of development: {reason}.")
+        together = len(processes) > 1
+        if not together and not options["dry_run"]:
+            apply_process_environment(processes[0].spec)
+        django = DjangoOptions.from_options(options)
+        invocation = Invocation(tuple(p.spec for p in processes), together, (), django)
+        planned = plan_invocation(invocation)
+        if not options["skip_checks"]:
+            with checking_for_a_start(planned):
+                self.check(tags=["prodserver"])
+        pairs = list(zip(processes, planned, strict=True))
+        for _, each in pairs:
+            each.ready()
+        if options["dry_run"]:
+            self.stdout.write("\n".join(dry_run_line(*pair) for pair in pairs))
+            return
+        if together:
+            self.stderr.write("Development processes (Ctrl-C stops them all):")
+            for pair in pairs:
+                self.stderr.write(f"  {describe(*pair)}")
+            run_together(invocation, processes, planned)
+        [(process, planned_one)] = pairs
+        backend, plan = planned_one.ready()
+        if process.reloaded_by_devserver and not options["noreload"]:
+            stop_with_the_runner(
+                process.name, process.spec.stop_signal_number, process.spec.stop_timeout
+            )
+            sys.exit(run_reloaded_worker(process, django, dict(os.environ), sys.stderr))
+        # Said once: not again by runserver's reloaded child, nor by a child of the runner.
+        if not os.environ.get("RUN_MAIN") and RUNNER_PID not in os.environ:
+            self.stderr.write(describe(process, planned_one))
+        stop_with_the_runner(
+            process.name, process.spec.stop_signal_number, process.spec.stop_timeout
+        )
+        status = backend.run(plan)
+        if status:
+            sys.exit(status)

@@ -1,0 +1,144 @@
+"""`manage.py devserver [NAME ...]`: the processes in development form, under the runner.
+
+One name runs in the foreground: a web process's development server, or a worker under
+its reloader (`--noreload`: the worker alone, which is what the reloader starts). Several
+names, or none (every process that makes sense in development), run together under the
+runner of `prodserver web worker`, each as `manage.py devserver NAME`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+import sys
+from collections.abc import Sequence
+from typing import NoReturn, TextIO
+
+from django_prodserver.development.forms import DevelopmentProcess, development_form, url_of
+from django_prodserver.development.reloader import WorkerReloader
+from django_prodserver.development.watching import make_watcher, project_folders
+from django_prodserver.environment import this_command_prefix
+from django_prodserver.errors import ProdserverError
+from django_prodserver.invocation import DjangoOptions, Invocation
+from django_prodserver.loading import load_backend
+from django_prodserver.planning import PlannedProcess
+from django_prodserver.processes import Configuration, ProcessSpec
+
+# Time the reloader takes beyond its worker's STOP_TIMEOUT to kill it and end.
+RELOADER_MARGIN = 5.0
+
+
+def chosen_processes(
+    configuration: Configuration, names: Sequence[str]
+) -> tuple[list[DevelopmentProcess], list[str]]:
+    """The processes `devserver NAME...` means, and why each left out is left out.
+
+    With no name: every process, but those whose DEV is False and the schedulers (a
+    second Celery beat beside another sends every periodic task twice): named, they run.
+    """
+    left_out: list[str] = []
+    if names:
+        specs = configuration.chosen(names)
+        for spec in specs:
+            if not spec.in_development:
+                raise ProdserverError(
+                    f"Process '{spec.name}' is left out of development: its DEV is False. "
+                    f'Remove `"DEV": False` from its definition to run it with devserver, '
+                    f"or start it with `manage.py prodserver {spec.name}`."
+                )
+    else:
+        specs = []
+        for spec in configuration.every():
+            if not spec.in_development:
+                left_out.append(f"{spec.name} (its DEV is False)")
+            elif load_backend(spec).single_instance:
+                left_out.append(
+                    f"{spec.name} (a scheduler, which must run once: name it to run it, "
+                    f"`manage.py devserver {spec.name} ...`)"
+                )
+            else:
+                specs.append(spec)
+        if not specs:
+            raise ProdserverError(
+                "No process is left to run in development: " + "; ".join(left_out) + "."
+            )
+    return [development_form(spec) for spec in specs], left_out
+
+
+def describe(process: DevelopmentProcess, planned: PlannedProcess) -> str:
+    """`web: http://127.0.0.1:8000/, runserver in place of gunicorn (WSGI)`."""
+    backend, plan = planned.ready()
+    url = url_of(backend, plan) if process.kind == "web" else None
+    how = f"{backend.server} {process.origin}"
+    reloads = (
+        "restarted by devserver when the code changes"
+        if process.reloaded_by_devserver
+        else "with its own reloader"
+        if backend.development_server or "--reload" in plan.argv
+        else "without a reloader"
+    )
+    return f"{process.name}: {f'{url}, ' if url else ''}{how}, {reloads}"
+
+
+def dry_run_line(process: DevelopmentProcess, planned: PlannedProcess) -> str:
+    _, plan = planned.ready()
+    note = "  # restarted when the code changes" if process.reloaded_by_devserver else ""
+    return f"{process.name}: {plan.command_line()}{note}"
+
+
+def devserver_command(name: str, django: DjangoOptions, *flags: str) -> list[str]:
+    """`python manage.py devserver NAME --skip-checks` with this command's Django options."""
+    return [*this_command_prefix(), "devserver", name, "--skip-checks", *flags, *django.arguments()]
+
+
+def run_reloaded_worker(
+    process: DevelopmentProcess, django: DjangoOptions, environ: dict[str, str], output: TextIO
+) -> int:
+    """The worker under its reloader, until SIGTERM or SIGINT."""
+    spec = process.spec
+    reloader = WorkerReloader(
+        name=spec.name,
+        argv=devserver_command(spec.name, django, "--noreload"),
+        env={**environ, **spec.env, "PYTHONUNBUFFERED": "1"},
+        stop_signal=spec.stop_signal_number,
+        stop_timeout=spec.stop_timeout,
+        watcher=make_watcher,
+        output=output,
+        project=project_folders(),
+    )
+    return reloader.run()
+
+
+def run_together(
+    invocation: Invocation,
+    processes: Sequence[DevelopmentProcess],
+    planned: Sequence[PlannedProcess],
+) -> NoReturn:
+    """Become the runner of `prodserver web worker`, its children `devserver NAME`."""
+    from django_prodserver.runner.child import ChildSpec
+    from django_prodserver.runner.command import (
+        check_together,
+        child_environment,
+        environment_beside,
+    )
+    from django_prodserver.runner.printer import wants_colour
+    from django_prodserver.runner.supervise import become_supervisor
+
+    backends = [backend for backend, _ in check_together(planned)]
+    children = []
+    for process, backend in zip(processes, backends, strict=True):
+        spec: ProcessSpec = process.spec
+        reloader = process.reloaded_by_devserver
+        children.append(
+            ChildSpec(
+                name=spec.name,
+                argv=tuple(devserver_command(spec.name, invocation.django)),
+                env=child_environment(spec, environment_beside(backend, backends)),
+                restart=spec.restart,
+                # The reloader stops its worker with the worker's own signal and timeout.
+                stop_signal=signal.SIGTERM if reloader else spec.stop_signal_number,
+                stop_timeout=spec.stop_timeout + (RELOADER_MARGIN if reloader else 0),
+            )
+        )
+    colour = wants_colour(dataclasses.asdict(invocation.django), sys.stdout.buffer)
+    become_supervisor(children, colour)

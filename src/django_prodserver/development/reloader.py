@@ -1,0 +1,181 @@
+"""A worker restarted when the code changes: what `manage.py devserver WORKER` runs.
+
+Celery dropped `--autoreload`, and no task framework reloads by itself; Django's own
+autoreloader cannot serve here, since it ends the process at once, with the task it was
+running. So the worker runs in a process group of its own, started by this small
+supervisor, which watches the files (see watching.py) and, once a burst of saves has
+settled, stops the worker the way it stops in production (its STOP_SIGNAL, which every
+framework takes as "finish the tasks in progress, take no more"; killed after
+STOP_TIMEOUT) and starts it again. A worker that ends by itself (an error at import,
+say) is started again at the next change, as runserver waits for a fix. SIGTERM or
+SIGINT stops the worker and ends the supervisor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+from django_prodserver.development.watching import POLL_INTERVAL, Watcher
+from django_prodserver.runner.child import DEFAULT_SIGNALS
+from django_prodserver.runner.manager import describe_exit
+from django_prodserver.runner.runner_death import RUNNER_PID
+
+# A burst of saves (an editor's "save all", a `git checkout`) has settled when this long
+# passes without another change; a burst longer than SETTLE_AT_MOST restarts anyway.
+QUIET = 0.2
+SETTLE_AT_MOST = 2.0
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+# How often the stop of a worker is looked at.
+STOP_POLL = 0.05
+
+
+class WorkerReloader:
+    """Runs `argv` (the worker), and runs it again, gracefully, when a watched file changes."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        stop_signal: signal.Signals,
+        stop_timeout: float,
+        watcher: Callable[[], Watcher],
+        output: TextIO,
+        project: Sequence[Path] = (),
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.env = dict(env)
+        self.stop_signal = stop_signal
+        self.stop_timeout = stop_timeout
+        self.make_watcher = watcher
+        self.output = output
+        self.project = project
+        self.pid: int | None = None
+        # The worker being stopped, while the supervisor waits for it.
+        self.stopping: int | None = None
+        self.asked_to_stop: signal.Signals | None = None
+
+    def say(self, message: str) -> None:
+        self.output.write(f"[devserver] {message}\n")
+        self.output.flush()
+
+    def run(self) -> int:
+        previous = {signum: signal.signal(signum, self._on_stop) for signum in STOP_SIGNALS}
+        try:
+            watcher = self.make_watcher()
+            try:
+                self.say(
+                    f"{self.name} restarts when the code changes (watching with "
+                    f"{watcher.description})."
+                )
+                return self._loop(watcher)
+            finally:
+                watcher.close()
+        finally:
+            self._stop_worker()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _on_stop(self, signum: int, frame: FrameType | None) -> None:
+        worker = self.pid or self.stopping
+        if self.asked_to_stop is not None and worker is not None:
+            # Asked again: kill now, as the runner and a terminal's second Ctrl-C do.
+            self._kill_group(worker)
+        self.asked_to_stop = signal.Signals(signum)
+
+    def _loop(self, watcher: Watcher) -> int:
+        self._start()
+        while self.asked_to_stop is None:
+            changed = watcher.changes(POLL_INTERVAL)
+            self._notice_an_end()
+            if not changed or self.asked_to_stop is not None:
+                continue
+            changed |= self._settle(watcher)
+            if self.asked_to_stop is not None:
+                break
+            self.say(f"{self.describe(changed)} changed: restarting {self.name}.")
+            self._stop_worker()
+            if self.asked_to_stop is None:
+                self._start()
+        self.say(f"{self.asked_to_stop.name} received: {self.name} stopped.")
+        return 0
+
+    def _settle(self, watcher: Watcher) -> set[Path]:
+        """Changes until a QUIET moment without one: a save of ten files restarts once."""
+        more: set[Path] = set()
+        deadline = time.monotonic() + SETTLE_AT_MOST
+        while time.monotonic() < deadline and self.asked_to_stop is None:
+            batch = watcher.changes(QUIET)
+            if not batch:
+                break
+            more |= batch
+        return more
+
+    def describe(self, changed: set[Path]) -> str:
+        first = sorted(changed)[0]
+        shown = next(
+            (str(first.relative_to(root)) for root in self.project if root in first.parents),
+            str(first),
+        )
+        return shown + (f" and {len(changed) - 1} more" if len(changed) > 1 else "")
+
+    def _start(self) -> None:
+        # The worker stops with this supervisor, even if it is killed (see runner_death.py).
+        env = {**self.env, RUNNER_PID: str(os.getpid())}
+        self.pid = os.posix_spawn(
+            self.argv[0], self.argv, env, setpgroup=0, setsigdef=DEFAULT_SIGNALS
+        )
+
+    def _notice_an_end(self) -> None:
+        """A worker that ended by itself is reported, and started again at the next change."""
+        if self.pid is None:
+            return
+        pid, status = os.waitpid(self.pid, os.WNOHANG)
+        if pid == 0:
+            return
+        self._kill_group(self.pid)
+        self.pid = None
+        how = describe_exit(os.waitstatus_to_exitcode(status))
+        self.say(f"{self.name} {how}; it starts again when a file changes.")
+
+    def _stop_worker(self) -> None:
+        """Its stop signal, then up to STOP_TIMEOUT for the tasks in progress; then killed."""
+        pid, self.pid = self.pid, None
+        if pid is None:
+            return
+        self.stopping = pid
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, self.stop_signal)
+        deadline = time.monotonic() + self.stop_timeout
+        while True:
+            try:
+                ended, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if ended:
+                break
+            if time.monotonic() >= deadline:
+                self.say(
+                    f"{self.name} did not stop within {self.stop_timeout:g} s (STOP_TIMEOUT): "
+                    f"killing it."
+                )
+                self._kill_group(pid)
+                os.waitpid(pid, 0)
+                break
+            time.sleep(STOP_POLL)
+        self._kill_group(pid)
+        self.stopping = None
+
+    @staticmethod
+    def _kill_group(pgid: int) -> None:
+        """What is left of the worker's group (a pool's processes) goes with it."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
