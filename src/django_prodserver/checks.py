@@ -76,7 +76,9 @@ def check_production_processes(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
     configuration = read_configuration()
-    specs, problems = dict(configuration.specs), list(configuration.problems)
+    # A broken definition's options are checked in the same round as its shape.
+    specs = {**configuration.specs, **configuration.checkable}
+    problems = list(configuration.problems)
     scope = _scope.get()
     if scope is not None and scope.planned:
         specs = {name: spec for name, spec in specs.items() if scope.includes(name)}
