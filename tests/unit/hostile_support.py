@@ -1,5 +1,8 @@
 """Running `manage.py check` and `manage.py prodserver` in this process, as a user runs them.
 
+Tests run `check --tag=prodserver`: the other apps' checks are not under test, and a server
+module another test imported may have registered one of its own (daphne's).
+
 `run_from_argv` is the door a shell goes through: an error a user is meant to read ends in
 `SystemExit` with its message on stderr; anything else it raises is a traceback.
 """

@@ -155,7 +155,7 @@ def test_hostile_settings(module_folder, processes):
     processes = with_planted_secrets(processes)
     output = Path(tempfile.mkdtemp(dir=module_folder))
     with override_settings(PRODUCTION_PROCESSES=processes):
-        check = manage("check")
+        check = manage("check", "--tag=prodserver")
         runs: dict[str, Outcome] = {"--list": manage("prodserver", "--list")}
         for name in processes:
             runs[f"--dry-run {name!r}"] = manage("prodserver", "--dry-run", "--", str(name))
