@@ -142,7 +142,7 @@ def read_every_file(folder: Path) -> str:
 
 
 HYPOTHESIS = settings(
-    max_examples=40,
+    max_examples=150,
     database=None,  # no .hypothesis folder in the checkout; CI starts afresh anyway
     deadline=2000,  # ms: each example, every command, under 2 s
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
