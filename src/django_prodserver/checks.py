@@ -82,7 +82,9 @@ def check_production_processes(
 ) -> list[CheckMessage]:
     scope = _scope.get()
     configuration = (scope and scope.configuration) or read_configuration()
-    specs, problems = dict(configuration.specs), list(configuration.problems)
+    # A broken definition's options are checked in the same round as its shape.
+    specs = {**configuration.specs, **configuration.checkable}
+    problems = list(configuration.problems)
     if scope is not None and (scope.planned or scope.names is not None):
         specs = {name: spec for name, spec in specs.items() if scope.includes(name)}
         problems = [p for p in problems if scope.includes(p.process)]

@@ -122,6 +122,12 @@ def invocation(
             f"Options typed after the names ({' '.join(overrides)}) are for one "
             f"process; with several, set them in each process's ARGS."
         )
+    for word in overrides:
+        if "\x00" in word or not _encodable(word):
+            raise ProdserverError(
+                f"The option {word!r} typed after the name cannot be passed to a process: "
+                f"a command line word holds no NUL character and no lone surrogate."
+            )
     return Invocation(tuple(processes), together, tuple(overrides), django)
 
 
@@ -150,6 +156,14 @@ def is_release_spec(spec: ProcessSpec) -> bool:
     except ProdserverError:
         return False  # reported where the process is planned or checked
     return isinstance(backend_class, type) and issubclass(backend_class, ReleaseCommand)
+
+
+def _encodable(word: str) -> bool:
+    try:
+        os.fsencode(word)
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # A backend's kind, as the commands name it.

@@ -34,7 +34,11 @@ def process_table(
         else:
             first_line = str(planned.error).splitlines()[0]
             rows.append((spec.name, "?", spec.backend, f"error: {first_line}"))
-    rows.extend((p.process, "?", "?", f"error: {p.message}") for p in problems if p.process)
+    # One row per broken process: its first problem (`manage.py check` says them all).
+    first_problems = {p.process: p for p in reversed(problems) if p.process is not None}
+    rows.extend(
+        (name, "?", "?", f"error: {p.message}") for name, p in reversed(first_problems.items())
+    )
     return rows
 
 

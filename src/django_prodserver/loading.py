@@ -8,43 +8,79 @@ import pkgutil
 from typing import cast
 
 from django_prodserver import backends as backends_package
-from django_prodserver.backends.base import Backend, BaseProcessBackend
-from django_prodserver.errors import BackendImportError
+from django_prodserver.backends.base import (
+    Backend,
+    BaseProcessBackend,
+    BaseServerBackend,
+    BaseWorkerBackend,
+)
+from django_prodserver.backends.command import ServerBackend
+from django_prodserver.backends.management_command import ManagementCommandBackend
+from django_prodserver.errors import BackendFailure, BackendImportError, ProdserverError
+from django_prodserver.masking import mask_secrets
 from django_prodserver.processes import ProcessSpec
 from django_prodserver.suggestions import did_you_mean
 
 PACKAGE = backends_package.__name__
 # Modules of the backends package that hold base classes, not backends a BACKEND names.
 BASE_MODULES = frozenset({"base", "command", "management_command"})
+# The classes backends derive from: a BACKEND that names one of them names no server.
+_BASE_CLASSES = (
+    Backend,
+    ServerBackend,
+    ManagementCommandBackend,
+    BaseProcessBackend,
+    BaseServerBackend,
+    BaseWorkerBackend,
+)
 
 
 def load_backend(spec: ProcessSpec) -> Backend:
+    """The backend object of `spec`; whatever its module or constructor raises, a check error."""
     backend_class = import_backend_class(spec.name, spec.backend)
     if issubclass(backend_class, BaseProcessBackend):
         from django_prodserver.legacy import legacy_backend
 
         return legacy_backend(spec, backend_class)
-    backend: Backend = backend_class(spec)
+    try:
+        backend: Backend = backend_class(spec)
+    except ProdserverError:
+        raise
+    except Exception as error:
+        raise BackendFailure(
+            f"Process '{spec.name}': BACKEND '{spec.backend}' failed to be constructed: "
+            f"{exception_text(error)}"
+        ) from None
     return backend
+
+
+def exception_text(error: BaseException) -> str:
+    """`KeyError: 'x'`: what an exception says, on one line, secrets masked."""
+    text = " ".join(str(error).split())
+    return mask_secrets(f"{type(error).__name__}: {text}" if text else type(error).__name__)
 
 
 def import_backend_class(process: str, path: str) -> type[Backend] | type[BaseProcessBackend]:
     module_path, _, class_name = path.rpartition(".")
-    if not module_path:
+    if not module_path or not all(part.isidentifier() for part in path.split(".")):
         raise BackendImportError(
-            f"Process '{process}': BACKEND '{path}' is not a dotted path to a class, "
+            f"Process '{process}': BACKEND {path!r} is not a dotted path to a class, "
             f"such as 'django_prodserver.backends.gunicorn.GunicornServer'."
         )
     try:
         module = importlib.import_module(module_path)
     except ModuleNotFoundError as error:
         if error.name is None or not module_path.startswith(error.name):
-            raise
+            raise _import_failed(process, path, error) from None
         hint = did_you_mean(module_path, _our_backend_modules(), quote="'")
         raise BackendImportError(
             f"Process '{process}': BACKEND '{path}' cannot be imported: "
             f"there is no module '{error.name}'{hint}."
         ) from error
+    except ProdserverError:
+        raise
+    except Exception as error:  # a syntax error, or whatever the module raises as it runs
+        raise _import_failed(process, path, error) from None
     backend_class = getattr(module, class_name, None)
     if not inspect.isclass(backend_class) or not (
         hasattr(backend_class, "plan") or issubclass(backend_class, BaseProcessBackend)
@@ -55,9 +91,26 @@ def import_backend_class(process: str, path: str) -> type[Backend] | type[BasePr
             f"Process '{process}': BACKEND '{path}': module '{module_path}' has no backend "
             f"class '{class_name}'{hint}."
         )
+    if backend_class in _BASE_CLASSES or (
+        not issubclass(backend_class, BaseProcessBackend) and backend_class.plan is Backend.plan
+    ):
+        raise BackendImportError(
+            f"Process '{process}': BACKEND '{path}' is a base class that plans no process; "
+            f"name a backend that subclasses it (and implements "
+            f"{'start_server()' if issubclass(backend_class, BaseProcessBackend) else 'plan()'}),"
+            f" such as 'django_prodserver.backends.gunicorn.GunicornServer'."
+        )
     if issubclass(backend_class, BaseProcessBackend):
         return backend_class
     return cast("type[Backend]", backend_class)
+
+
+def _import_failed(process: str, path: str, error: BaseException) -> BackendImportError:
+    module_path = path.rpartition(".")[0]
+    return BackendImportError(
+        f"Process '{process}': BACKEND '{path}' cannot be imported: importing module "
+        f"'{module_path}' raised {exception_text(error)}"
+    )
 
 
 def _our_backend_modules() -> list[str]:

@@ -6,13 +6,15 @@ use these, so a process's options are read and validated once per command.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from django_prodserver.backends.base import Backend, Plan
-from django_prodserver.errors import ProdserverError
+from django_prodserver.backends.base import AddressError, Backend, Plan
+from django_prodserver.errors import BackendFailure, OptionError, ProdserverError
 from django_prodserver.invocation import Invocation
-from django_prodserver.loading import load_backend
+from django_prodserver.loading import exception_text, load_backend
+from django_prodserver.masking import mask_secrets
 from django_prodserver.processes import ProcessSpec
 
 
@@ -71,6 +73,58 @@ def _planned(
     spec: ProcessSpec, backend: Backend, overrides: Sequence[str], env: Mapping[str, str]
 ) -> PlannedProcess:
     try:
-        return PlannedProcess(spec, backend, backend.plan(overrides, env))
+        plan = checked_plan(spec, backend.plan(overrides, env))
+        if backend.kind == "web":
+            backend.listen_address(plan)  # a port that is no port is an error of the plan
+        return PlannedProcess(spec, backend, plan)
+    except AddressError as error:
+        return PlannedProcess(spec, backend, None, OptionError(f"Process '{spec.name}': {error}"))
     except ProdserverError as error:
         return PlannedProcess(spec, backend, None, error)
+    except Exception as error:  # a backend's own code: a check error, not a traceback
+        failure = BackendFailure(
+            f"Process '{spec.name}': BACKEND '{spec.backend}' failed to plan the process: "
+            f"{exception_text(error)}"
+        )
+        return PlannedProcess(spec, backend, None, failure)
+
+
+def checked_plan(spec: ProcessSpec, plan: object) -> Plan:
+    """`plan`, if it is a Plan whose line and environment a process can be started with."""
+    what = f"Process '{spec.name}': BACKEND '{spec.backend}'.plan()"
+    if not isinstance(plan, Plan):
+        raise BackendFailure(f"{what} must return a Plan, got {_shown(plan)}.")
+    argv = plan.argv
+    if not isinstance(argv, (tuple, list)) or not argv:
+        raise BackendFailure(f"{what} must give a Plan a non-empty argv, got {_shown(argv)}.")
+    for word in argv:
+        if not isinstance(word, str) or not _startable(word):
+            raise BackendFailure(
+                f"{what} gave a command line word that cannot be passed to a process: "
+                f"{_shown(word)} (a word is a string without a NUL character)."
+            )
+    if not isinstance(plan.env, Mapping):
+        raise BackendFailure(f"{what} must give a Plan a dict env, got {_shown(plan.env)}.")
+    for name, value in plan.env.items():
+        if not all(isinstance(text, str) and _startable(text) for text in (name, value)) or (
+            not name or "=" in name
+        ):
+            raise BackendFailure(
+                f"{what} gave an environment variable that cannot be set: "
+                f"{_shown(name)}={_shown(value)}."
+            )
+    return plan
+
+
+def _startable(text: str) -> bool:
+    """Whether `text` can be a word of exec's argv or environment (as the OS encodes it)."""
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
+def _shown(value: object) -> str:
+    shown = mask_secrets(repr(value))
+    return shown if len(shown) <= 80 else shown[:77] + "..."

@@ -6,6 +6,8 @@ Everything else (the command, the checks, the backends) works from the
 
 from __future__ import annotations
 
+import math
+import re
 import shlex
 import signal
 from collections.abc import Mapping, Sequence
@@ -39,6 +41,16 @@ DEFAULT_RESTART = "on-failure"
 # terminationGracePeriodSeconds, Compose's stop_grace_period is 10 s but is usually raised).
 DEFAULT_STOP_TIMEOUT = 30.0
 DEFAULT_STOP_SIGNAL = "SIGTERM"
+# A day: a longer wait for a process to stop is a typo (or `float("inf")`), not a policy.
+MAX_STOP_TIMEOUT = 24 * 60 * 60
+# A name a shell, a unit file and a folder name all take as it is (ASCII only: an engine's
+# names are), not an option (`--all`) nor a hidden or parent folder (`.x`, `..`).
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+MAX_NAME_LENGTH = 64
+NAME_RULE = (
+    f"a process name is letters, digits, '-', '_' and '.', not starting with '-' or '.', "
+    f"at most {MAX_NAME_LENGTH} characters"
+)
 
 
 @dataclass(frozen=True)
@@ -117,17 +129,20 @@ class Configuration:
 
     specs: Mapping[str, ProcessSpec]
     problems: Sequence[Problem]
+    # Broken definitions whose BACKEND and ARGS are fine: the checks plan them too, so that
+    # their option errors come in the same round as the rest (never started).
+    checkable: Mapping[str, ProcessSpec] = field(default_factory=dict)
 
     def names(self) -> list[str]:
         """Every configured name, well-formed or not, in the order of the setting."""
-        broken = [problem.process for problem in self.problems if problem.process]
+        broken = [p.process for p in self.problems if p.process is not None]
         return [*self.specs, *(name for name in broken if name not in self.specs)]
 
     def get(self, name: str) -> ProcessSpec:
         """The process called `name`, or an error that lists the configured names."""
-        for problem in self.problems:
-            if problem.process in (None, name):
-                raise problem_error(problem)
+        found = [problem for problem in self.problems if problem.process in (None, name)]
+        if found:
+            raise problems_error(found)
         if name in self.specs:
             return self.specs[name]
         names = self.names()
@@ -140,8 +155,8 @@ class Configuration:
 
     def every(self) -> list[ProcessSpec]:
         """Every process; an error if any definition is broken or none is configured."""
-        for problem in self.problems:
-            raise problem_error(problem)
+        if self.problems:
+            raise problems_error(self.problems)
         if not self.specs:
             raise nothing_configured()
         return list(self.specs.values())
@@ -167,13 +182,39 @@ def read_configuration() -> Configuration:
             ],
         )
     specs: dict[str, ProcessSpec] = {}
+    checkable: dict[str, ProcessSpec] = {}
     problems: list[Problem] = []
     for name, definition in raw.items():
-        try:
-            specs[str(name)] = _read_process(str(name), definition)
-        except _DefinitionError as error:
-            problems.append(error.problem)
-    return Configuration(specs, problems)
+        name_problem = name_error(name)
+        spec, found = _read_process(str(name), definition)
+        found = [name_problem, *found] if name_problem else found
+        if not found and spec is not None:
+            specs[spec.name] = spec
+        elif spec is not None and name_problem is None:
+            checkable[spec.name] = spec
+        problems.extend(found)
+    return Configuration(specs, problems, checkable)
+
+
+def name_error(name: object) -> Problem | None:
+    """Why `name` cannot name a process (prodserver.E013), or None when it can."""
+    if not isinstance(name, str):
+        return Problem(
+            "prodserver.E013",
+            f"Process {name!r}: a process name must be a string, got {type(name).__name__}.",
+            hint=f'Write it as a string, such as "{name}"; {NAME_RULE}.',
+            process=str(name),
+        )
+    if NAME_PATTERN.fullmatch(name) and len(name) <= MAX_NAME_LENGTH:
+        return None
+    suggestion = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.")[:MAX_NAME_LENGTH] or "web"
+    return Problem(
+        "prodserver.E013",
+        f"Process {name!r}: the name cannot be used: {NAME_RULE}. It becomes a word of a "
+        f"command line, a unit or program name and a folder name.",
+        hint=f"Rename it, such as {suggestion!r}.",
+        process=name,
+    )
 
 
 def read_processes() -> tuple[dict[str, ProcessSpec], list[Problem]]:
@@ -189,6 +230,11 @@ def get_process(name: str) -> ProcessSpec:
 
 def problem_error(problem: Problem) -> ProdserverError:
     return ProdserverError(problem.message + (f"\nHint: {problem.hint}" if problem.hint else ""))
+
+
+def problems_error(problems: Sequence[Problem]) -> ProdserverError:
+    """Every problem in one error, each with its hint: one round of fixes, not several."""
+    return ProdserverError("\n".join(str(problem_error(problem)) for problem in problems))
 
 
 def nothing_configured() -> ProdserverError:
@@ -210,14 +256,53 @@ def _fail(check_id: str, name: str, message: str, hint: str | None = None) -> _D
     return _DefinitionError(Problem(check_id, f"Process '{name}': {message}", hint, name))
 
 
-def _read_process(name: str, definition: object) -> ProcessSpec:
+def _read_process(name: str, definition: object) -> tuple[ProcessSpec | None, list[Problem]]:
+    """The spec and every problem of the definition, each key's own.
+
+    The spec is None when BACKEND or ARGS cannot be read; a key that cannot be read gets
+    its default in it (the spec is then for the checks only).
+    """
     if not isinstance(definition, Mapping):
-        raise _fail(
-            "prodserver.E002",
-            name,
-            f"the definition must be a dict, got {type(definition).__name__}.",
-            hint='{"BACKEND": "django_prodserver.backends.gunicorn.GunicornServer"}',
-        )
+        return None, [
+            _fail(
+                "prodserver.E002",
+                name,
+                f"the definition must be a dict, got {type(definition).__name__}.",
+                hint='{"BACKEND": "django_prodserver.backends.gunicorn.GunicornServer"}',
+            ).problem
+        ]
+    problems: list[Problem] = []
+
+    def read(reader: Any, default: Any) -> Any:
+        try:
+            return reader(name, definition)
+        except _DefinitionError as error:
+            problems.append(error.problem)
+            return default
+
+    read(_read_keys, None)
+    backend = read(_read_backend, _UNREADABLE)
+    args = read(_read_args, _UNREADABLE)
+    spec_fields = {
+        "app": read(_read_app, None),
+        "env": read(_read_env, {}),
+        "restart": read(_read_restart, DEFAULT_RESTART),
+        "stop_timeout": read(_read_stop_timeout, DEFAULT_STOP_TIMEOUT),
+        "stop_signal": read(_read_stop_signal, DEFAULT_STOP_SIGNAL),
+        "health": read(_read_health, HealthCheck()),
+        "dev": read(_read_dev, None),
+        "in_development": definition.get("DEV", True) is not False,
+    }
+    if backend is _UNREADABLE or args is _UNREADABLE:
+        return None, problems
+    return ProcessSpec(name=name, backend=backend, args=args, **spec_fields), problems
+
+
+# A key whose value cannot be read, where no default can stand in for it.
+_UNREADABLE = object()
+
+
+def _read_keys(name: str, definition: Mapping[str, Any]) -> None:
     unknown = [key for key in definition if key not in KNOWN_KEYS]
     if unknown:
         key = str(unknown[0])
@@ -227,6 +312,9 @@ def _read_process(name: str, definition: object) -> ProcessSpec:
             f"unknown key {key!r}{did_you_mean(key, KNOWN_KEYS, quote=chr(39))}. "
             f"A definition takes {', '.join(KNOWN_KEYS)}.",
         )
+
+
+def _read_backend(name: str, definition: Mapping[str, Any]) -> str:
     backend = definition.get("BACKEND")
     if not backend or not isinstance(backend, str):
         problem = (
@@ -240,22 +328,165 @@ def _read_process(name: str, definition: object) -> ProcessSpec:
             f"{problem}; it names the server that runs this process.",
             hint='"BACKEND": "django_prodserver.backends.gunicorn.GunicornServer"',
         )
+    return backend
+
+
+def _read_app(name: str, definition: Mapping[str, Any]) -> str | None:
     app = definition.get("APP")
     if app is not None and not isinstance(app, str):
         raise _fail("prodserver.E005", name, f"APP must be a dotted path string, got {app!r}.")
-    return ProcessSpec(
-        name=name,
-        backend=backend,
-        args=_read_args(name, definition),
-        app=app,
-        env=_read_env(name, definition),
-        restart=_read_restart(name, definition),
-        stop_timeout=_read_stop_timeout(name, definition),
-        stop_signal=_read_stop_signal(name, definition),
-        health=_read_health(name, definition),
-        dev=_read_dev(name, definition),
-        in_development=definition.get("DEV", True) is not False,
+    return app
+
+
+def _read_args(
+    name: str, definition: Mapping[str, Any], key: str = "ARGS"
+) -> Mapping[str, Any] | tuple[str, ...]:
+    args = definition.get("ARGS", {})
+    if args is None:
+        return {}
+    if isinstance(args, Mapping):
+        keys = [name for name in args if not isinstance(name, str)]
+        if keys:
+            raise _fail(
+                "prodserver.E005",
+                name,
+                f"{key} keys are option names (strings), got {keys[0]!r}.",
+                hint='"ARGS": {"bind": "0.0.0.0:8000", "workers": 4}',
+            )
+        return dict(args)
+    if isinstance(args, str):
+        try:
+            return tuple(shlex.split(args))
+        except ValueError as error:  # an unclosed quote, or a backslash at the end
+            raise _fail(
+                "prodserver.E005",
+                name,
+                f"{key} is split into words as a shell would, and {args!r} cannot be: "
+                f"{str(error)[0].lower()}{str(error)[1:]}.",
+                hint=f"Close the quote, or write {key} as a list of words or a dict of options.",
+            ) from None
+    if isinstance(args, (list, tuple)) and all(isinstance(item, str) for item in args):
+        return tuple(args)
+    raise _fail(
+        "prodserver.E005",
+        name,
+        f"{key} must be a dict of options (or a list of argv strings), got {args!r}.",
+        hint='"ARGS": {"bind": "0.0.0.0:8000", "workers": 4}',
     )
+
+
+def _read_env(name: str, definition: Mapping[str, Any], key: str = "ENV") -> dict[str, str]:
+    env = definition.get("ENV") or {}
+    if not isinstance(env, Mapping):
+        raise _fail(
+            "prodserver.E005",
+            name,
+            f"{key} must be a dict of environment variable to value, got {env!r}.",
+            hint='"ENV": {"DJANGO_LOG_LEVEL": "info"}',
+        )
+    values = {}
+    for variable, value in env.items():
+        if (
+            not isinstance(variable, str)
+            or not variable
+            or "=" in variable
+            or not _representable(variable)
+        ):
+            raise _fail(
+                "prodserver.E005",
+                name,
+                f"{key} has a bad variable name {variable!r}: a name is a non-empty string without "
+                f"'=', a NUL character or a lone surrogate.",
+                hint='"ENV": {"DJANGO_LOG_LEVEL": "info"}',
+            )
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise _fail(
+                "prodserver.E005",
+                name,
+                f"{key}[{variable!r}] must be a string or a number, got {value!r}.",
+            )
+        text = _env_text(value)
+        if text is None or not _representable(text):
+            raise _fail(
+                "prodserver.E005",
+                name,
+                f"{key}[{variable!r}] cannot be set in an environment: a value holds no NUL "
+                f"character and no lone surrogate, got {_shown(value)}.",
+                hint="Remove the character, or set the variable outside the settings.",
+            )
+        values[variable] = text
+    return values
+
+
+def _env_text(value: str | float) -> str | None:
+    try:
+        return str(value)
+    except ValueError:  # an int of more digits than Python writes (sys.int_info)
+        return None
+
+
+def _representable(text: str) -> bool:
+    """Whether an environment (bytes, without NUL) can hold `text`, written as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
+def _shown(value: object) -> str:
+    try:
+        shown = repr(value)
+    except ValueError:  # an int of more digits than Python writes
+        return "an int too long to write out"
+    return shown if len(shown) <= 80 else shown[:77] + "..."
+
+
+def _read_restart(name: str, definition: Mapping[str, Any]) -> str:
+    restart = definition.get("RESTART", DEFAULT_RESTART)
+    if restart not in RESTART_POLICIES:
+        raise _fail(
+            "prodserver.E005",
+            name,
+            f"RESTART must be one of {', '.join(map(repr, RESTART_POLICIES))}, got {restart!r}"
+            f"{did_you_mean(str(restart), RESTART_POLICIES, quote=chr(39))}.",
+        )
+    return str(restart)
+
+
+def _read_stop_timeout(name: str, definition: Mapping[str, Any]) -> float:
+    timeout = definition.get("STOP_TIMEOUT", DEFAULT_STOP_TIMEOUT)
+    number = isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
+    # An int is compared before float() turns it into one: float(10**400) overflows.
+    if not number or not (0 < timeout <= MAX_STOP_TIMEOUT) or not math.isfinite(timeout):
+        raise _fail(
+            "prodserver.E005",
+            name,
+            f"STOP_TIMEOUT must be a number of seconds greater than 0 and at most "
+            f"{MAX_STOP_TIMEOUT} (a day), got {_shown(timeout)}.",
+            hint='"STOP_TIMEOUT": 30',
+        )
+    return float(timeout)
+
+
+def _read_stop_signal(name: str, definition: Mapping[str, Any]) -> str:
+    value = definition.get("STOP_SIGNAL", DEFAULT_STOP_SIGNAL)
+    text = str(value).upper() if isinstance(value, str) else ""
+    if text and not text.startswith("SIG"):
+        text = "SIG" + text
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            text = signal.Signals(value).name
+        except ValueError:
+            text = ""
+    if text not in signal.Signals.__members__:
+        raise _fail(
+            "prodserver.E005",
+            name,
+            f"STOP_SIGNAL must name a signal, such as 'SIGTERM', 'SIGINT' or 'SIGQUIT'; "
+            f"got {value!r}.",
+        )
+    return text
 
 
 def _read_dev(name: str, definition: Mapping[str, Any]) -> DevOverride | None:
@@ -298,104 +529,8 @@ def _read_dev(name: str, definition: Mapping[str, Any]) -> DevOverride | None:
     )
 
 
-def _read_args(
-    name: str, definition: Mapping[str, Any], key: str = "ARGS"
-) -> Mapping[str, Any] | tuple[str, ...]:
-    args = definition.get("ARGS", {})
-    if args is None:
-        return {}
-    if isinstance(args, Mapping):
-        return dict(args)
-    if isinstance(args, str):
-        try:
-            return tuple(shlex.split(args))
-        except ValueError as error:  # an unclosed quote, or a backslash at the end
-            raise _fail(
-                "prodserver.E005",
-                name,
-                f"{key} is split into words as a shell would, and {args!r} cannot be: "
-                f"{str(error)[0].lower()}{str(error)[1:]}.",
-                hint=f"Close the quote, or write {key} as a list of words or a dict of options.",
-            ) from None
-    if isinstance(args, (list, tuple)) and all(isinstance(item, str) for item in args):
-        return tuple(args)
-    raise _fail(
-        "prodserver.E005",
-        name,
-        f"{key} must be a dict of options (or a list of argv strings), got {args!r}.",
-        hint='"ARGS": {"bind": "0.0.0.0:8000", "workers": 4}',
-    )
-
-
-def _read_env(name: str, definition: Mapping[str, Any], key: str = "ENV") -> dict[str, str]:
-    env = definition.get("ENV") or {}
-    if not isinstance(env, Mapping):
-        raise _fail(
-            "prodserver.E005",
-            name,
-            f"{key} must be a dict of environment variable to value, got {env!r}.",
-            hint='"ENV": {"DJANGO_LOG_LEVEL": "info"}',
-        )
-    values = {}
-    for variable, value in env.items():
-        if not isinstance(variable, str) or not variable or "=" in variable:
-            raise _fail("prodserver.E005", name, f"{key} has a bad variable name {variable!r}.")
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise _fail(
-                "prodserver.E005",
-                name,
-                f"{key}[{variable!r}] must be a string or a number, got {value!r}.",
-            )
-        values[variable] = str(value)
-    return values
-
-
-def _read_restart(name: str, definition: Mapping[str, Any]) -> str:
-    restart = definition.get("RESTART", DEFAULT_RESTART)
-    if restart not in RESTART_POLICIES:
-        raise _fail(
-            "prodserver.E005",
-            name,
-            f"RESTART must be one of {', '.join(map(repr, RESTART_POLICIES))}, got {restart!r}"
-            f"{did_you_mean(str(restart), RESTART_POLICIES, quote=chr(39))}.",
-        )
-    return str(restart)
-
-
-def _read_stop_timeout(name: str, definition: Mapping[str, Any]) -> float:
-    timeout = definition.get("STOP_TIMEOUT", DEFAULT_STOP_TIMEOUT)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise _fail(
-            "prodserver.E005",
-            name,
-            f"STOP_TIMEOUT must be a number of seconds greater than 0, got {timeout!r}.",
-            hint='"STOP_TIMEOUT": 30',
-        )
-    return float(timeout)
-
-
 def _read_health(name: str, definition: Mapping[str, Any]) -> HealthCheck:
     health, problems = read_health(definition.get("HEALTH"))
     if problems:
         raise _fail("prodserver.E005", name, "; ".join(problems) + ".", hint=HEALTH_EXAMPLE)
     return health
-
-
-def _read_stop_signal(name: str, definition: Mapping[str, Any]) -> str:
-    value = definition.get("STOP_SIGNAL", DEFAULT_STOP_SIGNAL)
-    text = str(value).upper() if isinstance(value, str) else ""
-    if text and not text.startswith("SIG"):
-        text = "SIG" + text
-    if isinstance(value, int) and not isinstance(value, bool):
-        try:
-            text = signal.Signals(value).name
-        except ValueError:
-            text = ""
-    if text not in signal.Signals.__members__:
-        raise _fail(
-            "prodserver.E005",
-            name,
-            f"STOP_SIGNAL must name a signal, such as 'SIGTERM', 'SIGINT' or 'SIGQUIT'; "
-            f"got {value!r}.",
-        )
-    return text

@@ -8,12 +8,15 @@ drift from the code.
 from __future__ import annotations
 
 import sys
+import types
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import override_settings
 
+from django_prodserver.backends.base import Backend, Plan
 from django_prodserver.checks import (
     check_production_processes,
     checking_for_a_start,
@@ -49,7 +52,51 @@ CASES = {
     "value that is a flag": gunicorn_with({"bind": True}),
     "two values": gunicorn_with({"workers": [1, 2]}),
     "set twice": gunicorn_with({"keepalive": 5, "keep-alive": 5}),
+    "a name that is an option": {"--all": {"BACKEND": GUNICORN}},
+    "a name that is a path": {"../../x": {"BACKEND": GUNICORN}},
+    "a name that is a number": {1: {"BACKEND": GUNICORN}},
+    "STOP_TIMEOUT nan": {"web": {"BACKEND": GUNICORN, "STOP_TIMEOUT": float("nan")}},
+    "ENV with a NUL": {"web": {"BACKEND": GUNICORN, "ENV": {"GREETING": "hello\x00"}}},
+    "ARGS key not a string": gunicorn_with({1: 2}),
+    "a port out of range": gunicorn_with({"bind": "0.0.0.0:80000"}),
+    "a relative BACKEND": {"web": {"BACKEND": "..backends.gunicorn.GunicornServer"}},
+    "the base class": {"web": {"BACKEND": "django_prodserver.backends.base.Backend"}},
+    "every problem at once": {
+        "web": {"BACKEND": GUNICORN, "ARGS": {"workers": "four"}, "RESTART": "sometimes"}
+    },
 }
+
+
+class RaisingServer(Backend):
+    def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
+        raise KeyError("PORT")
+
+
+class ServerWithoutPlan(Backend):
+    def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Any:
+        return None
+
+
+@pytest.fixture
+def myproject_backends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`myproject.backends`, the module the page's examples of a faulty backend name."""
+    package, module = types.ModuleType("myproject"), types.ModuleType("myproject.backends")
+    package.__path__ = []
+    module.MyServer = RaisingServer  # type: ignore[attr-defined]
+    module.MyOtherServer = ServerWithoutPlan  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "myproject", package)
+    monkeypatch.setitem(sys.modules, "myproject.backends", module)
+
+
+@pytest.mark.parametrize("backend", ["MyServer", "MyOtherServer"])
+@pytest.mark.usefixtures("myproject_backends")
+def test_the_page_shows_a_faulty_backend_as_check_prints_it(backend):
+    processes = {"web": {"BACKEND": f"myproject.backends.{backend}"}}
+    with override_settings(PRODUCTION_PROCESSES=processes), checking_in_depth():
+        messages = check_production_processes()
+
+    assert [message.id for message in messages] == ["prodserver.E012"]
+    assert str(messages[0]) in PAGE.read_text(), f"not on {PAGE.name}:\n{messages[0]}"
 
 
 @pytest.mark.parametrize("processes", CASES.values(), ids=CASES.keys())

@@ -62,6 +62,21 @@ class Plan:
         )
 
 
+# The ports a TCP address can have.
+PORTS = range(65536)
+
+
+class AddressError(ValueError):
+    """An address whose port is no port (`127.0.0.1:²`, `:99999`); its text says which."""
+
+
+def port_number(text: str) -> int:
+    """`text` as a port: ASCII digits (`"²".isdigit()` is True) from 0 to 65535."""
+    if text.isascii() and text.isdigit() and int(text) in PORTS:
+        return int(text)
+    raise AddressError(f"the port {text!r} is not a number from 0 to 65535.")
+
+
 @dataclass(frozen=True)
 class Address:
     """Where a web server listens: a TCP `host` and `port`, or the unix socket at `path`."""
@@ -84,7 +99,10 @@ class Address:
             host, _, port = text.partition(":")
         else:
             host, port = text, ""
-        return cls(host=host, port=int(port) if port.isdigit() else default_port)
+        try:
+            return cls(host=host, port=port_number(port) if port else default_port)
+        except AddressError as error:
+            raise AddressError(f"the address {text!r}: {error}") from None
 
 
 def planned_address(
@@ -107,7 +125,8 @@ def planned_address(
     if plan.values(*elsewhere):
         return None
     return Address(
-        host=plan.value(host) or default_host, port=int(plan.value(port) or default_port)
+        host=plan.value(host) or default_host,
+        port=port_number(plan.value(port) or str(default_port)),
     )
 
 

@@ -41,7 +41,9 @@ FORMATS: dict[str, tuple[ExportFormat, Exporter]] = {
     module.FORMAT.name: (module.FORMAT, module.export)
     for module in (procfile, systemd, supervisor, compose, kubernetes, dockerfile)
 }
-REPLICAS = re.compile(r"(?P<name>.+)=(?P<count>\d+)")
+REPLICAS = re.compile(r"(?P<name>.+)=(?P<count>[0-9]{1,9})")
+# More copies of one process than any of these engines is meant to run from one file.
+MAX_REPLICAS = 1000
 
 
 def run_export(
@@ -144,10 +146,10 @@ def read_replicas(values: Sequence[str], names: Sequence[str]) -> dict[str, int]
     replicas: dict[str, int] = {}
     for value in values:
         match = REPLICAS.fullmatch(value)
-        if match is None or int(match["count"]) < 1:
+        if match is None or not 1 <= int(match["count"]) <= MAX_REPLICAS:
             raise ProdserverError(
-                f"--replicas takes NAME=N with N a whole number of at least 1, such as "
-                f"--replicas web=3; got {value!r}."
+                f"--replicas takes NAME=N with N a whole number of at least 1 (and at most "
+                f"{MAX_REPLICAS}), such as --replicas web=3; got {value!r}."
             )
         name = match["name"]
         if name not in names:
@@ -178,7 +180,8 @@ def write_files(files: Sequence[ExportedFile], directory: str, stdout: OutputWra
         for file in files:
             (folder / file.name).write_text(file.text)
             stdout.write(f"Wrote {folder / file.name}")
-    except OSError as error:
+    except (OSError, ValueError) as error:  # ValueError: a NUL in the path
+        reason = error.strerror if isinstance(error, OSError) else None
         raise ProdserverError(
-            f"--output {directory}: cannot write the files: {error.strerror or error}."
+            f"--output {directory!r}: cannot write the files: {reason or error}."
         ) from None
