@@ -143,6 +143,31 @@ def with_release_steps(
     return [*steps, *(spec for spec in processes if spec not in steps)]
 
 
+def chosen_release_steps(configuration: Configuration, names: Sequence[str]) -> list[ProcessSpec]:
+    """The release steps `prodserver --release [NAME...]` runs: the named, or every one."""
+    from django_prodserver.backends.release import ReleaseCommand
+
+    backend = f"{ReleaseCommand.__module__}.{ReleaseCommand.__name__}"
+    steps = release_specs(configuration)
+    if names:
+        chosen = configuration.chosen(names)
+        others = [spec.name for spec in chosen if spec not in steps]
+        if others:
+            raise ProdserverError(
+                f"{', '.join(others)}: not a release step (its BACKEND is not {backend}); "
+                f"`--release` runs release steps only. Start it with `manage.py prodserver "
+                f"{others[0]}`."
+            )
+        steps = [spec for spec in steps if spec in chosen]
+    if not steps:
+        raise ProdserverError(
+            f"No release step is configured. A release step is a process whose BACKEND "
+            f'is {backend}, such as "migrate": {{"BACKEND": "{backend}", "ARGS": '
+            f'["migrate", "--noinput"]}}.'
+        )
+    return steps
+
+
 def release_specs(configuration: Configuration) -> list[ProcessSpec]:
     """The configured processes whose BACKEND is a release step, in the order of the setting."""
     return [spec for spec in configuration.specs.values() if is_release_spec(spec)]

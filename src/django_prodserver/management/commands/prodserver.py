@@ -16,13 +16,13 @@ from django_prodserver.invocation import (
     DjangoOptions,
     Invocation,
     check_kind,
+    chosen_release_steps,
     invocation,
-    release_specs,
 )
 from django_prodserver.listing import broken_rows, format_table, process_table
 from django_prodserver.planning import PlannedProcess, plan_invocation, plan_process
 from django_prodserver.processes import Configuration, read_configuration
-from django_prodserver.release import RELEASE_BACKEND, is_release, run_release_steps
+from django_prodserver.release import is_release, run_release_steps
 from django_prodserver.runner.runner_death import stop_with_the_runner
 
 
@@ -189,23 +189,7 @@ class Command(BaseCommand):
         if broken_names is not None and not options["skip_checks"]:
             with checking_for_a_start([], configuration, names=broken_names):
                 self.check(tags=["prodserver"])
-        steps = release_specs(configuration)
-        if names:
-            chosen = configuration.chosen(names)
-            others = [spec.name for spec in chosen if spec not in steps]
-            if others:
-                raise ProdserverError(
-                    f"{', '.join(others)}: not a release step (its BACKEND is not "
-                    f"{RELEASE_BACKEND}); `--release` runs release steps only. Start "
-                    f"it with `manage.py prodserver {others[0]}`."
-                )
-            steps = [spec for spec in steps if spec in chosen]
-        if not steps:
-            raise ProdserverError(
-                f"No release step is configured. A release step is a process whose BACKEND "
-                f'is {RELEASE_BACKEND}, such as "migrate": {{"BACKEND": '
-                f'"{RELEASE_BACKEND}", "ARGS": ["migrate", "--noinput"]}}.'
-            )
+        steps = chosen_release_steps(configuration, names)
         planned = plan_invocation(
             Invocation(tuple(steps), together=False, django=DjangoOptions.from_options(options))
         )
