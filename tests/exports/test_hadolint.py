@@ -47,10 +47,14 @@ def test_hadolint_passes_the_dockerfile(make_project, tmp_path, flags):
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     assert f"FROM python:{version}-slim\n" in text
     assert "COPY requirements.txt ./\nRUN pip install --no-cache-dir -r requirements.txt\n" in text
-    assert 'RUN ["python", "manage.py", "collectstatic", "--noinput"]\n' in text
+    assert (
+        'RUN ["python", "manage.py", "collectstatic", "--noinput", "--settings=test_settings"]\n'
+    ) in text
     name = flags[0] if flags else "web"
-    assert f'    CMD ["python", "manage.py", "prodserver", "--probe", "{name}"]\n' in text
-    assert text.endswith(f'CMD ["python", "manage.py", "prodserver", "{name}"]\n')
+    settings = '"--settings=test_settings"'
+    probe = f'    CMD ["python", "manage.py", "prodserver", "--probe", "{name}", {settings}]\n'
+    assert probe in text
+    assert text.endswith(f'CMD ["python", "manage.py", "prodserver", "{name}", {settings}]\n')
     if flags:
         assert "USER 2000\n" in text
         assert "WORKDIR /srv\n" in text

@@ -16,10 +16,10 @@ HONCHO = Path(sys.executable).parent / "honcho"
 
 
 def test_honcho_runs_the_procfile(make_project, port, started, tmp_path):
-    # A name that needs quoting in the shell line, and a secret that must stay out of it.
+    # A value that needs quoting in the shell line, and a secret that must stay out of it.
     project = make_project(
         {
-            "web 100%": {
+            "web.v2": {
                 "BACKEND": "django_prodserver.backends.gunicorn.GunicornServer",
                 "ARGS": {"bind": f"127.0.0.1:{port}", "workers": 1},
                 "ENV": {"GREETING": "it's $HOME", "API_TOKEN": "t0ken"},
@@ -28,7 +28,7 @@ def test_honcho_runs_the_procfile(make_project, port, started, tmp_path):
     )
     [procfile] = export_files(project, "procfile", tmp_path / "out", f"--python={sys.executable}")
     text = procfile.read_text()
-    assert "web-100: GREETING='it'\"'\"'s $HOME' " in text
+    assert "web-v2: GREETING='it'\"'\"'s $HOME' " in text
     assert "t0ken" not in text
     log = tmp_path / "honcho.log"
     with log.open("w") as output:
@@ -47,5 +47,5 @@ def test_honcho_runs_the_procfile(make_project, port, started, tmp_path):
     # honcho itself exits 128 + 15 when stopped by SIGTERM; the server stopped cleanly,
     # as the same process that honcho started (the line's `exec`).
     assert code == 143, honcho.output
-    assert "web-100.1 stopped (rc=0)" in honcho.output
+    assert "web-v2.1 stopped (rc=0)" in honcho.output
     assert honcho.wait_for_no_process_left() == []

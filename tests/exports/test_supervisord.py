@@ -38,7 +38,7 @@ def wait_for_status(config: Path, state: str, timeout: float = 30, program: str 
 def test_supervisord_runs_the_programs(make_project, port, started, tmp_path):
     project = make_project(
         {
-            "web 50% 'off'": {
+            "web.50-off": {
                 "BACKEND": "django_prodserver.backends.waitress.WaitressServer",
                 "ARGS": {"listen": f"127.0.0.1:{port}"},
                 "ENV": {"GREETING": "50% off;#1", "API_TOKEN": "t0ken"},
@@ -84,9 +84,9 @@ def test_supervisord_runs_the_programs(make_project, port, started, tmp_path):
     started.append(supervisord)
     supervisord.wait_until_serving(f"127.0.0.1:{port}")
     status = wait_for_status(config, "RUNNING")
-    assert status.startswith("shop:shop-web-50-off "), status
+    assert status.startswith("shop:shop-web.50-off "), status
     code, _ = supervisord.stop(timeout=60)
     assert code == 0, supervisord.output
     assert supervisord.wait_for_no_process_left() == []
-    program_log = next(tmp_path.glob("shop-web-50-off-stdout*.log")).read_text()
+    program_log = next(tmp_path.glob("shop-web.50-off-stdout*.log")).read_text()
     assert "no longer accepting connections" in program_log  # the server's graceful stop

@@ -22,7 +22,7 @@ PROCESSES = {
         "ENV": {"GREETING": '50% off "now" $HOME', "SECRET_KEY": "x"},
         "STOP_SIGNAL": "SIGINT",
     },
-    "night job %(x)s 'a' $1": {
+    "night_job.v2": {
         "BACKEND": "django_prodserver.backends.waitress.WaitressServer",
         "RESTART": "always",
     },
@@ -45,7 +45,7 @@ def test_systemd_analyze_accepts_the_units(make_project, tmp_path):
     units = export_files(project, "systemd", tmp_path / "units", "--run-as=root")
     assert [unit.name for unit in units] == [
         "example-web.service",
-        "example-night-job-x-s-a-1.service",
+        "example-night_job.v2.service",
         "example.target",
     ]
     result = verify(units)
