@@ -43,7 +43,7 @@ TIMEOUT = 60.0
 def wait_for_count(log: Path, text: str, count: int, timeout: float = TIMEOUT) -> float:
     """Seconds until `text` is in the log `count` times, polled every 10 ms."""
     begun = time.monotonic()
-    while log.read_text(errors="replace").count(text) < count:
+    while (log.read_text(errors="replace") if log.exists() else "").count(text) < count:
         if time.monotonic() - begun > timeout:
             raise BenchError(f"{text!r} not seen {count} times after {timeout} s:\n{tail(log)}")
         time.sleep(0.01)
