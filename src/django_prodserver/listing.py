@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from django_prodserver.masking import mask_secrets
 from django_prodserver.planning import plan_process
 from django_prodserver.processes import Configuration, problem_error, read_configuration
 
@@ -33,8 +34,10 @@ def process_table(
             rows.append((spec.name, planned.backend.kind, spec.backend, command))
         else:
             first_line = str(planned.error).splitlines()[0]
-            rows.append((spec.name, "?", spec.backend, f"error: {first_line}"))
-    rows.extend((p.process, "?", "?", f"error: {p.message}") for p in problems if p.process)
+            rows.append((spec.name, "?", spec.backend, f"error: {mask_secrets(first_line)}"))
+    rows.extend(
+        (p.process, "?", "?", f"error: {mask_secrets(p.message)}") for p in problems if p.process
+    )
     return rows
 
 

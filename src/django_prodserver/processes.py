@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 
 from django_prodserver.errors import ProdserverError
+from django_prodserver.masking import sensitive
 from django_prodserver.suggestions import did_you_mean
 
 SETTING = "PRODUCTION_PROCESSES"
@@ -250,7 +251,8 @@ def _read_env(name: str, definition: Mapping[str, Any]) -> dict[str, str]:
             raise _fail(
                 "prodserver.E005",
                 name,
-                f"ENV[{key!r}] must be a string or a number, got {value!r}.",
+                f"ENV[{key!r}] must be a string or a number, got "
+                f"{'a ' + type(value).__name__ if sensitive(key) else repr(value)}.",
             )
         values[key] = str(value)
     return values
