@@ -98,14 +98,14 @@ def test_a_secret_in_a_dict_repr_is_masked():
         "a://" * 300_000,
         "SECRET_KEY=" * 100_000,
         "a-b." * 250_000 + "=",
-        "?token=&a=1" * 100_000,
+        "?token=x" * 125_000,
         "'" * 1_000_001,
         "x@" * 500_000,
     ],
     ids=lambda value: value[:10],
 )
 def test_a_megabyte_masks_in_well_under_a_second(value):
-    """The former URL pattern took 15-65 s for 100 kB; these take under 0.4 s here."""
-    started = time.perf_counter()
+    """The former URL pattern took 15-65 s for 100 kB; each of these takes under 0.4 s."""
+    started = time.process_time()  # CPU time: a loaded machine does not inflate it
     mask_secrets(f"SOME_VALUE={value} gunicorn")
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0

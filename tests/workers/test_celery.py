@@ -309,3 +309,16 @@ def test_the_legacy_workers_path_starts_the_same_line(make_project):
     )
     result = project.manage("prodserver", "worker", "--dry-run")
     assert result.stdout == f"celery -A {APP} worker --concurrency=4\n", result.stderr
+
+
+def test_a_package_the_broker_transport_imports_is_named_with_its_pip_line(make_project):
+    """kombu's Redis transport imports `packaging`: missing, it was "cannot be used"."""
+    project = make_project({"worker": worker_definition()})
+    result = project.manage_without("packaging", "prodserver", "worker", "--dry-run")
+    assert result.returncode != 0
+    assert "(prodserver.E007) Process 'worker': the Celery broker redis://" in result.stderr
+    assert (
+        "needs the package 'packaging', which is not installed.\n"
+        "Install it with: pip install packaging"
+    ) in result.stderr
+    assert "Traceback" not in result.stderr
