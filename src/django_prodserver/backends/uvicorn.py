@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -18,6 +19,9 @@ from django_prodserver.options.from_click import (
 )
 from django_prodserver.packages import pip_line
 from django_prodserver.suggestions import did_you_mean
+
+# Runs `uvicorn ARGS` with TCP_NODELAY on the sockets uvicorn binds itself (serving/uvicorn.py).
+RUNTIME_MODULE = "django_prodserver.serving.uvicorn"
 
 # The options that name an implementation, and uvicorn's own table of their names
 # (uvicorn.config: LOOP_SETUPS became LOOP_FACTORIES in 0.36).
@@ -66,7 +70,9 @@ class UvicornServer(ServerBackend):
             value = plan.value(key)
             if value is not None:
                 check_implementation(self.name, key, value)
-        return plan
+        # The dry-run line stays `uvicorn ...`; this process runs it through a module of
+        # ours, which sets what uvicorn's `--workers` mode leaves unset.
+        return replace(plan, module=RUNTIME_MODULE)
 
     def graceful_timeout(self, plan: Plan) -> float | None:
         given = plan.value("timeout_graceful_shutdown")
