@@ -19,6 +19,8 @@ from django_prodserver._celery import beat
 from django_prodserver._celery.app import load_app
 from django_prodserver._celery.commands import celery_command, global_command, sub_command
 from django_prodserver._celery.flower import (
+    auth_option_is_valid,
+    check_broker_api,
     convert_flower_value,
     flower_definitions,
     flower_environment,
@@ -376,14 +378,11 @@ class CeleryFlower(CeleryBackend):
 
     def validate_command(self, app: Celery, parent: Any, argv: Sequence[str]) -> None:
         """Each value as Flower converts it, then the checks Flower makes once started."""
-        from flower.utils.authentication import validate_auth_option
-        from flower.utils.broker import validate_broker_api
-
         values = {
             **flower_environment(self.name),
             **{name: value for name, value, _ in self.flower_values(argv)},
         }
-        if values.get("auth") and not validate_auth_option(values["auth"]):
+        if values.get("auth") and not auth_option_is_valid(values["auth"]):
             raise OptionError(
                 f"Process '{self.name}': Flower rejects `auth` {values['auth']!r}: it is a "
                 f"regular expression of e-mail addresses with at most one `*`, and none in "
@@ -391,7 +390,7 @@ class CeleryFlower(CeleryBackend):
             )
         if values.get("broker_api"):
             try:
-                validate_broker_api(values["broker_api"])
+                check_broker_api(values["broker_api"])
             except ValueError as error:
                 raise OptionError(
                     f"Process '{self.name}': Flower rejects `broker-api`: {error}."
