@@ -194,6 +194,19 @@ SERVERS = (
         "supervisor + 2 workers",
         ("uvicorn", "ASGI"),
     ),
+    # asyncio's loop, as uvicorn runs without uvloop (bare `uvicorn`, PyPy, Windows): there
+    # uvicorn's own `--workers` leaves TCP_NODELAY unset, and prodserver's sets it.
+    Server(
+        "uvicorn-asyncio",
+        f"{BACKENDS}.uvicorn.UvicornServer",
+        "ASGI",
+        {"workers": "2", "access-log": False, "loop": "asyncio"},
+        host_port,
+        "uvicorn",
+        "uvicorn",
+        "supervisor + 2 workers, asyncio loop",
+        ("uvicorn", "asyncio", "ASGI"),
+    ),
     Server(
         "uvicorn-wsgi",
         f"{BACKENDS}.uvicorn.UvicornWSGIServer",

@@ -30,11 +30,26 @@ def asgi_application(process: str) -> str:
     candidate = f"{package}.asgi" if package else ""
     if candidate and _module_exists(candidate):
         return f"{candidate}:application"
-    example = f"'{candidate}.application'" if candidate else "'myproject.asgi.application'"
+    where = _file_of(candidate) if candidate else "myproject/asgi.py"
     raise ApplicationError(
-        f"Process '{process}': there is no ASGI application to serve. Set ASGI_APPLICATION "
-        f"in settings, for example ASGI_APPLICATION = {example} (the asgi.py that "
-        f"startproject writes)."
+        f"Process '{process}': there is no ASGI application to serve: ASGI_APPLICATION is "
+        f"not set, and there is no {where} beside WSGI_APPLICATION's module. Create "
+        f"{where}, as startproject writes it (it is then found, or set ASGI_APPLICATION = "
+        f"'{candidate or 'myproject.asgi'}.application'):\n{_asgi_py(package or 'myproject')}"
+    )
+
+
+def _file_of(module: str) -> str:
+    return module.replace(".", "/") + ".py"
+
+
+def _asgi_py(package: str) -> str:
+    settings_module = f"{package}.settings"
+    return (
+        "    import os\n"
+        "    from django.core.asgi import get_asgi_application\n"
+        f"    os.environ.setdefault('DJANGO_SETTINGS_MODULE', '{settings_module}')\n"
+        "    application = get_asgi_application()"
     )
 
 
@@ -46,5 +61,5 @@ def _colon_form(dotted: str) -> str:
 def _module_exists(module: str) -> bool:
     try:
         return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
+    except (ImportError, ValueError):
         return False

@@ -15,6 +15,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from django_prodserver.backends.base import Backend, Plan
 from django_prodserver.errors import MissingPackageError, ProdserverError
 from django_prodserver.loading import load_backend
+from django_prodserver.masking import mask_secrets
 from django_prodserver.options import none_flags
 from django_prodserver.planning import PlannedProcess, plan_process
 from django_prodserver.processes import Configuration, ProcessSpec, read_configuration
@@ -80,6 +81,18 @@ def checking_in_depth() -> ContextManager[None]:
 def check_production_processes(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
+    return [masked(message) for message in production_process_messages()]
+
+
+def masked(message: CheckMessage) -> CheckMessage:
+    """The message with its secrets masked: a message may quote a value as configured."""
+    message.msg = mask_secrets(message.msg)
+    if message.hint:
+        message.hint = mask_secrets(message.hint)
+    return message
+
+
+def production_process_messages() -> list[CheckMessage]:
     scope = _scope.get()
     configuration = (scope and scope.configuration) or read_configuration()
     # A broken definition's options are checked in the same round as its shape.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from django_prodserver.masking import mask_secrets
 from django_prodserver.planning import plan_process
 from django_prodserver.processes import Configuration, problem_error, read_configuration
 
@@ -33,11 +34,12 @@ def process_table(
             rows.append((spec.name, planned.backend.kind, spec.backend, command))
         else:
             first_line = str(planned.error).splitlines()[0]
-            rows.append((spec.name, "?", spec.backend, f"error: {first_line}"))
+            rows.append((spec.name, "?", spec.backend, f"error: {mask_secrets(first_line)}"))
     # One row per broken process: its first problem (`manage.py check` says them all).
     first_problems = {p.process: p for p in reversed(problems) if p.process is not None}
     rows.extend(
-        (name, "?", "?", f"error: {p.message}") for name, p in reversed(first_problems.items())
+        (name, "?", "?", f"error: {mask_secrets(p.message)}")
+        for name, p in reversed(first_problems.items())
     )
     return rows
 

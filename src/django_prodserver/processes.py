@@ -19,6 +19,7 @@ from django.conf import settings
 from django_prodserver.errors import ProdserverError
 from django_prodserver.health import EXAMPLE as HEALTH_EXAMPLE
 from django_prodserver.health import HealthCheck, read_health
+from django_prodserver.masking import sensitive
 from django_prodserver.suggestions import did_you_mean
 
 SETTING = "PRODUCTION_PROCESSES"
@@ -403,7 +404,8 @@ def _read_env(name: str, definition: Mapping[str, Any], key: str = "ENV") -> dic
             raise _fail(
                 "prodserver.E005",
                 name,
-                f"{key}[{variable!r}] must be a string or a number, got {value!r}.",
+                f"{key}[{variable!r}] must be a string or a number, got "
+                f"{'a ' + type(value).__name__ if sensitive(variable) else repr(value)}.",
             )
         text = _env_text(value)
         if text is None or not _representable(text):

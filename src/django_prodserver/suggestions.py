@@ -2,6 +2,7 @@
 
 import difflib
 from collections.abc import Iterable
+from types import ModuleType
 
 
 def closest(name: str, candidates: Iterable[str], limit: int = 3) -> list[str]:
@@ -16,3 +17,12 @@ def did_you_mean(name: str, candidates: Iterable[str], quote: str = "`") -> str:
     quoted = [f"{quote}{match}{quote}" for match in matches]
     choices = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
     return f" (did you mean {choices}?)"
+
+
+def classes_of(module: ModuleType) -> list[str]:
+    """The classes a module defines or imports: what a dotted path to a class could mean."""
+    return [
+        name
+        for name, value in vars(module).items()
+        if isinstance(value, type) and not name.startswith("_")
+    ]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.brokers import redis_server
 from tests.support import Running, free_port
 from tests.workers.effects import lines_of, wait_for_lines
 
@@ -83,6 +84,30 @@ def test_runs_a_task_and_stops_on_sigterm(make_project, started, redis_url, tmp_
     assert "celery@" in worker.output
     assert "Warm shutdown" in worker.output
     assert "Traceback" not in worker.output
+
+
+def test_a_broker_password_is_in_the_workers_environment_not_its_command_line(
+    make_project, started, tmp_path
+):
+    password = "s3cret-planted"
+    (tmp_path / "redis").mkdir()
+    with redis_server(tmp_path / "redis", password=password) as url:
+        project = make_project({"worker": worker_definition(concurrency=1, broker=url)})
+        dry_run = project.manage("prodserver", "worker", "--dry-run")
+        assert password not in dry_run.stdout + dry_run.stderr
+        assert "CELERY_BROKER_URL in the environment rather than on the command line" in (
+            dry_run.stdout
+        )
+        effects = tmp_path / "effects.txt"
+        worker = start(project, started, "worker", "redis://127.0.0.1:1/0")
+        send_task(url, "jobs.celery_tasks.record_line", str(effects), "with a password")
+
+        wait_for_lines(effects, ["with a password"], worker, timeout=60)
+        for pid in worker.session_pids():
+            assert password.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes()
+        code, _ = worker.stop(signal.SIGTERM)
+    assert code == 0, worker.output
+    assert password not in worker.output
 
 
 def test_a_task_in_progress_finishes_before_the_worker_exits(
@@ -284,3 +309,16 @@ def test_the_legacy_workers_path_starts_the_same_line(make_project):
     )
     result = project.manage("prodserver", "worker", "--dry-run")
     assert result.stdout == f"celery -A {APP} worker --concurrency=4\n", result.stderr
+
+
+def test_a_package_the_broker_transport_imports_is_named_with_its_pip_line(make_project):
+    """kombu's Redis transport imports `packaging`: missing, it was "cannot be used"."""
+    project = make_project({"worker": worker_definition()})
+    result = project.manage_without("packaging", "prodserver", "worker", "--dry-run")
+    assert result.returncode != 0
+    assert "(prodserver.E007) Process 'worker': the Celery broker redis://" in result.stderr
+    assert (
+        "needs the package 'packaging', which is not installed.\n"
+        "Install it with: pip install packaging"
+    ) in result.stderr
+    assert "Traceback" not in result.stderr

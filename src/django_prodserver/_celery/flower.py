@@ -62,3 +62,26 @@ def flower_environment(process: str) -> dict[str, Any]:
                 definition, text, process, f"${variable}"
             )
     return values
+
+
+# Flower 2.2 moved its checks of `auth` and `broker_api` into modules of their own; every
+# Flower the `flower` extra allows (2.0 and later) has them somewhere.
+
+
+def auth_option_is_valid(pattern: str) -> bool:
+    """Whether Flower accepts `auth`, as Flower checks it when it starts."""
+    try:
+        from flower.utils.authentication import validate_auth_option  # Flower 2.2
+    except ImportError:
+        from flower.views.auth import validate_auth_option  # Flower 2.0, 2.1
+    return bool(validate_auth_option(pattern))
+
+
+def check_broker_api(url: str) -> None:
+    """Raise ValueError when Flower would refuse `broker_api`."""
+    from flower.utils import broker
+
+    validate = getattr(broker, "validate_broker_api", None)  # Flower 2.2
+    if validate is None:
+        validate = broker.RabbitMQ.validate_http_api  # Flower 2.0, 2.1
+    validate(url)

@@ -19,12 +19,15 @@ from django_prodserver._celery import beat
 from django_prodserver._celery.app import load_app
 from django_prodserver._celery.commands import celery_command, global_command, sub_command
 from django_prodserver._celery.flower import (
+    auth_option_is_valid,
+    check_broker_api,
     convert_flower_value,
     flower_definitions,
     flower_environment,
 )
 from django_prodserver.backends.base import Backend, Plan, exec_plan
 from django_prodserver.errors import MissingPackageError, OptionError, ProdserverError
+from django_prodserver.masking import mask_secrets
 from django_prodserver.options import Option, OptionTable, OptionValue, normalize, parse_bool
 from django_prodserver.options import render as render_options
 from django_prodserver.options.from_click import click_option_table
@@ -50,6 +53,10 @@ GLOBAL_OPTIONS = frozenset(
 )
 # Options whose value is a comma-separated list: a list in ARGS is joined with commas.
 COMMA_SEPARATED = frozenset({"queues", "exclude_queues", "include", "autoscale"})
+# Options whose value Celery also reads from the environment (celery's own
+# `Settings.broker_url` and `.result_backend` look there first): a secret in one goes there,
+# not on the command line that `ps` and /proc/PID/cmdline show every user of the machine.
+FROM_ENVIRONMENT = {"broker": "CELERY_BROKER_URL", "result_backend": "CELERY_RESULT_BACKEND"}
 # Pools that live in a package of their own.
 POOL_PACKAGES = {"eventlet": "eventlet", "gevent": "gevent"}
 # How long `--probe` waits for the worker's answer to a ping.
@@ -81,8 +88,27 @@ class CeleryBackend(Backend):
         global_argv = ["-A", str(self.spec.app), *render_options(before)]
         command_argv = [*render_options(after), *positional]
         self.validate(app, global_argv, command_argv)
+        secret = self.secrets_for_the_environment(options)
+        if secret:
+            moved = {item.option.key for item in options if self.variable_for(item) in secret}
+            before = [item for item in before if item.option.key not in moved]
+            after = [item for item in after if item.option.key not in moved]
+            global_argv = ["-A", str(self.spec.app), *render_options(before)]
+            command_argv = [*render_options(after), *positional]
         argv = ("celery", *global_argv, self.sub_command, *command_argv)
-        plan = Plan(self.name, argv, dict(env or {}), module="celery", options=tuple(options))
+        plan = Plan(
+            self.name,
+            argv,
+            {**(env or {}), **secret},
+            module="celery",
+            options=tuple(options),
+            note=(
+                f"{' and '.join(secret)} in the environment rather than on the command line, "
+                f"which every user of the machine can read"
+            )
+            if secret
+            else None,
+        )
         url, _ = broker_url(app, plan.value("broker"))
         check_transport(self.name, app, url)
         return plan
@@ -95,6 +121,20 @@ class CeleryBackend(Backend):
 
     def before_start(self, app: Celery, plan: Plan) -> None:
         """What to check right before the start, beyond the broker."""
+
+    def variable_for(self, item: OptionValue) -> str | None:
+        """The environment variable the command reads this option from, if it reads one."""
+        return FROM_ENVIRONMENT.get(item.option.key)
+
+    def secrets_for_the_environment(self, options: Sequence[OptionValue]) -> dict[str, str]:
+        """The variables that carry the options whose value holds a secret."""
+        secret = {}
+        for item in options:
+            variable = self.variable_for(item)
+            line = " ".join(item.tokens)
+            if variable and item.values and mask_secrets(line) != line:
+                secret[variable] = ",".join(item.values)
+        return secret
 
     # Options
 
@@ -315,6 +355,12 @@ class CeleryFlower(CeleryBackend):
     def comma_separated(self) -> frozenset[str]:
         return frozenset(name for name, d in flower_definitions().items() if d.multiple)
 
+    def variable_for(self, item: OptionValue) -> str | None:
+        """Flower reads each of its options from `FLOWER_NAME` (`FLOWER_BASIC_AUTH`)."""
+        if item.option.key in GLOBAL_OPTIONS:
+            return super().variable_for(item)
+        return f"FLOWER_{item.option.key.upper()}"
+
     def joined_lists(self, args: Mapping[str, Any], table: OptionTable) -> dict[str, Any]:
         """Lists joined, and a switch turned off written as `--name=false`."""
         values = super().joined_lists(args, table)
@@ -339,14 +385,11 @@ class CeleryFlower(CeleryBackend):
 
     def validate_command(self, app: Celery, parent: Any, argv: Sequence[str]) -> None:
         """Each value as Flower converts it, then the checks Flower makes once started."""
-        from flower.utils.authentication import validate_auth_option
-        from flower.utils.broker import validate_broker_api
-
         values = {
             **flower_environment(self.name),
             **{name: value for name, value, _ in self.flower_values(argv)},
         }
-        if values.get("auth") and not validate_auth_option(values["auth"]):
+        if values.get("auth") and not auth_option_is_valid(values["auth"]):
             raise OptionError(
                 f"Process '{self.name}': Flower rejects `auth` {values['auth']!r}: it is a "
                 f"regular expression of e-mail addresses with at most one `*`, and none in "
@@ -354,7 +397,7 @@ class CeleryFlower(CeleryBackend):
             )
         if values.get("broker_api"):
             try:
-                validate_broker_api(values["broker_api"])
+                check_broker_api(values["broker_api"])
             except ValueError as error:
                 raise OptionError(
                     f"Process '{self.name}': Flower rejects `broker-api`: {error}."

@@ -15,6 +15,7 @@ from django_prodserver.errors import MissingPackageError, OptionError
 from django_prodserver.options import Option, OptionTable, OptionValue, normalize
 from django_prodserver.packages import pip_line
 from django_prodserver.probes.http import warmup_request
+from django_prodserver.suggestions import classes_of, did_you_mean
 
 # Worker classes that serve an ASGI application: gunicorn's own `asgi`, uvicorn's.
 ASGI_WORKER_PACKAGES = ("uvicorn_worker.", "uvicorn.workers.")
@@ -186,10 +187,10 @@ def check_worker_class(process: str, config: Any) -> None:
             f"(gunicorn 26 removed it). Use `gevent` instead: {pip_line('gevent')}"
         )
     path = SUPPORTED_WORKERS.get(name, name)
-    module = path.rpartition(".")[0]
+    module, _, attribute = path.rpartition(".")
     if module and not path.startswith("egg:"):
         try:
-            importlib.import_module(module)
+            loaded = importlib.import_module(module)
         except (ImportError, RuntimeError) as error:
             # gunicorn's gevent worker turns the ImportError into a RuntimeError.
             not_found = error if isinstance(error, ModuleNotFoundError) else error.__context__
@@ -204,14 +205,20 @@ def check_worker_class(process: str, config: Any) -> None:
                 f"Process '{process}': gunicorn's worker class `{name}` needs the package "
                 f"'{missing}', which is not installed.\nInstall it with: {fix}"
             ) from None
+        if not isinstance(getattr(loaded, attribute, None), type):
+            raise OptionError(
+                f"Process '{process}': gunicorn's worker class `{name}` does not exist: the "
+                f"module `{module}` has no class `{attribute}`"
+                f"{did_you_mean(attribute, classes_of(loaded))}."
+            )
     try:
         config.worker_class  # noqa: B018 - gunicorn loads (and sets up) the class here.
     except RuntimeError as error:
         first_line = str(error).strip().splitlines()[0].rstrip(": ")
         raise OptionError(
             f"Process '{process}': gunicorn cannot load the worker class `{name}`: "
-            f"{first_line}. Use one of {', '.join(SUPPORTED_WORKERS)} or a dotted path "
-            f"to a worker class."
+            f"{first_line}{did_you_mean(name, SUPPORTED_WORKERS)}. Use one of "
+            f"{', '.join(SUPPORTED_WORKERS)} or a dotted path to a worker class."
         ) from None
 
 

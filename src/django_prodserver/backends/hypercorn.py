@@ -30,6 +30,7 @@ from django_prodserver.backends.command import ServerBackend
 from django_prodserver.errors import MissingPackageError, OptionError
 from django_prodserver.options import OptionTable, OptionValue, normalize
 from django_prodserver.options.from_argparse import argparse_option_table
+from django_prodserver.suggestions import did_you_mean
 
 if TYPE_CHECKING:
     from hypercorn.config import Config
@@ -205,8 +206,9 @@ def check_config(process: str, config: Config) -> None:
     worker_class = config.worker_class
     if worker_class not in WORKER_CLASSES:
         raise OptionError(
-            f"Process '{process}': hypercorn has no worker class `{worker_class}`; "
-            f"use one of {', '.join(WORKER_CLASSES)}."
+            f"Process '{process}': hypercorn has no worker class `{worker_class}`"
+            f"{did_you_mean(str(worker_class), WORKER_CLASSES)}; use one of "
+            f"{', '.join(WORKER_CLASSES)}."
         )
     package = WORKER_CLASSES[worker_class]
     if package and importlib.util.find_spec(package) is None:

@@ -62,7 +62,7 @@ def run_export(
         stderr.write(f"Warning: {warning}")
     files = exporter(deployment)
     if options.get("output"):
-        write_files(files, options["output"], stdout)
+        write_files(files, options["output"], stdout, private=bool(deployment.secrets))
     else:
         stdout.write(join_files(files), ending="")
 
@@ -169,7 +169,14 @@ def join_files(files: Sequence[ExportedFile]) -> str:
     return "\n".join(f"# ==> {file.name} <==\n{file.text}" for file in files)
 
 
-def write_files(files: Sequence[ExportedFile], directory: str, stdout: OutputWrapper) -> None:
+def write_files(
+    files: Sequence[ExportedFile], directory: str, stdout: OutputWrapper, *, private: bool
+) -> None:
+    """Each file in `directory`; `private`: readable by its owner alone (0600).
+
+    Files that name secrets (where they come from, which variables hold them) are private,
+    even when they replace a file that was not.
+    """
     folder = Path(directory)
     if folder.exists() and not folder.is_dir():
         raise ProdserverError(
@@ -178,10 +185,20 @@ def write_files(files: Sequence[ExportedFile], directory: str, stdout: OutputWra
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for file in files:
-            (folder / file.name).write_text(file.text)
+            write_file(folder / file.name, file.text, private=private)
             stdout.write(f"Wrote {folder / file.name}")
     except (OSError, ValueError) as error:  # ValueError: a NUL in the path
         reason = error.strerror if isinstance(error, OSError) else None
         raise ProdserverError(
             f"--output {directory!r}: cannot write the files: {reason or error}."
         ) from None
+
+
+def write_file(path: Path, text: str, *, private: bool) -> None:
+    if not private:
+        path.write_text(text)
+        return
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        os.fchmod(descriptor, 0o600)  # os.open's mode applies only to a new file
+        file.write(text)

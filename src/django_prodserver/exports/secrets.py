@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
-from django_prodserver.masking import mask_secrets
-
-SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|KEY|CREDENTIAL", re.IGNORECASE)
+from django_prodserver.masking import mask_secrets, sensitive
 
 
 def is_secret(name: str, value: str) -> bool:
-    """A name that says secret (`SECRET_KEY`, `API_TOKEN`), or a URL with a password in it."""
-    return bool(SECRET_NAME.search(name)) or mask_secrets(value) != value
+    """A name Django would hide (`SECRET_KEY`, `DB_PASS`, `API_TOKEN`), or a value with a
+    secret in it (a URL's password or user part, `?token=...`)."""
+    return sensitive(name) or mask_secrets(value) != value

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from django_prodserver.errors import OptionError
+from django_prodserver.masking import sensitive
 from django_prodserver.suggestions import did_you_mean
 
 TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
@@ -82,7 +83,10 @@ def parse_bool(value: object) -> bool | None:
     return None
 
 
-def describe(value: object) -> str:
+def describe(value: object, name: str = "") -> str:
+    """The value as an error message quotes it; not at all for an option that holds a secret."""
+    if sensitive(name):
+        return "a value (not shown: the option holds a secret)"
     return repr(value) if not isinstance(value, str) else f"'{value}'"
 
 
@@ -172,7 +176,7 @@ class OptionTable:
             if switch is None:
                 raise OptionError(
                     f"Process '{process}': `{name}` is a flag of {self.server}; "
-                    f"expected True or False, got {describe(value)}."
+                    f"expected True or False, got {describe(value, name)}."
                 )
             return self.switch(option, switch != negated)
         if option.optional_value and parse_bool(value) is True:
@@ -180,7 +184,7 @@ class OptionTable:
         items = list(value) if isinstance(value, (list, tuple)) else [value]
         if len(items) != 1 and not option.repeatable:
             raise OptionError(
-                f"Process '{process}': `{name}` takes one value, got {describe(value)}."
+                f"Process '{process}': `{name}` takes one value, got {describe(value, name)}."
             )
         return OptionValue.given(option, [self._text(name, item, process) for item in items])
 
@@ -188,7 +192,7 @@ class OptionTable:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise OptionError(
                 f"Process '{process}': `{name}` takes a value (a string or a number), "
-                f"got {describe(value)}."
+                f"got {describe(value, name)}."
             )
         return str(value)
 

@@ -64,6 +64,13 @@ def check_transport(process: str, app: Celery, url: str) -> None:
             connection.transport  # noqa: B018 - building it imports and checks the transport
         finally:
             connection.release()
+    except ModuleNotFoundError as error:
+        # A package the transport imports beyond its own (kombu's `packaging`, for one).
+        missing = (error.name or str(error)).split(".")[0]
+        raise MissingPackageError(
+            f"Process '{process}': the Celery broker {mask_secrets(url)} needs the package "
+            f"'{missing}', which is not installed.\nInstall it with: pip install {missing}"
+        ) from None
     except Exception as error:
         raise ProdserverError(
             f"Process '{process}': the Celery broker URL {mask_secrets(url)} cannot be used: "

@@ -247,7 +247,6 @@ def test_flower_line_and_kind():
         ({"purge_offline_workers": 60}, "--purge-offline-workers=60"),
         ({"max_tasks": 5000}, "--max-tasks=5000"),
         ({"logging": "warning"}, "--logging=warning"),
-        ({"basic_auth": ["ann:pw1", "bob:pw2"]}, "--basic-auth=ann:pw1,bob:pw2"),
     ],
 )
 def test_flower_options(args, expected):
@@ -276,15 +275,47 @@ def test_the_legacy_workers_path_loads_the_same_backend():
 # Masking
 
 
-def test_a_broker_password_is_masked_in_the_line():
-    printed = line({"broker": "redis://:s3cret@redis.internal:6379/0"})
-    assert printed == f"celery -A {APP} --broker=redis://:********@redis.internal:6379/0 worker"
+NOTE = (
+    "in the environment rather than on the command line, which every user of the machine can read"
+)
 
 
-def test_flowers_broker_api_password_is_masked():
-    printed = line({"broker_api": "http://admin:s3cret@rabbit:15672/api/"}, backend=CeleryFlower)
+def test_a_broker_password_goes_in_the_environment_not_on_the_command_line():
+    """/proc/PID/cmdline is readable by every user; the environment only by the process's."""
+    worker_plan = plan({"broker": "redis://:s3cret@redis.internal:6379/0", "concurrency": 2})
+    assert worker_plan.argv == ("celery", "-A", APP, "worker", "--concurrency=2")
+    assert worker_plan.env == {"CELERY_BROKER_URL": "redis://:s3cret@redis.internal:6379/0"}
+    assert worker_plan.value("broker") == "redis://:s3cret@redis.internal:6379/0"
+    assert worker_plan.command_line() == (
+        f"CELERY_BROKER_URL=redis://:********@redis.internal:6379/0 celery -A {APP} worker "
+        f"--concurrency=2  # CELERY_BROKER_URL {NOTE}"
+    )
+
+
+def test_a_broker_without_a_password_stays_on_the_command_line():
+    assert line({"broker": "redis://redis.internal:6379/0"}) == (
+        f"celery -A {APP} --broker=redis://redis.internal:6379/0 worker"
+    )
+
+
+def test_flowers_secrets_go_in_its_own_variables():
+    flower_plan = plan(
+        {
+            "broker_api": "http://admin:s3cret@rabbit:15672/api/",
+            "basic_auth": ["ann:pw1", "bob:pw2"],
+            "port": 5555,
+        },
+        backend=CeleryFlower,
+    )
+    assert flower_plan.argv == ("celery", "-A", APP, "flower", "--port=5555")
+    assert flower_plan.env == {
+        "FLOWER_BROKER_API": "http://admin:s3cret@rabbit:15672/api/",
+        "FLOWER_BASIC_AUTH": "ann:pw1,bob:pw2",
+    }
+    printed = flower_plan.command_line()
     assert "s3cret" not in printed
-    assert "--broker-api=http://admin:********@rabbit:15672/api/" in printed
+    assert "pw1" not in printed
+    assert "FLOWER_BROKER_API=http://admin:********@rabbit:15672/api/" in printed
 
 
 # Bad options
@@ -357,7 +388,11 @@ def test_a_pool_whose_package_is_missing_gives_the_pip_line(monkeypatch):
         ({"prot": 5555}, r"Flower has no option `prot` \(did you mean `port`\?\)"),
         ({"xheaders": "maybe"}, r"Flower's `xheaders` is True or False, got 'maybe'"),
         ({"auth": "*@*.example.com"}, r"Flower rejects `auth`"),
-        ({"broker_api": "ftp://rabbit/api/"}, r"Flower rejects `broker-api`: invalid scheme"),
+        # Flower's own words: "invalid scheme 'ftp'" (2.2), "Invalid http api schema" (2.0).
+        (
+            {"broker_api": "ftp://rabbit/api/"},
+            r"Flower rejects `broker-api`: (invalid scheme|Invalid http api schema)",
+        ),
         ({"certfile": "/etc/ssl/flower.pem"}, r"both `certfile` and `keyfile`"),
         ({"format_task": "x"}, r"Flower has no option `format_task`"),
     ],

@@ -357,7 +357,9 @@ def test_no_asgi_application_anywhere_says_what_to_set():
     spec = ProcessSpec("web", ASGI, {})
     with (
         override_settings(WSGI_APPLICATION="nowhere.wsgi.application", ASGI_APPLICATION=None),
-        pytest.raises(ApplicationError, match=r"Set ASGI_APPLICATION.*'nowhere.asgi"),
+        pytest.raises(
+            ApplicationError, match=r"there is no nowhere/asgi.py.*Create nowhere/asgi.py"
+        ),
     ):
         GranianASGIServer(spec).plan()
 

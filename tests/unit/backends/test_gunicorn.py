@@ -132,8 +132,21 @@ def test_a_worker_class_whose_package_is_missing_names_the_pip_line():
 
 
 def test_an_unknown_worker_class_name():
-    with pytest.raises(OptionError, match=r"cannot load the worker class `gevnt`"):
+    with pytest.raises(
+        OptionError, match=r"worker class `gevnt`.*\(did you mean `gevent` or `gevent_wsgi`\?\)"
+    ):
         line({"worker-class": "gevnt"})
+
+
+def test_a_misspelt_worker_class_path_is_an_error_with_the_nearest_class():
+    """It used to pass the checks, then gunicorn died with a traceback at the start."""
+    with pytest.raises(OptionError) as error:
+        line({"worker-class": "uvicorn_worker.UvicornWorkr"})
+    assert str(error.value) == (
+        "Process 'web': gunicorn's worker class `uvicorn_worker.UvicornWorkr` does not exist: "
+        "the module `uvicorn_worker` has no class `UvicornWorkr` (did you mean `UvicornWorker` or "
+        "`UvicornH11Worker`?)."
+    )
 
 
 def test_no_wsgi_application_setting():

@@ -133,6 +133,7 @@ def test_the_same_option_under_two_names_is_an_error():
         ({"verify-mode": "sometimes"}, "'sometimes' is not a valid verify mode."),
         ({"cert-reqs": 7}, "ValueError: 7 is not a valid VerifyMode"),
         ({"worker-class": "threads"}, "hypercorn has no worker class `threads`"),
+        ({"worker-class": "uvlopp"}, "no worker class `uvlopp` (did you mean `uvloop`?)"),
         ({"loglevel": "loud"}, "hypercorn's `loglevel` is a logging level"),
         ({"reload": True, "workers": 0}, "hypercorn cannot reload without workers"),
         ({"config": "/nonexistent/hypercorn.toml"}, "No such file or directory"),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from functools import partial
+from importlib.util import find_spec
 
 import pytest
 from django.test import override_settings
 
 from django_prodserver.backends.uvicorn import UvicornServer, UvicornWSGIServer
-from django_prodserver.errors import ApplicationError, OptionError
+from django_prodserver.errors import ApplicationError, MissingPackageError, OptionError
 from django_prodserver.processes import ProcessSpec
 from tests.unit.backends import support
 
@@ -81,7 +82,9 @@ def test_no_asgi_application_anywhere_says_what_to_set():
     spec = ProcessSpec("web", ASGI, {})
     with (
         override_settings(WSGI_APPLICATION="nowhere.wsgi.application", ASGI_APPLICATION=None),
-        pytest.raises(ApplicationError, match=r"Set ASGI_APPLICATION.*'nowhere.asgi"),
+        pytest.raises(
+            ApplicationError, match=r"there is no nowhere/asgi.py.*Create nowhere/asgi.py"
+        ),
     ):
         UvicornServer(spec).plan()
 
@@ -92,3 +95,34 @@ def test_asgi_module_beside_wsgi_is_found():
         WSGI_APPLICATION="exampleproject.wsgi.application", ASGI_APPLICATION=None
     ):
         assert UvicornServer(spec).plan().argv[-1] == "exampleproject.asgi:application"
+
+
+# Implementations named by an option: imported before the start
+
+
+@pytest.mark.skipif(find_spec("uvloop") is not None, reason="uvloop is installed here")
+def test_a_loop_whose_package_is_missing_gives_the_pip_line():
+    """It used to pass the checks; then every worker crashed, again and again."""
+    with pytest.raises(MissingPackageError) as error:
+        line({"loop": "uvloop"})
+    assert str(error.value) == (
+        "Process 'web': uvicorn's `loop` 'uvloop' needs the package 'uvloop', which is not "
+        "installed.\nInstall it with: pip install 'django-prodserver[uvicorn]'"
+    )
+
+
+def test_a_misspelt_implementation_suggests_the_nearest():
+    with pytest.raises(OptionError, match=r"`http` is 'htttools'.*\(did you mean `httptools`\?\)"):
+        line({"http": "htttools"})
+
+
+def test_an_implementation_path_is_imported():
+    assert line({"http": "uvicorn.protocols.http.h11_impl:H11Protocol"}).startswith(
+        "uvicorn --http=uvicorn.protocols.http.h11_impl:H11Protocol"
+    )
+    with pytest.raises(OptionError, match=r"has no `H11Protocl` \(did you mean `H11Protocol`\?\)"):
+        line({"http": "uvicorn.protocols.http.h11_impl:H11Protocl"})
+
+
+def test_implementations_that_need_nothing_more_pass():
+    assert line({"loop": "asyncio", "http": "h11", "lifespan": "off", "ws": "none"})

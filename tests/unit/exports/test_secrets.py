@@ -88,3 +88,22 @@ def test_procfile_says_where_secrets_are_set():
         "web: LOG_LEVEL=info CACHE_URL=redis://cache:6379/0 exec python manage.py prodserver web "
         "--settings=tests.settings\n" in (output)
     )
+
+
+@pytest.mark.parametrize("format", FORMATS)
+def test_files_that_name_secrets_are_written_for_their_owner_alone(format, tmp_path):
+    (tmp_path / "out").mkdir()
+    for existing in ("Procfile", "app-web.service", "docker-compose.yml"):
+        (tmp_path / "out" / existing).write_text("")
+        (tmp_path / "out" / existing).chmod(0o644)
+    export(format, PROCESSES, f"--output={tmp_path}/out")
+    written = list((tmp_path / "out").iterdir())
+    assert written
+    for path in written:
+        if path.stat().st_size:
+            assert path.stat().st_mode & 0o777 == 0o600, path
+
+
+def test_files_without_secrets_keep_the_usual_mode(tmp_path):
+    export("procfile", {"worker": {"BACKEND": WORKER}}, f"--output={tmp_path}/out")
+    assert (tmp_path / "out" / "Procfile").stat().st_mode & 0o077 != 0

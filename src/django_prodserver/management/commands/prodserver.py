@@ -20,6 +20,7 @@ from django_prodserver.invocation import (
     invocation,
 )
 from django_prodserver.listing import broken_rows, format_table, process_table
+from django_prodserver.masking import mask_secrets
 from django_prodserver.planning import PlannedProcess, plan_invocation, plan_process
 from django_prodserver.processes import Configuration, read_configuration
 from django_prodserver.release import is_release, run_release_steps
@@ -86,7 +87,9 @@ class Command(BaseCommand):
         try:
             self._handle(options)
         except ProdserverError as error:
-            raise CommandError(str(error)) from error
+            # The one place every error of the command is shown: a message may quote a
+            # value (a broker URL, an ENV value) that holds a secret.
+            raise CommandError(mask_secrets(str(error))) from error
 
     def _handle(self, options: dict[str, Any]) -> None:
         configuration = self.configuration or read_configuration()
