@@ -14,7 +14,13 @@ from typing import Any
 from django_prodserver.backends.base import Backend
 from django_prodserver.errors import ProdserverError
 from django_prodserver.loading import import_backend_class, load_backend
-from django_prodserver.processes import Configuration, ProcessSpec, nothing_configured
+from django_prodserver.processes import (
+    NAME_CHECK,
+    Configuration,
+    ProcessSpec,
+    nothing_configured,
+    problems_error,
+)
 
 # Django's own flags that a child of the runner is given as the runner was.
 PASSED_FLAGS = ("traceback", "no_color", "force_color")
@@ -103,6 +109,9 @@ def invocation(
         raise ProdserverError(
             f"Give process names or --all, not both (got --all and {' '.join(names)})."
         )
+    bad_names = [problem for problem in configuration.problems if problem.id == NAME_CHECK]
+    if bad_names:
+        raise problems_error(bad_names)
     if every:
         processes = configuration.every()
         if kind is not None:

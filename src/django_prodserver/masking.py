@@ -20,8 +20,9 @@ MASK = "********"
 
 _HIDDEN: re.Pattern[str] = SafeExceptionReporterFilter.hidden_settings
 # What Django's pattern misses and a deployment holds: GitHub's `GITHUB_PAT`, a Sentry
-# `SENTRY_DSN` (its user part is the key), `GOOGLE_APPLICATION_CREDENTIALS`, `PRIVATE`.
-_ALSO_SENSITIVE = r"(?:\b|_)PAT(?:\b|_)|DSN|CREDENTIAL|PRIVATE"
+# `SENTRY_DSN` (its user part is the key), `GOOGLE_APPLICATION_CREDENTIALS`, `PRIVATE`;
+# and AUTH, in Django's own pattern only from Django 5.0 on (`--basic-auth`).
+_ALSO_SENSITIVE = r"(?:\b|_)PAT(?:\b|_)|DSN|CREDENTIAL|PRIVATE|AUTH"
 # Django's own pattern, read once from its lazily compiled object (each use of which costs
 # a lazy-object lookup), with ours beside it.
 SENSITIVE_NAME = re.compile(f"{_HIDDEN.pattern}|{_ALSO_SENSITIVE}", _HIDDEN.flags | re.IGNORECASE)

@@ -140,8 +140,12 @@ class Configuration:
         return [*self.specs, *(name for name in broken if name not in self.specs)]
 
     def get(self, name: str) -> ProcessSpec:
-        """The process called `name`, or an error that lists the configured names."""
-        found = [problem for problem in self.problems if problem.process in (None, name)]
+        """The process called `name`, or an error that lists the configured names.
+
+        A name that cannot be used stops every process: it would become an option of a
+        command line, or a path, wherever processes are started or exported.
+        """
+        found = [problem for problem in self.problems if concerns(problem, [name])]
         if found:
             raise problems_error(found)
         if name in self.specs:
@@ -197,11 +201,22 @@ def read_configuration() -> Configuration:
     return Configuration(specs, problems, checkable)
 
 
+# The check of process names: a bad one concerns every command, whatever it names.
+NAME_CHECK = "prodserver.E013"
+
+
+def concerns(problem: Problem, names: Sequence[str]) -> bool:
+    """Whether `problem` stops a command about `names` (none: about every process)."""
+    return (
+        problem.process is None or problem.id == NAME_CHECK or not names or problem.process in names
+    )
+
+
 def name_error(name: object) -> Problem | None:
     """Why `name` cannot name a process (prodserver.E013), or None when it can."""
     if not isinstance(name, str):
         return Problem(
-            "prodserver.E013",
+            NAME_CHECK,
             f"Process {name!r}: a process name must be a string, got {type(name).__name__}.",
             hint=f'Write it as a string, such as "{name}"; {NAME_RULE}.',
             process=str(name),
@@ -210,7 +225,7 @@ def name_error(name: object) -> Problem | None:
         return None
     suggestion = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.")[:MAX_NAME_LENGTH] or "web"
     return Problem(
-        "prodserver.E013",
+        NAME_CHECK,
         f"Process {name!r}: the name cannot be used: {NAME_RULE}. It becomes a word of a "
         f"command line, a unit or program name and a folder name.",
         hint=f"Rename it, such as {suggestion!r}.",

@@ -248,7 +248,7 @@ def test_an_output_folder_with_a_nul_is_an_error(tmp_path):
         outcome = manage("prodserver", "--export", "procfile", f"--output={tmp_path}/a\x00b")
 
     assert outcome.status == 1
-    assert "cannot write the files: mkdir: embedded null character in path." in outcome.stderr
+    assert "a folder's name cannot hold a NUL character." in outcome.stderr
 
 
 # Through a real manage.py: the user's own view, stderr and exit status.
@@ -282,3 +282,22 @@ def test_manage_py_says_it_without_a_traceback(tmp_path, processes, argv, said):
     assert said in result.stderr
     # `prodserver --all` with a process named `--all` once spawned runners without end.
     assert time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("prodserver", "--dry-run", "--", "web"),  # no name: the first process
+        ("prodserver", "web", "--dry-run"),
+        ("prodserver", "web", "--dry-run", "--skip-checks"),
+    ],
+)
+def test_a_name_that_cannot_be_used_stops_every_start(argv):
+    """Found by the property test: the empty name of another process let `web` start."""
+    definition = gunicorn()["web"]
+    processes = {"web": definition, "": definition}
+    with override_settings(PRODUCTION_PROCESSES=processes):
+        outcome = manage(*argv)
+
+    assert outcome.status == 1
+    assert "Process '': the name cannot be used" in outcome.stderr

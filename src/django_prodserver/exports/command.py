@@ -177,6 +177,10 @@ def write_files(
     Files that name secrets (where they come from, which variables hold them) are private,
     even when they replace a file that was not.
     """
+    if "\x00" in directory:
+        raise ProdserverError(
+            f"--output {directory!r}: a folder's name cannot hold a NUL character."
+        )
     folder = Path(directory)
     if folder.exists() and not folder.is_dir():
         raise ProdserverError(
@@ -187,10 +191,9 @@ def write_files(
         for file in files:
             write_file(folder / file.name, file.text, private=private)
             stdout.write(f"Wrote {folder / file.name}")
-    except (OSError, ValueError) as error:  # ValueError: a NUL in the path
-        reason = error.strerror if isinstance(error, OSError) else None
+    except OSError as error:
         raise ProdserverError(
-            f"--output {directory!r}: cannot write the files: {reason or error}."
+            f"--output {directory!r}: cannot write the files: {error.strerror or error}."
         ) from None
 
 

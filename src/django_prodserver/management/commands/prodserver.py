@@ -22,7 +22,7 @@ from django_prodserver.invocation import (
 from django_prodserver.listing import broken_rows, format_table, process_table
 from django_prodserver.masking import mask_secrets
 from django_prodserver.planning import PlannedProcess, plan_invocation, plan_process
-from django_prodserver.processes import Configuration, read_configuration
+from django_prodserver.processes import Configuration, concerns, read_configuration
 from django_prodserver.release import is_release, run_release_steps
 from django_prodserver.runner.runner_death import stop_with_the_runner
 
@@ -236,11 +236,7 @@ def broken_definitions(configuration: Configuration, names: list[str]) -> set[st
 
     An empty set: the setting itself is broken (not a dict).
     """
-    relevant = [
-        problem
-        for problem in configuration.problems
-        if problem.process is None or not names or problem.process in names
-    ]
+    relevant = [problem for problem in configuration.problems if concerns(problem, names)]
     if not relevant:
         return None
-    return {problem.process for problem in relevant if problem.process}
+    return {problem.process for problem in relevant if problem.process is not None}
