@@ -8,11 +8,12 @@ import http.client
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,16 +84,31 @@ class Project:
     ) -> Running:
         """`manage.py ARGS` in a session of its own; `wrapper` is a command to run it under."""
         log = self.directory / f"output-{time.monotonic_ns()}.log"
-        with log.open("w") as output:
-            popen = subprocess.Popen(
-                [*wrapper, sys.executable, str(self.manage_py), *args],
-                cwd=self.directory,
-                env=self.env(env),
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        return Running(popen, log)
+        argv = [*wrapper, sys.executable, str(self.manage_py), *args]
+        return start_command(argv, self.directory, self.env(env), log)
+
+    def tables(self) -> set[str]:
+        """The tables of the project's SQLite database (none before it exists)."""
+        database = self.directory / "db.sqlite3"
+        if not database.exists():
+            return set()
+        with sqlite3.connect(database) as connection:
+            rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            return {name for (name,) in rows}
+
+
+def start_command(argv: Sequence[str], cwd: Path, env: Mapping[str, str], log: Path) -> Running:
+    """`argv` in a session of its own (an engine, a server), its output into `log`."""
+    with log.open("w") as output:
+        popen = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return Running(popen, log)
 
 
 def write_project(directory: Path, processes: Mapping[str, Any] | str, extra: str = "") -> Project:

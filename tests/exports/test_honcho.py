@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support import EXAMPLE, Running, export_files
+from tests.support import EXAMPLE, export_files, start_command
 
 pytestmark = pytest.mark.server
 HONCHO = Path(sys.executable).parent / "honcho"
@@ -30,17 +29,13 @@ def test_honcho_runs_the_procfile(make_project, port, started, tmp_path):
     text = procfile.read_text()
     assert "web-v2: GREETING='it'\"'\"'s $HOME' " in text
     assert "t0ken" not in text
-    log = tmp_path / "honcho.log"
-    with log.open("w") as output:
-        popen = subprocess.Popen(
-            [str(HONCHO), "start", "-f", str(procfile), "--no-prefix"],
-            cwd=EXAMPLE,  # where manage.py is, as a Procfile expects
-            env=project.env({"API_TOKEN": "t0ken"}),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    honcho = Running(popen, log)
+    # From where manage.py is, as a Procfile expects.
+    honcho = start_command(
+        [str(HONCHO), "start", "-f", str(procfile), "--no-prefix"],
+        EXAMPLE,
+        project.env({"API_TOKEN": "t0ken"}),
+        tmp_path / "honcho.log",
+    )
     started.append(honcho)
     honcho.wait_until_serving(f"127.0.0.1:{port}")
     code, _ = honcho.stop(signal.SIGTERM, timeout=60)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,11 +19,11 @@ import jsonschema
 import pytest
 import yaml
 
+from tests.exports.supervisord import start_supervisord, wait_for_status
 from tests.exports.test_compose_schema import SCHEMA
 from tests.exports.test_kubernetes_validate import validate
-from tests.exports.test_supervisord import wait_for_status
 from tests.exports.test_systemd_analyze import verify
-from tests.support import EXAMPLE, Project, Running, export_files
+from tests.support import EXAMPLE, Project, export_files, start_command
 
 pytestmark = pytest.mark.server
 HONCHO = Path(sys.executable).parent / "honcho"
@@ -53,15 +52,6 @@ def engine_environment(project: Project) -> dict[str, str]:
     return env
 
 
-def tables(project: Project) -> set[str]:
-    database = project.directory / "db.sqlite3"
-    if not database.exists():
-        return set()
-    with sqlite3.connect(database) as connection:
-        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        return {name for (name,) in rows}
-
-
 def test_honcho_runs_the_processes_after_the_release_line(make_project, port, started, tmp_path):
     from honcho.environ import parse_procfile
 
@@ -82,18 +72,14 @@ def test_honcho_runs_the_processes_after_the_release_line(make_project, port, st
         timeout=120,
     )
     assert release.returncode == 0, release.stderr
-    assert TASKS_TABLE in tables(project)
-    log = tmp_path / "honcho.log"
-    with log.open("w") as output:
-        popen = subprocess.Popen(
-            [str(HONCHO), "start", "-f", str(procfile), "--no-prefix", "web", "tasks"],
-            cwd=EXAMPLE,
-            env=engine_environment(project),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    honcho = Running(popen, log)
+    assert TASKS_TABLE in project.tables()
+    # From where manage.py is, as a Procfile expects.
+    honcho = start_command(
+        [str(HONCHO), "start", "-f", str(procfile), "--no-prefix", "web", "tasks"],
+        EXAMPLE,
+        engine_environment(project),
+        tmp_path / "honcho.log",
+    )
     started.append(honcho)
     honcho.wait_until_serving(f"127.0.0.1:{port}")
     # db_worker refuses to start without its tables: still running, the release created them.
@@ -105,51 +91,19 @@ def test_honcho_runs_the_processes_after_the_release_line(make_project, port, st
     assert honcho.wait_for_no_process_left() == []
 
 
-SUPERVISORD_CONF = """\
-[supervisord]
-nodaemon=true
-logfile={dir}/supervisord.log
-pidfile={dir}/supervisord.pid
-childlogdir={dir}
-
-[unix_http_server]
-file={dir}/supervisor.sock
-
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-
-[supervisorctl]
-serverurl=unix://{dir}/supervisor.sock
-
-[include]
-files = conf.d/*.conf
-"""
-
-
 def test_supervisord_runs_the_release_program_to_its_end(make_project, port, started, tmp_path):
     project = make_project(processes(port))
     [programs] = export_files(project, "supervisor", tmp_path / "conf.d", "--project=shop")
     text = programs.read_text()
     assert "[program:shop-migrate]\n" in text
     assert "priority=100\n" in text
-    config = tmp_path / "supervisord.conf"
-    config.write_text(SUPERVISORD_CONF.format(dir=tmp_path))
-    log = tmp_path / "output.log"
-    with log.open("w") as output:
-        popen = subprocess.Popen(
-            [sys.executable, "-m", "supervisor.supervisord", "-c", str(config)],
-            env=engine_environment(project),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    supervisord = Running(popen, log)
+    supervisord, config = start_supervisord(tmp_path, engine_environment(project))
     started.append(supervisord)
     supervisord.wait_until_serving(f"127.0.0.1:{port}")
     status = wait_for_status(config, "EXITED")
     # Exited with status 0, as expected (exitcodes=0), and not restarted (autorestart=false).
     assert "shop:shop-migrate                EXITED" in status, status
-    assert TASKS_TABLE in tables(project)
+    assert TASKS_TABLE in project.tables()
     status = wait_for_status(config, "RUNNING", program="shop:shop-tasks")
     assert "shop:shop-tasks                  RUNNING" in status, status
     code, _ = supervisord.stop(timeout=60)

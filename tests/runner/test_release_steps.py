@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import socket
-import sqlite3
 
 import pytest
-
-from tests.support import Project
 
 pytestmark = pytest.mark.server
 RELEASE = "django_prodserver.backends.release.ReleaseCommand"
@@ -21,21 +18,12 @@ CACHES = (
 )
 
 
-def tables(project: Project) -> set[str]:
-    database = project.directory / "db.sqlite3"
-    if not database.exists():
-        return set()
-    with sqlite3.connect(database) as connection:
-        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        return {name for (name,) in rows}
-
-
 def test_release_runs_migrate_on_sqlite(make_project):
     project = make_project({"migrate": MIGRATE, "cache": CACHE}, CACHES)
     result = project.manage("prodserver", "--release")
     assert result.returncode == 0, result.stderr
     assert "Applying contenttypes.0001_initial... OK" in result.stdout  # migrate's own output
-    assert {"django_migrations", "auth_user", "cache_table"} <= tables(project)
+    assert {"django_migrations", "auth_user", "cache_table"} <= project.tables()
     assert result.stderr.splitlines() == [
         "Release step 'migrate': python manage.py migrate --noinput",
         "Release step 'cache': python manage.py createcachetable",
@@ -48,7 +36,7 @@ def test_release_stops_at_the_first_failing_step_with_its_status(make_project):
     assert result.returncode == 3, result.stderr
     assert "Release step 'fail' failed (exit status 3): nothing else starts." in result.stderr
     assert "migrate" not in result.stderr.replace("Release step 'fail'", "")
-    assert "django_migrations" not in tables(project)
+    assert "django_migrations" not in project.tables()
 
 
 def test_all_with_a_failing_release_step_starts_nothing(make_project, port):
@@ -74,7 +62,7 @@ def test_all_runs_the_release_steps_before_the_others(make_project, port, starte
     running = project.start("prodserver", "--all")
     started.append(running)
     running.wait_until_serving(f"127.0.0.1:{port}")
-    assert "django_migrations" in tables(project)
+    assert "django_migrations" in project.tables()
     output = running.output
     assert output.index("Release step 'migrate'") < output.index("Serving on")
     code, _ = running.stop(timeout=60)
