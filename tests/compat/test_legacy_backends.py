@@ -73,9 +73,14 @@ def test_it_runs_together_with_a_builtin_process_under_the_runner(tmp_path, star
     started.append(running)
     running.wait_until_serving(f"127.0.0.1:{port}")
     running.wait_until_serving(f"127.0.0.1:{gunicorn_port}")
+    # The worker has started too (a SIGTERM before its handler is set would end it by the
+    # signal, as any Python process).
+    deadline = time.monotonic() + 30
+    while "tick --every=1" not in running.output and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "tick --every=1" in running.output
     code, _ = running.stop()
     assert code == 0, running.output
-    assert "tick --every=1" in running.output
     assert running.wait_for_no_process_left() == []
 
 
