@@ -272,6 +272,13 @@ class Running:
             return False
         return module.encode() in argv
 
+    def wait_for_output(self, text: str, timeout: float = 30) -> bool:
+        """Wait until `text` is in the output; whether it came."""
+        deadline = time.monotonic() + timeout
+        while text not in self.output and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return text in self.output
+
     def wait_for_process_count(self, count: int, timeout: float = 20) -> int:
         """Wait until the session holds `count` processes (a master and its workers)."""
         deadline = time.monotonic() + timeout

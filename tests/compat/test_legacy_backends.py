@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +46,7 @@ def test_prodserver_name_serves_and_stops_on_sigterm(tmp_path, started):
     started.append(running)
     running.wait_until_serving(f"127.0.0.1:{port}")
     # wsgiref logs a request once it has answered it.
-    deadline = time.monotonic() + 10
-    while "served GET / HTTP/1.1" not in running.output and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert "served GET / HTTP/1.1" in running.output
+    assert running.wait_for_output("served GET / HTTP/1.1", timeout=10), running.output
     code, _ = running.stop()
     assert code == 0
     assert running.wait_for_no_process_left() == []
@@ -75,10 +71,7 @@ def test_it_runs_together_with_a_builtin_process_under_the_runner(tmp_path, star
     running.wait_until_serving(f"127.0.0.1:{gunicorn_port}")
     # The worker has started too (a SIGTERM before its handler is set would end it by the
     # signal, as any Python process).
-    deadline = time.monotonic() + 30
-    while "tick --every=1" not in running.output and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert "tick --every=1" in running.output
+    assert running.wait_for_output("tick --every=1"), running.output
     code, _ = running.stop()
     assert code == 0, running.output
     assert running.wait_for_no_process_left() == []
