@@ -14,6 +14,7 @@ from typing import Any
 from django_prodserver.backends.base import Backend
 from django_prodserver.errors import ProdserverError
 from django_prodserver.loading import import_backend_class, load_backend
+from django_prodserver.task_workers import zero_configuration_worker
 from django_prodserver.processes import (
     NAME_CHECK,
     Configuration,
@@ -211,6 +212,10 @@ def first_process(configuration: Configuration, kind: str | None) -> ProcessSpec
     specs = list(configuration.specs.values())
     if kind is not None:
         specs = [spec for spec in specs if load_backend(spec).kind == kind]
+    if not specs and kind == "worker":
+        zero_configuration = zero_configuration_worker(configuration.names())
+        if zero_configuration is not None:
+            return zero_configuration
     if not specs:
         if kind is not None and configuration.specs:
             raise ProdserverError(

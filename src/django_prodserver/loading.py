@@ -23,7 +23,7 @@ from django_prodserver.suggestions import did_you_mean
 
 PACKAGE = backends_package.__name__
 # Modules of the backends package that hold base classes, not backends a BACKEND names.
-BASE_MODULES = frozenset({"base", "command", "management_command"})
+BASE_MODULES = frozenset({"base", "command", "management_command", "task_framework"})
 # The classes backends derive from: a BACKEND that names one of them names no server.
 _BASE_CLASSES = (
     Backend,
@@ -44,6 +44,8 @@ def load_backend(spec: ProcessSpec) -> Backend:
         return legacy_backend(spec, backend_class)
     try:
         backend: Backend = backend_class(spec)
+        if isinstance(backend, Backend):  # not a class with a plan() of its own making
+            backend = backend.resolved()
     except ProdserverError:
         raise
     except Exception as error:

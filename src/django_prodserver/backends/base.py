@@ -146,9 +146,22 @@ class Backend:
     single_instance: ClassVar[bool] = False
     # A development server with a reloader of its own: `manage.py devserver` runs it as it is.
     development_server: ClassVar[bool] = False
+    # Where this backend came from, when the BACKEND path alone does not say it (`--list`
+    # shows it): the worker a TASKS backend needs, a package's entry point.
+    origin: str | None = None
 
     def __init__(self, spec: ProcessSpec) -> None:
         self.spec = spec
+
+    def resolved(self) -> Backend:
+        """The backend that plans and runs the process: this one, unless it stands for another.
+
+        `TasksWorker` stands for the worker of a TASKS backend (db_worker, rqworker, ...),
+        which every command then uses as it uses a backend named in BACKEND. Resolving must
+        not fail where the process is not started (`migrate`, `runserver`): a backend that
+        cannot tell returns itself, and its plan() says why.
+        """
+        return self
 
     def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
         raise NotImplementedError

@@ -172,7 +172,12 @@ class Command(BaseCommand):
             django=DjangoOptions.from_options(options),
             kind=self.kind,
         )
-        if not options["names"] and not options["all"] and len(configuration.specs) > 1:
+        [first, *_] = chosen.processes
+        if first.name not in configuration.specs:
+            from django_prodserver.task_workers import zero_configuration_notice
+
+            self.stderr.write(zero_configuration_notice(first))
+        elif not options["names"] and not options["all"] and len(configuration.specs) > 1:
             self.stderr.write(
                 f"No process named: starting '{chosen.names[0]}', the first configured"
                 f"{f' {self.kind} process' if self.kind else ''} "
