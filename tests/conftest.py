@@ -42,3 +42,12 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The URL of a redis-server started for this test alone."""
     with redis_server(tmp_path_factory.mktemp("redis")) as url:
         yield url
+
+
+@pytest.fixture
+def postgres() -> Iterator[dict[str, str]]:
+    """The connection of a PostgreSQL cluster started for this test alone."""
+    from tests.brokers import postgres_server
+
+    with postgres_server() as connection:
+        yield connection

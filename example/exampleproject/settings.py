@@ -176,3 +176,22 @@ if find_spec("huey"):
         "BACKEND": "django_prodserver.backends.huey.HueyConsumer",
         "ARGS": {"workers": 2},
     }
+
+# -- procrastinate --
+# Jobs in PostgreSQL: with EXAMPLE_POSTGRES_HOST set (a host, or the folder of a server's
+# socket), the project's database is that server's, and `prodserver procrastinate` runs the
+# jobs of jobs/procrastinate_tasks.py. Left out where procrastinate is not installed.
+if find_spec("procrastinate") and os.environ.get("EXAMPLE_POSTGRES_HOST"):
+    DATABASES["default"] = {
+        "ENGINE": "django.db.backends.postgresql",
+        "HOST": os.environ["EXAMPLE_POSTGRES_HOST"],
+        "PORT": os.environ.get("EXAMPLE_POSTGRES_PORT", "5432"),
+        "NAME": os.environ.get("EXAMPLE_POSTGRES_DATABASE", "postgres"),
+        "USER": os.environ.get("EXAMPLE_POSTGRES_USER", "postgres"),
+    }
+    INSTALLED_APPS += ["procrastinate.contrib.django"]
+    PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "procrastinate_tasks"
+    PRODUCTION_PROCESSES["procrastinate"] = {
+        "BACKEND": "django_prodserver.backends.procrastinate.ProcrastinateWorker",
+        "ARGS": {"concurrency": 2, "shutdown_graceful_timeout": 25},
+    }
