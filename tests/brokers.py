@@ -98,7 +98,7 @@ def postgres_server() -> Iterator[dict[str, str]]:
             "postgresql (scripts/test installs it when it can)."
         )
     account = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
-    as_account = {"user": account.pw_uid, "group": account.pw_gid} if account else {}
+    user, group = (account.pw_uid, account.pw_gid) if account else (None, None)
     # Under /tmp itself: pytest's folders are the root account's only.
     directory = Path(tempfile.mkdtemp(prefix="prodserver-pg-"))
     data, sockets = directory / "data", directory / "sockets"
@@ -112,12 +112,13 @@ def postgres_server() -> Iterator[dict[str, str]]:
         subprocess.run(
             [str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "prodserver",
              "--no-sync", "--no-instructions"],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **as_account,
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, user=user, group=group,
         )  # fmt: skip
         process = subprocess.Popen(
             [str(binaries / "postgres"), "-D", str(data), "-k", str(sockets), "-p", str(port),
              "-c", "listen_addresses=", "-c", "fsync=off", "-c", "full_page_writes=off"],
-            stdout=subprocess.DEVNULL, stderr=(directory / "server.log").open("w"), **as_account,
+            stdout=subprocess.DEVNULL, stderr=(directory / "server.log").open("w"),
+            user=user, group=group,
         )  # fmt: skip
         deadline = time.monotonic() + 30
         while not (sockets / f".s.PGSQL.{port}").exists() or not _accepts(binaries, sockets, port):

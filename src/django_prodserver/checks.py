@@ -148,7 +148,7 @@ def tasks_without_a_worker(backends: Sequence[Backend]) -> list[CheckMessage]:
         Warning(
             f"{tasks.label} is '{tasks.path}', whose tasks wait for a worker, and no process "
             f"of PRODUCTION_PROCESSES runs them.",
-            hint=f"Add one: \"tasks\": {{\"BACKEND\": \"{TASKS_WORKER}\""
+            hint=f'Add one: "tasks": {{"BACKEND": "{TASKS_WORKER}"'
             + (f', "ARGS": {{"backend": "{tasks.alias}"}}' if tasks.alias != "default" else "")
             + "}.",
             id="prodserver.W005",

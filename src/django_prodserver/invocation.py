@@ -14,7 +14,6 @@ from typing import Any
 from django_prodserver.backends.base import Backend
 from django_prodserver.errors import ProdserverError
 from django_prodserver.loading import import_backend_class, load_backend
-from django_prodserver.task_workers import zero_configuration_worker
 from django_prodserver.processes import (
     NAME_CHECK,
     Configuration,
@@ -22,6 +21,7 @@ from django_prodserver.processes import (
     nothing_configured,
     problems_error,
 )
+from django_prodserver.task_workers import zero_configuration_worker
 
 # Django's own flags that a child of the runner is given as the runner was.
 PASSED_FLAGS = ("traceback", "no_color", "force_color")

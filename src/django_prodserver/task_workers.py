@@ -256,11 +256,11 @@ def chosen_worker(
 
 def load_worker_class(process: str, entry: WorkerEntry) -> type[TaskFrameworkWorker]:
     worker_class = import_backend_class(process, entry.worker)
-    if not (issubclass(worker_class, Backend) and issubclass(worker_class, TaskFrameworkWorker)):
+    if not issubclass(worker_class, TaskFrameworkWorker):
         raise ProdserverError(
             f"Process '{process}': '{entry.worker}', the worker of '{entry.task_backend}' "
             f"({entry.origin}), is not a worker of the task framework: it must subclass "
-            f"django_prodserver.backends.task_framework.TaskFrameworkWorker and Backend."
+            f"django_prodserver.backends.task_framework.TaskFrameworkWorker."
         )
     return worker_class
 

@@ -37,8 +37,8 @@ def project(make_project, postgres):
 
 
 def defer(project, env, task, **arguments):
-    code = f"from jobs import procrastinate_tasks\nprocrastinate_tasks.{task}.defer(**{arguments!r})"
-    project.shell(code, env)
+    call = f"procrastinate_tasks.{task}.defer(**{arguments!r})"
+    project.shell(f"from jobs import procrastinate_tasks\n{call}", env)
 
 
 def statuses(project, env):

@@ -141,7 +141,8 @@ def project_of(make_project, tmp_path_factory):
 def enqueue(project, env, task, *args):
     """`.enqueue()` a task of jobs.database_tasks from a process of the project."""
     arguments = ", ".join(repr(arg) for arg in args)
-    project.shell(f"from jobs import database_tasks\ndatabase_tasks.{task}.enqueue({arguments})", env)
+    call = f"database_tasks.{task}.enqueue({arguments})"
+    project.shell(f"from jobs import database_tasks\n{call}", env)
 
 
 def test_one_definition_runs_each_workers_tasks_and_stops_warm(

@@ -162,8 +162,6 @@ class BackportDatabaseTasksWorker(DatabaseTasksWorker):
 
 def configured_task_backends() -> dict[str, Any]:
     """TASKS as the task framework reads it (its default when the setting is not set)."""
-    if builtin_tasks():
-        from django.tasks import task_backends
-    else:
-        from django_tasks import task_backends
-    return task_backends.settings  # type: ignore[no-any-return]
+    framework = importlib.import_module("django.tasks" if builtin_tasks() else "django_tasks")
+    configured: dict[str, Any] = framework.task_backends.settings
+    return configured

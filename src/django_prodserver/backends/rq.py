@@ -19,10 +19,10 @@ from django_prodserver.backends.task_framework import (
     TaskFrameworkWorker,
     configured_value,
 )
-from django_prodserver.processes import ProcessSpec
 from django_prodserver.errors import OptionError, ProdserverError
 from django_prodserver.options import OptionTable, OptionValue, normalize
 from django_prodserver.probes.redis import probe_redis
+from django_prodserver.processes import ProcessSpec
 from django_prodserver.suggestions import did_you_mean
 
 SETTING = "RQ_QUEUES"

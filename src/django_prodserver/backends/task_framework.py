@@ -1,10 +1,11 @@
 """The shared shape of a worker of Django's task framework (`django.tasks`, or its backport).
 
 A task backend named in `TASKS` keeps the tasks that `.enqueue()` hands it; a worker of its
-own runs them. A worker backend that can run the tasks of a `TASKS` alias says what the alias's settings
-mean for its options (`task_arguments()`); `backends.tasks.TasksWorker` picks it from the
-alias's BACKEND (`task_workers.py` holds which worker runs which task backend, and a package
-can add its own under the `django_prodserver.task_workers` entry point group).
+own runs them. A worker backend that can run the tasks of a `TASKS` alias says what the
+alias's settings mean for its options (`task_arguments()`); `backends.tasks.TasksWorker`
+picks it from the alias's BACKEND (`task_workers.py` holds which worker runs which task
+backend, and a package can add its own under the `django_prodserver.task_workers` entry
+point group).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from django_prodserver.backends.base import Backend
 from django_prodserver.options import normalize
 from django_prodserver.processes import ProcessSpec
 
@@ -38,8 +40,8 @@ class TaskBackendSettings:
         return self.queues != (DEFAULT_QUEUE,)
 
 
-class TaskFrameworkWorker:
-    """Mixin of a worker backend that runs the tasks of a `TASKS` alias.
+class TaskFrameworkWorker(Backend):
+    """A worker backend that runs the tasks of a `TASKS` alias (put it first among the bases).
 
     `worker_name` is how `TasksWorker`'s `worker` option names it beside the other workers of
     the same task backend (`db_worker`, `concurrent_worker`); `alias_option` is the worker's

@@ -48,7 +48,7 @@ class TasksWorker(Backend):
             raise ProdserverError(
                 f"Process '{self.name}': TasksWorker runs the worker of a task backend of "
                 f"Django's task framework, which this project lacks: it is built into Django 6; "
-                f"on Django 5.2, install the django-tasks backport and add \"django_tasks\" to "
+                f'on Django 5.2, install the django-tasks backport and add "django_tasks" to '
                 f"INSTALLED_APPS."
             )
         own, theirs = self.split_arguments()

@@ -80,7 +80,10 @@ def line(tasks, args=None, apps=(), **settings_):
 )
 def test_the_worker_of_the_default_alias(backend, entry, args, expected):
     needs(backend)
-    queues = {"high": {"URL": "redis://localhost:6379/0"}, "default": {"URL": "redis://localhost:6379/0"}}
+    queues = {
+        "high": {"URL": "redis://localhost:6379/0"},
+        "default": {"URL": "redis://localhost:6379/0"},
+    }
     assert line({"default": {"BACKEND": backend, **entry}}, args, RQ_QUEUES=queues) == expected
 
 
@@ -152,9 +155,10 @@ def test_an_in_process_backend_has_no_worker(backend, how):
 
 
 def test_without_tasks_the_default_is_named_as_such():
-    with override_settings(), pytest.raises(ProdserverError) as error:
+    with override_settings():
         del settings.TASKS
-        worker().plan()
+        with pytest.raises(ProdserverError) as error:
+            worker().plan()
     assert "TASKS['default'] is 'django.tasks.backends.immediate.ImmediateBackend' (TASKS " in (
         str(error.value)
     )
@@ -174,9 +178,9 @@ def test_an_unknown_task_backend_says_how_to_run_its_worker():
 
 
 def test_an_unknown_alias_is_named_with_the_configured_ones():
-    with override_settings(TASKS={"default": {"BACKEND": DATABASE}}):
-        with pytest.raises(ProdserverError) as error:
-            worker({"backend": "defualt"}).plan()
+    tasks = {"default": {"BACKEND": DATABASE}}
+    with override_settings(TASKS=tasks), pytest.raises(ProdserverError) as error:
+        worker({"backend": "defualt"}).plan()
     assert str(error.value) == (
         "Process 'tasks': the tasks of TASKS['defualt'] cannot run: TASKS has no alias "
         "'defualt' (did you mean 'default'?) (it has 'default').\n"
@@ -193,15 +197,15 @@ def test_a_backend_that_moved_is_named_with_its_new_path():
         "be imported ("
     )
     assert str(error.value).endswith(
-        'django-tasks 0.12 moved its RQ backend to the django-tasks-rq package: use '
+        "django-tasks 0.12 moved its RQ backend to the django-tasks-rq package: use "
         '"django_tasks_rq.RQBackend".'
     )
 
 
 def test_args_as_a_list_are_refused():
-    with override_settings(TASKS={"default": {"BACKEND": DATABASE}}):
-        with pytest.raises(ProdserverError) as error:
-            worker(("--interval=2",)).plan()
+    tasks = {"default": {"BACKEND": DATABASE}}
+    with override_settings(TASKS=tasks), pytest.raises(ProdserverError) as error:
+        worker(("--interval=2",)).plan()
     assert str(error.value) == (
         "Process 'tasks': TasksWorker takes ARGS as a dict (the worker's options by name, and "
         "\"backend\", the TASKS alias), got a list: ['--interval=2']."
@@ -219,7 +223,9 @@ def test_the_loaded_backend_is_the_worker_and_says_where_it_came_from():
 def test_list_names_the_worker_it_resolved():
     needs(DATABASE)
     processes = {"tasks": {"BACKEND": TASKS_WORKER}}
-    with override_settings(TASKS={"default": {"BACKEND": DATABASE}}, PRODUCTION_PROCESSES=processes):
+    with override_settings(
+        TASKS={"default": {"BACKEND": DATABASE}}, PRODUCTION_PROCESSES=processes
+    ):
         [row] = process_table()
     assert row == (
         "tasks",
@@ -303,7 +309,8 @@ def test_worker_with_no_worker_configured_runs_the_default_alias():
     web = {"web": {"BACKEND": "django_prodserver.backends.gunicorn.GunicornServer"}}
     with override_settings(PRODUCTION_PROCESSES=web, TASKS={"default": {"BACKEND": DATABASE}}):
         assert first_process(read_configuration(), "worker") == ProcessSpec("tasks", TASKS_WORKER)
-    with override_settings(PRODUCTION_PROCESSES=web), pytest.raises(ProdserverError) as error:
+    with override_settings(PRODUCTION_PROCESSES=web):
         del settings.TASKS
-        first_process(read_configuration(), "worker")
+        with pytest.raises(ProdserverError) as error:
+            first_process(read_configuration(), "worker")
     assert str(error.value).startswith("No worker process is configured")
