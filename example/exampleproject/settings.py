@@ -97,9 +97,18 @@ if find_spec("django_tasks_db"):
     # The demo's /tasks/ page enqueues tasks that append to this file.
     EXAMPLE_TASK_LOG = os.environ.get("EXAMPLE_TASK_LOG", str(BASE_DIR / "task-log.txt"))
     PRODUCTION_PROCESSES["tasks"] = {
-        "BACKEND": "django_prodserver.backends.django_tasks.DjangoTasksWorker",
+        "BACKEND": "django_prodserver.backends.tasks.TasksWorker",
         "ARGS": {"queue_name": "default", "interval": 0.5},
     }
+
+# -- Django's task framework, its other task backends --
+# The apps of the task backends whose workers `TasksWorker` runs, where installed: with one
+# of them as TASKS["default"], `prodserver tasks` (or `manage.py worker`) runs its worker
+# (docs/guide-tasks.md). django-tasks-concurrent's worker runs django-tasks-db's tasks.
+if find_spec("django_tasks_redis"):
+    INSTALLED_APPS += ["django_tasks_redis"]
+if find_spec("django_tasks_concurrent") and find_spec("django_tasks_db"):
+    INSTALLED_APPS += ["django_tasks_concurrent"]
 
 # -- django-q2 --
 # The database is the queue (the ORM broker); `prodserver qcluster` runs the tasks. A task

@@ -61,8 +61,7 @@ BACKENDS = [
     TaskBackend(
         "concurrent_worker",
         ("django_tasks_concurrent",),
-        'TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}\n'
-        'INSTALLED_APPS += ["django_tasks_concurrent"]',
+        'TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}',
         {"worker": "concurrent_worker", "interval": 0.2},
         migrate=True,
         django_6_only=True,
@@ -80,7 +79,6 @@ BACKENDS = [
     TaskBackend(
         "run_redis_tasks",
         ("django_tasks_redis",),
-        'INSTALLED_APPS += ["django_tasks_redis"]\n'
         'TASKS = {"default": {"BACKEND": "django_tasks_redis.RedisTaskBackend", '
         '"OPTIONS": {"REDIS_URL": REDIS_URL, "REDIS_BLOCK_TIMEOUT": 500}}}',
         redis=True,
