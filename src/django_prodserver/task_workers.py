@@ -60,6 +60,8 @@ BUILT_IN: Mapping[str, tuple[str, ...]] = {
     "django_tasks_celery.CeleryBackend": (CELERY,),
     "django_tasks_celery.backend.CeleryBackend": (CELERY,),
 }
+# Where django-tasks kept the backends it moved out in 0.12.
+MOVED = ("django_tasks.backends.database", "django_tasks.backends.rq")
 # Task backends that run each task in the process that enqueues it: no worker to start.
 IN_PROCESS: Mapping[str, str] = {
     "django.tasks.backends.immediate.ImmediateBackend": "runs each task at once, in place",
@@ -159,9 +161,15 @@ def registered_entries() -> Iterator[WorkerEntry]:
 
 
 def entries_for(process: str, tasks: TaskBackendSettings) -> list[WorkerEntry]:
-    """The registered workers of the alias's task backend: by its path, else by its class."""
+    """The registered workers of the alias's task backend: by its path, else by its class.
+
+    A path of the table needs no import (a missing package is the worker's to name, with its
+    pip line); any other is imported, to find the backend it subclasses.
+    """
     entries = list(registered_entries())
     found = [entry for entry in entries if entry.task_backend == tasks.path]
+    if found and tasks.path.startswith(MOVED):
+        import_task_backend(process, tasks)  # django-tasks 0.12 and newer: moved, says so
     if found or tasks.path in IN_PROCESS:
         return found
     configured = import_task_backend(process, tasks)
@@ -176,6 +184,8 @@ def in_process_reason(process: str, tasks: TaskBackendSettings) -> str | None:
     """How an in-process task backend runs its tasks; None for one that needs a worker."""
     if tasks.path in IN_PROCESS:
         return IN_PROCESS[tasks.path]
+    if any(entry.task_backend == tasks.path for entry in registered_entries()):
+        return None
     configured = import_task_backend(process, tasks)
     for path, reason in IN_PROCESS.items():
         known = import_quietly(path)
@@ -191,11 +201,11 @@ def import_task_backend(process: str, tasks: TaskBackendSettings) -> type:
         moved = (
             " django-tasks 0.12 moved its database backend to the django-tasks-db package: "
             'use "django_tasks_db.DatabaseBackend", and "django_tasks_db" in INSTALLED_APPS.'
-            if tasks.path.startswith("django_tasks.backends.database")
+            if tasks.path.startswith(MOVED[0])
             else (
                 " django-tasks 0.12 moved its RQ backend to the django-tasks-rq package: use "
                 '"django_tasks_rq.RQBackend".'
-                if tasks.path.startswith("django_tasks.backends.rq")
+                if tasks.path.startswith(MOVED[1])
                 else ""
             )
         )

@@ -13,7 +13,7 @@ from django.test import override_settings
 
 from django_prodserver.backends.tasks import TasksWorker
 from django_prodserver.checks import check_production_processes, checking_in_depth
-from django_prodserver.errors import ProdserverError
+from django_prodserver.errors import MissingPackageError, ProdserverError
 from django_prodserver.invocation import first_process
 from django_prodserver.listing import process_table
 from django_prodserver.loading import load_backend
@@ -49,10 +49,8 @@ def worker(args=None, name="tasks", **spec):
     return load_backend(ProcessSpec(name, TASKS_WORKER, {} if args is None else args, **spec))
 
 
-def line(tasks, args=None, apps=(), **settings_):
-    with override_settings(
-        TASKS=tasks, INSTALLED_APPS=[*settings.INSTALLED_APPS, *apps], **settings_
-    ):
+def line(tasks, args=None, **settings_):
+    with override_settings(TASKS=tasks, **settings_):
         return worker(args).plan().command_line()
 
 
@@ -96,7 +94,7 @@ def test_another_alias_is_passed_to_the_workers_own_option():
 def test_redis_runs_continuously_on_its_alias():
     needs(REDIS)
     tasks = {"default": {"BACKEND": IMMEDIATE}, "redis": {"BACKEND": REDIS}}
-    assert line(tasks, {"backend": "redis"}, apps=["django_tasks_redis"]) == (
+    assert line(tasks, {"backend": "redis"}) == (
         "python manage.py run_redis_tasks --continuous --backend=redis"
     )
 
@@ -106,9 +104,7 @@ def test_the_database_has_a_second_worker_by_name():
     needs("concurrent")
     tasks = {"default": {"BACKEND": DATABASE}}
     args = {"worker": "concurrent_worker", "concurrency": 5}
-    assert line(tasks, args, apps=["django_tasks_concurrent"]) == (
-        "python manage.py concurrent_worker --concurrency=5"
-    )
+    assert line(tasks, args) == ("python manage.py concurrent_worker --concurrency=5")
     with override_settings(TASKS=tasks), pytest.raises(ProdserverError) as error:
         worker({"worker": "concurent_worker"}).plan()
     assert str(error.value) == (
@@ -314,3 +310,14 @@ def test_worker_with_no_worker_configured_runs_the_default_alias():
         with pytest.raises(ProdserverError) as error:
             first_process(read_configuration(), "worker")
     assert str(error.value).startswith("No worker process is configured")
+
+
+def test_a_missing_package_is_named_with_its_pip_line(monkeypatch):
+    monkeypatch.setitem(sys.modules, "django_tasks_redis", None)
+    tasks = {"default": {"BACKEND": REDIS}}
+    with override_settings(TASKS=tasks), pytest.raises(MissingPackageError) as error:
+        worker().plan()
+    assert str(error.value) == (
+        "Process 'tasks' needs django-tasks-redis, which is not installed.\n"
+        "Install it with: pip install 'django-prodserver[django-tasks-redis]'"
+    )
