@@ -8,6 +8,7 @@ import pkgutil
 from typing import cast
 
 from django_prodserver import backends as backends_package
+from django_prodserver.backend_names import is_registered_name, registered_path
 from django_prodserver.backends.base import (
     Backend,
     BaseProcessBackend,
@@ -38,6 +39,9 @@ _BASE_CLASSES = (
 def load_backend(spec: ProcessSpec) -> Backend:
     """The backend object of `spec`; whatever its module or constructor raises, a check error."""
     backend_class = import_backend_class(spec.name, spec.backend)
+    origin = None
+    if is_registered_name(spec.backend):
+        origin = registered_path(spec.name, spec.backend)[1]
     if issubclass(backend_class, BaseProcessBackend):
         from django_prodserver.legacy import legacy_backend
 
@@ -46,6 +50,8 @@ def load_backend(spec: ProcessSpec) -> Backend:
         backend: Backend = backend_class(spec)
         if isinstance(backend, Backend):  # not a class with a plan() of its own making
             backend = backend.resolved()
+            if origin is not None:
+                backend.origin = origin + (f"; {backend.origin}" if backend.origin else "")
     except ProdserverError:
         raise
     except Exception as error:
@@ -63,6 +69,8 @@ def exception_text(error: BaseException) -> str:
 
 
 def import_backend_class(process: str, path: str) -> type[Backend] | type[BaseProcessBackend]:
+    if is_registered_name(path):
+        path = registered_path(process, path)[0]
     module_path, _, class_name = path.rpartition(".")
     if not module_path or not all(part.isidentifier() for part in path.split(".")):
         raise BackendImportError(

@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from django_prodserver.backend_names import dotted_path, registered_by
 from django_prodserver.backends.base import Backend
 from django_prodserver.backends.task_framework import (
     DEFAULT_ALIAS,
@@ -147,17 +148,7 @@ def registered_entries() -> Iterator[WorkerEntry]:
         for worker in workers:
             yield WorkerEntry(task_backend, worker)
     for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        distribution = getattr(entry_point, "dist", None)
-        source = (
-            f"{distribution.name} {distribution.version}"
-            if distribution is not None
-            else "an installed package"
-        )
-        yield WorkerEntry(
-            entry_point.name,
-            entry_point.value.replace(":", "."),
-            f"registered by {source} (entry point group {ENTRY_POINT_GROUP})",
-        )
+        yield WorkerEntry(entry_point.name, dotted_path(entry_point), registered_by(entry_point))
 
 
 def entries_for(process: str, tasks: TaskBackendSettings) -> list[WorkerEntry]:
