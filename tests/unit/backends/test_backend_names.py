@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 from django.test import override_settings
 
@@ -12,20 +10,19 @@ from django_prodserver.errors import BackendImportError
 from django_prodserver.listing import process_table
 from django_prodserver.loading import load_backend
 from django_prodserver.processes import ProcessSpec
-from tests.unit.backends.support import APPLICATIONS
+from tests.unit.backends.support import APPLICATIONS, install_distribution
 
 
 @pytest.fixture
 def registered(tmp_path, monkeypatch):
     """An installed distribution that registers `ourserver` (our gunicorn backend)."""
-    info = tmp_path / "ourservers-2.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ourservers\nVersion: 2.0\n")
-    (info / "entry_points.txt").write_text(
-        f"[{ENTRY_POINT_GROUP}]\nourserver = django_prodserver.backends.gunicorn:GunicornServer\n"
+    install_distribution(
+        tmp_path,
+        "ourservers",
+        "2.0",
+        f"[{ENTRY_POINT_GROUP}]\nourserver = django_prodserver.backends.gunicorn:GunicornServer\n",
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    importlib.invalidate_caches()
 
 
 def test_a_registered_name_loads_its_backend_and_says_where_it_came_from(registered):

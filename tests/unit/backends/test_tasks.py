@@ -19,6 +19,7 @@ from django_prodserver.listing import process_table
 from django_prodserver.loading import load_backend
 from django_prodserver.processes import ProcessSpec, read_configuration
 from django_prodserver.task_workers import ENTRY_POINT_GROUP, TASKS_WORKER
+from tests.unit.backends.support import install_distribution
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("django.tasks") is None, reason="Django 6's task framework"
@@ -247,14 +248,13 @@ def test_a_package_registers_the_worker_of_its_task_backend(tmp_path, monkeypatc
             """
         )
     )
-    info = tmp_path / "othertasks-1.2.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: othertasks\nVersion: 1.2\n")
-    (info / "entry_points.txt").write_text(
-        f"[{ENTRY_POINT_GROUP}]\nothertasks.OtherBackend = othertasks:OtherWorker\n"
+    install_distribution(
+        tmp_path,
+        "othertasks",
+        "1.2",
+        f"[{ENTRY_POINT_GROUP}]\nothertasks.OtherBackend = othertasks:OtherWorker\n",
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    importlib.invalidate_caches()
     with override_settings(TASKS={"default": {"BACKEND": "othertasks.OtherBackend"}}):
         backend = worker()
         assert backend.plan().command_line() == "python manage.py db_worker"
