@@ -87,8 +87,12 @@ class RQWorker(TaskFrameworkWorker, ManagementCommandBackend):
     def run(self, plan: Plan) -> int | None:
         from django_rq import get_connection
 
+        from django_prodserver.serving.rq import install
+
         names = plan.positionals or (DEFAULT_QUEUE,)
         probe_redis(get_connection(names[0]), self.name, "RQ", SETTING)
+        # RQ's stop races its pubsub thread and can hang for a minute (serving/rq.py).
+        install()
         return super().run(plan)
 
     def check_queues(self, names: Sequence[str]) -> None:
