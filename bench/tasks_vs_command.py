@@ -24,7 +24,8 @@ Measured, per run:
    exit status and whatever of its process group is left.
 
 The report gives, per backend, the medians of A and B and the median of the ratios A/B
-taken round by round. Written to bench/results/tasks-vs-command.md.
+taken round by round. Written to bench/results/tasks-vs-command.md
+(`tasks-vs-command-NAME.md` with `--only NAME`).
 
 Run from the repository root (Linux; redis-server on PATH, PostgreSQL's initdb for
 procrastinate):
@@ -56,6 +57,7 @@ sys.path.insert(0, str(REPO))  # tests.brokers: the PostgreSQL cluster the tests
 POLL_INTERVAL = 0.010
 FIRST_TASK_TIMEOUT = 60.0
 STOP_TIMEOUT = 90.0
+SLOW_STOP = 10.0  # seconds from SIGTERM to exit, with a 2 s task running
 FOREIGN_ENV = ("DJANGO_DEBUG", "PYTHONPATH", "DJANGO_SETTINGS_MODULE")
 FOREIGN_ENV_PREFIXES = ("CELERY_", "DRAMATIQ_", "EXAMPLE_")
 TASKS_WORKER = "django_prodserver.backends.tasks.TasksWorker"
@@ -375,7 +377,15 @@ def report(results: dict[str, list[Run]], lines: dict[str, tuple[str, str]], opt
     ]
     for name, runs in results.items():
         text += ["", f"## {name}", "", *ab_table(runs, METRICS, "TasksWorker", "own command")]
-    publish("\n".join(text) + "\n", RESULTS / "tasks-vs-command.md")
+    slow = [
+        f"{name} {run.variant} round {run.round}: {run.stop_s:.1f} s"
+        for name, runs in results.items()
+        for run in runs
+        if run.stop_s is not None and run.stop_s > SLOW_STOP
+    ]
+    text += ["", "Stops slower than the task plus a few seconds: " + ("; ".join(slow) or "none.")]
+    only = "-" + "-".join(name.replace(" ", "-") for name in options.only) if options.only else ""
+    publish("\n".join(text) + "\n", RESULTS / f"tasks-vs-command{only}.md")
 
 
 if __name__ == "__main__":
