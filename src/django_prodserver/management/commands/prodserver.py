@@ -12,7 +12,6 @@ from django_prodserver.command_line import split_server_args
 from django_prodserver.environment import apply_process_environment
 from django_prodserver.errors import ProdserverError
 from django_prodserver.exports.flags import (
-    EXPORT_FLAGS,
     FORMAT_NAMES,
     add_export_arguments,
     reject_export_flags,
@@ -225,21 +224,19 @@ class Command(BaseCommand):
         run_together(invocation, planned)
 
 
-# The options that take a value, and what the value is: a blank one is an error, not the
-# option left out (`--export ""` once started the server).
-VALUE_OPTIONS = {
+# The options that name what the command does, and what each takes: a blank value is an
+# error, not the option left out (`--export ""` once started the server).
+MODE_OPTIONS = {
     "export": ("--export", f"a format, one of {', '.join(FORMAT_NAMES)}"),
     "probe": ("--probe", "the name of the process to ask"),
-    **{flag.dest: (flag.flag, flag.metavar) for flag in EXPORT_FLAGS},
 }
 
 
 def refuse_blank_values(options: dict[str, Any]) -> None:
-    for dest, (flag, what) in VALUE_OPTIONS.items():
-        given = options.get(dest)
-        for value in given if isinstance(given, list) else [given]:
-            if isinstance(value, str) and not value.strip():
-                raise ProdserverError(f"{flag} was given an empty value; it takes {what}.")
+    for dest, (flag, what) in MODE_OPTIONS.items():
+        value = options.get(dest)
+        if isinstance(value, str) and not value.strip():
+            raise ProdserverError(f"{flag} was given an empty value; it takes {what}.")
 
 
 def refuse_typed_options(invocation: Invocation, planned: list[PlannedProcess]) -> None:
