@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ from django.conf import settings
 
 from django_prodserver.bounds import shown
 from django_prodserver.errors import ApplicationError
-from django_prodserver.suggestions import did_you_mean
+from django_prodserver.suggestions import closest
 
 
 def wsgi_application(process: str) -> str:
@@ -72,16 +73,19 @@ def found_application(setting: str, dotted: object, process: str) -> str:
     missing = find_module(module)
     if missing is not None:
         name, siblings = missing
+        parent, _, last = name.rpartition(".")
+        nearest = closest(last, siblings, limit=1)
+        hint = f" (did you mean '{parent}.{nearest[0]}'?)" if nearest else ""
         raise ApplicationError(
             f"Process '{process}': {setting} '{dotted}' cannot be served: there is no module "
-            f"'{name}'{did_you_mean(name, siblings, quote=chr(39))}."
+            f"'{name}'{hint}."
         )
     return f"{module}:{attribute}"
 
 
 def find_module(dotted: str) -> tuple[str, list[str]] | None:
     """None when module `dotted` can be imported; else the first part of it that cannot be,
-    with the modules beside that part (for a suggestion).
+    with the names of the modules beside that part (for a suggestion).
 
     Nothing is imported: each package is looked up in its parent's folders, as the import
     system would (`importlib.util.find_spec` imports the parents of the name it is given).
@@ -128,7 +132,7 @@ def _siblings(parent: str, locations: Sequence[str] | None) -> list[str]:
     """The modules of package `parent` (none listed at the top level: too many to suggest)."""
     if not parent or not locations:
         return []
-    return [f"{parent}.{info.name}" for info in pkgutil.iter_modules(list(locations))]
+    return [info.name for info in pkgutil.iter_modules(list(locations))]
 
 
 def check_attribute(application: str, process: str) -> None:
@@ -142,8 +146,14 @@ def check_attribute(application: str, process: str) -> None:
     module = importlib.import_module(module_name)
     if hasattr(module, attribute):
         return
-    names = [name for name, value in vars(module).items() if callable(value)]
-    hint = did_you_mean(attribute, names, quote="'")
+    # What serves requests there: an application object (WSGIHandler, ASGIHandler, ...),
+    # not the classes and functions the module imports to make it.
+    served = [
+        name
+        for name, value in vars(module).items()
+        if callable(value) and not inspect.isclass(value) and not inspect.isroutine(value)
+    ]
+    hint = f"; it has {', '.join(repr(name) for name in served)}" if served else ""
     raise ApplicationError(
         f"Process '{process}': the application '{application}' cannot be served: the module "
         f"'{module_name}' has no attribute '{attribute}'{hint}."

@@ -64,8 +64,12 @@ def plan_invocation(invocation: Invocation) -> list[PlannedProcess]:
         if backend is None:
             planned.append(PlannedProcess(spec, None, None, error))
             continue
-        beside = backend.environment_beside([b for b in backends if b is not backend])
-        env = {**invocation.django.line_environment(), **(beside if invocation.together else {})}
+        beside = (
+            backend.environment_beside([b for b in backends if b is not backend])
+            if invocation.together
+            else {}
+        )
+        env = {**invocation.django.line_environment(), **beside}
         planned.append(_planned(spec, backend, invocation.overrides, {**env, **spec.env}))
     return planned
 
