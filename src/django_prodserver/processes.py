@@ -192,7 +192,7 @@ def read_configuration() -> Configuration:
     problems: list[Problem] = []
     for name, definition in raw.items():
         name_problem = name_error(name)
-        spec, found = _read_process(str(name), definition)
+        spec, found = _read_process(name_text(name), definition)
         found = [name_problem, *found] if name_problem else found
         if not found and spec is not None:
             specs[spec.name] = spec
@@ -213,6 +213,11 @@ def concerns(problem: Problem, names: Sequence[str]) -> bool:
     )
 
 
+def name_text(name: object) -> str:
+    """A process name as text: a name that is not a string (an error of its own) as shown."""
+    return name if isinstance(name, str) else shown(name)
+
+
 def name_error(name: object) -> Problem | None:
     """Why `name` cannot name a process (prodserver.E013), or None when it can."""
     if not isinstance(name, str):
@@ -220,7 +225,7 @@ def name_error(name: object) -> Problem | None:
             NAME_CHECK,
             f"Process {shown(name)}: a process name must be a string, got {type(name).__name__}.",
             hint=f'Write it as a string, such as "{shown(name)}"; {NAME_RULE}.',
-            process=shown(name),
+            process=name_text(name),
         )
     if NAME_PATTERN.fullmatch(name) and len(name) <= MAX_NAME_LENGTH:
         return None
@@ -260,7 +265,7 @@ def nothing_configured() -> ProdserverError:
 
 def configured_names() -> list[str]:
     raw = getattr(settings, SETTING, {})
-    return [str(name) for name in raw] if isinstance(raw, Mapping) else []
+    return [name_text(name) for name in raw] if isinstance(raw, Mapping) else []
 
 
 class _DefinitionError(Exception):
