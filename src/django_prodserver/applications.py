@@ -105,9 +105,10 @@ def find_module(dotted: str) -> tuple[str, list[str]] | None:
 
 def _locate(name: str, parent_locations: Sequence[str] | None) -> tuple[bool, Sequence[str] | None]:
     """Whether module `name` is found, and where its own modules are (None: not a package)."""
-    module = sys.modules.get(name)
-    if module is not None:
-        return True, getattr(module, "__path__", None)
+    if name in sys.modules:
+        # None there is a module that cannot be imported, as the import system reads it.
+        module = sys.modules[name]
+        return module is not None, getattr(module, "__path__", None)
     try:
         if parent_locations is None:
             spec = importlib.util.find_spec(name)  # a top-level name: nothing is imported

@@ -111,11 +111,12 @@ _MISSING = object()
 
 
 def _described(value: object) -> str:
-    """`a function`, `the module 'x'`, `an int`: what a BACKEND names instead of a class."""
+    """`a function`, `the module 'x'`, `an int (3)`: what a BACKEND names instead of a class."""
     if inspect.ismodule(value):
         return f"the module '{value.__name__}'"
-    kind = "a function" if inspect.isroutine(value) else f"a {type(value).__name__}"
-    return f"{kind} ({shown(value, 60)})"
+    if inspect.isroutine(value):
+        return "a function"
+    return f"a {type(value).__name__} ({shown(value, 40)})"
 
 
 def _import_failed(process: str, path: str, error: BaseException) -> BackendImportError:

@@ -164,6 +164,7 @@ def write_modules(directory: Path, page: Path) -> None:
 
 
 def project_for(directory: Path, block: Block, extra: str = "") -> Project:
+    write_documented_package(directory)  # before the page's own modules, which may replace it
     write_modules(directory, block.path)
     if block.kind == "settings":
         # What the block sets beside the processes (a worker's RQ_QUEUES, HUEY, ...) too.
@@ -279,14 +280,12 @@ def test_translation_is_what_dry_run_prints(block: Block, tmp_path: Path) -> Non
     processes = processes_of(example)
     assert len(processes) == 1, f"{example.id}: a translated example defines one process"
     project = project_for(tmp_path, example, extra=DOCUMENTED_WSGI)
-    write_documented_package(tmp_path)
     assert dry_run(project, next(iter(processes))) == lines[0]
 
 
 @pytest.mark.parametrize("command", console_commands(), ids=lambda c: c.id)
 def test_console_example_prints_what_it_shows(command: ConsoleCommand, tmp_path: Path) -> None:
     project = project_for(tmp_path, settings_block_above(command.block), extra=DOCUMENTED_WSGI)
-    write_documented_package(tmp_path)
     # The settings module the pages' projects run with, which the exports write down.
     make_settings_module(tmp_path, DOCUMENTED_SETTINGS, project.module)
     project = dataclasses.replace(project, module=DOCUMENTED_SETTINGS)

@@ -166,8 +166,9 @@ CASES = {
     ),
     "a BACKEND that is a function": (
         backend(f"{HOSTILE}.not_a_class"),
-        f"(prodserver.E004) Process 'web': BACKEND '{HOSTILE}.not_a_class' is a function "
-        f"(<function not_a_class",
+        f"(prodserver.E004) Process 'web': BACKEND '{HOSTILE}.not_a_class' is a function, not a "
+        f"class: a BACKEND names a backend class, such as "
+        f"'django_prodserver.backends.gunicorn.GunicornServer'.",
     ),
     "a process named --all": (
         {"--all": {"BACKEND": GUNICORN}},
