@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -9,10 +10,20 @@ import django
 import pytest
 
 from tests.brokers import redis_server
-from tests.support import Project, Running, free_port, write_project
+from tests.support import Project, Running, free_port, write_documented_package, write_project
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 django.setup()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def documented_package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """`myproject.wsgi` and `myproject.asgi` importable here, as the plans' tests name them."""
+    folder = tmp_path_factory.mktemp("documented")
+    write_documented_package(folder)
+    sys.path.append(str(folder))
+    yield
+    sys.path.remove(str(folder))
 
 
 @pytest.fixture
