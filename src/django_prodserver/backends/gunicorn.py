@@ -127,6 +127,14 @@ class GunicornServer(ServerBackend):
         binds = plan.values("bind") or (DEFAULT_BIND,)
         return Address.parse(binds[0], default_port=8000)
 
+    def runtime_files(self, plan: Plan) -> str | None:
+        """gunicorn 25.1 and later: its control socket, unless the options place or disable it."""
+        if not any(option.key == "control_socket" for option in option_table().options):
+            return None
+        if plan.value("control_socket") or plan.switched_on("control_socket_disable"):
+            return None
+        return "gunicorn's control socket"
+
     def environment_beside(self, others: Sequence[Backend]) -> Mapping[str, str]:
         if not any(isinstance(other, GunicornServer) for other in others):
             return {}

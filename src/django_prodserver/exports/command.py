@@ -120,6 +120,7 @@ def export_options(
         django_options=django_options,
         dockerfile=options.get("dockerfile"),
         context=options.get("context"),
+        requirements=options.get("requirements"),
     )
 
 

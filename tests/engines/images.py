@@ -1,0 +1,241 @@
+"""The images the exports name, which no registry gives this machine: made from Debian.
+
+Each is pulled if a registry answers. If none does, it is made with `mmdebstrap` from
+Debian's packages, with what the official image offers that the exports and the tests
+rely on, and tagged with the official name, so that the files are used as generated
+(`FROM python:3.13-slim`). A made image carries a label that says so; the test session
+reports, for each image, where it came from.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.engines.dockerd import Docker, EngineError, run
+
+DEBIAN = "http://deb.debian.org/debian"
+# The Debian release whose python3 is that version (the official images are Debian too).
+SUITES = {"3.11": "bookworm", "3.13": "trixie"}
+ORIGIN = "org.django-prodserver.engines.made-from"
+# What a slim image leaves out (as Docker's debian:*-slim does).
+SLIM = (
+    "path-exclude=/usr/share/man/*",
+    "path-exclude=/usr/share/info/*",
+    "path-exclude=/usr/share/locale/*",
+    "path-include=/usr/share/locale/locale.alias",
+    "path-exclude=/usr/share/doc/*",
+    "path-include=/usr/share/doc/*/copyright",
+)
+HOST_CERTIFICATES = Path("/etc/ssl/certs/ca-certificates.crt")
+CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
+PULL_TIMEOUT = 60
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to make an image from Debian: its packages, the rest of its setup, its config."""
+
+    name: str
+    suite: str
+    packages: tuple[str, ...]
+    # Dockerfile instructions for `docker import --change` (ENV, USER, WORKDIR, CMD, ...).
+    config: tuple[str, ...]
+    finish: Callable[[Path], None] = field(default=lambda root: None)
+
+
+def python_slim(version: str) -> Recipe:
+    """`python:X.Y-slim`: python, pip (in /usr/local, not Debian's), CA certificates."""
+    if version not in SUITES:
+        raise EngineError(
+            f"python:{version}-slim cannot be pulled, and no Debian release has Python "
+            f"{version} to make it from (these do: {', '.join(SUITES)}). Run the engine "
+            f"tests with one of those Pythons."
+        )
+
+    def finish(root: Path) -> None:
+        # The official image's pip is its own, not the distribution's: installs land in
+        # /usr/local, and no EXTERNALLY-MANAGED marker stops `pip install` as root.
+        for marker in root.glob("usr/lib/python3*/EXTERNALLY-MANAGED"):
+            marker.unlink()
+        [wheel] = root.glob("usr/share/python-wheels/pip-*.whl")
+        inside = f"/{wheel.relative_to(root)}"
+        chroot(root, "python3", f"{inside}/pip", "install", "--no-index", "--no-cache-dir",
+               "--root-user-action=ignore", inside)  # fmt: skip
+        add_host_certificates(root)
+
+    return Recipe(
+        name=f"python:{version}-slim",
+        suite=SUITES[version],
+        packages=("python3", "python3-pip-whl", "python-is-python3", "ca-certificates", "passwd"),
+        config=("ENV LANG=C.UTF-8", 'CMD ["python3"]'),
+        finish=finish,
+    )
+
+
+def redis() -> Recipe:
+    """`redis:8`: redis-server as user redis on every interface, its data in /data."""
+
+    def finish(root: Path) -> None:
+        data = root / "data"
+        data.mkdir()
+        chroot(root, "chown", "redis:redis", "/data")
+
+    return Recipe(
+        name="redis:8",
+        suite="trixie",
+        packages=("redis-server",),
+        config=(
+            "USER redis",
+            "WORKDIR /data",
+            "EXPOSE 6379",
+            'CMD ["redis-server", "--protected-mode", "no", "--bind", "*"]',
+        ),
+        finish=finish,
+    )
+
+
+# The official image's start: a cluster made on the first start, from POSTGRES_USER,
+# POSTGRES_PASSWORD and POSTGRES_DB, that takes passwords from every address.
+POSTGRES_ENTRYPOINT = """\
+#!/bin/sh
+set -eu
+: "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD must be set}"
+user="${POSTGRES_USER:-postgres}"
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+    printf '%s\\n' "$POSTGRES_PASSWORD" > /tmp/pwfile
+    initdb --username="$user" --pwfile=/tmp/pwfile --auth=scram-sha-256 -D "$PGDATA" >/dev/null
+    rm /tmp/pwfile
+    echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
+    if [ "${POSTGRES_DB:-$user}" != postgres ]; then
+        echo "CREATE DATABASE \\"${POSTGRES_DB:-$user}\\" OWNER \\"$user\\"" |
+            postgres --single -D "$PGDATA" postgres >/dev/null
+    fi
+fi
+exec "$@"
+"""
+
+
+def postgres() -> Recipe:
+    """`postgres:17`: the official image's environment variables, its data folder, its port."""
+
+    def finish(root: Path) -> None:
+        entrypoint = root / "usr/local/bin/docker-entrypoint.sh"
+        entrypoint.write_text(POSTGRES_ENTRYPOINT)
+        entrypoint.chmod(0o755)
+        (root / "var/lib/postgresql/data").mkdir(parents=True)
+        chroot(
+            root, "chown", "-R", "postgres:postgres", "/var/lib/postgresql", "/var/run/postgresql"
+        )
+
+    return Recipe(
+        name="postgres:17",
+        suite="trixie",
+        packages=("postgresql-17",),
+        config=(
+            f"ENV PATH=/usr/lib/postgresql/17/bin:{SYSTEM_PATH}",
+            "ENV PGDATA=/var/lib/postgresql/data",
+            "USER postgres",
+            "EXPOSE 5432",
+            'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]',
+            'CMD ["postgres", "-c", "listen_addresses=*"]',
+        ),
+        finish=finish,
+    )
+
+
+SYSTEMD_IMAGE = "prodserver-engines/systemd:trixie"
+
+
+def systemd() -> Recipe:
+    """A Debian with systemd as its init (for `podman run --systemd=always`), Redis and Python.
+
+    Not an official image: a machine as the systemd export expects one, where the tests
+    install the project.
+    """
+    return Recipe(
+        name=SYSTEMD_IMAGE,
+        suite="trixie",
+        packages=(
+            "systemd",
+            "systemd-sysv",
+            "dbus",
+            "python3",
+            "python-is-python3",
+            "ca-certificates",
+            "passwd",
+            "redis-server",
+        ),
+        config=('CMD ["/sbin/init"]', "STOPSIGNAL SIGRTMIN+3"),
+        finish=add_host_certificates,
+    )
+
+
+def chroot(root: Path, *argv: str) -> None:
+    run(["chroot", str(root), *argv], timeout=300)
+
+
+def add_host_certificates(root: Path) -> None:
+    """The machine's own CA certificates (a proxy that re-signs HTTPS), trusted in the image."""
+    if not HOST_CERTIFICATES.is_file():
+        return
+    shipped = set(CERTIFICATE.findall((root / "etc/ssl/certs/ca-certificates.crt").read_text()))
+    extra = [c for c in CERTIFICATE.findall(HOST_CERTIFICATES.read_text()) if c not in shipped]
+    folder = root / "usr/local/share/ca-certificates"
+    for number, certificate in enumerate(extra):
+        (folder / f"host-{number}.crt").write_text(certificate + "\n")
+    if extra:
+        chroot(root, "update-ca-certificates")
+
+
+def ensure_image(docker: Docker, recipe: Recipe) -> str:
+    """The image in `docker`, from the cache, a registry, or made now; where it came from."""
+    if docker.has_image(recipe.name):
+        made = docker.labels(recipe.name).get(ORIGIN)
+        return f"{recipe.name}: {made or 'pulled'} (cached)"
+    pulled = docker("pull", recipe.name, timeout=PULL_TIMEOUT, check=False)
+    if pulled.returncode == 0:
+        return f"{recipe.name}: pulled from its registry"
+    made = make_image(docker, recipe)
+    return f"{recipe.name}: {made} (no registry answered: {last_line(pulled.stderr)})"
+
+
+def make_image(docker: Docker, recipe: Recipe) -> str:
+    if shutil.which("mmdebstrap") is None:
+        raise EngineError(
+            f"{recipe.name} cannot be pulled and mmdebstrap is missing to make it: "
+            f"apt-get install mmdebstrap (scripts/test does, as root)"
+        )
+    origin = f"made from Debian {recipe.suite}'s packages ({', '.join(recipe.packages)})"
+    with tempfile.TemporaryDirectory(prefix="prodserver-image-") as folder:
+        root = Path(folder) / "root"
+        dpkg = [f"--dpkgopt={option}" for option in SLIM]
+        run(
+            ["mmdebstrap", "--variant=minbase", "--mode=root", "--format=directory",
+             f"--include={','.join(recipe.packages)}", *dpkg, recipe.suite, str(root), DEBIAN],
+            timeout=900,
+        )  # fmt: skip
+        recipe.finish(root)
+        changes = [f"--change={line}" for line in (*recipe.config, f'LABEL {ORIGIN}="{origin}"')]
+        with subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE) as tar:
+            imported = subprocess.run(
+                [docker.client, "import", *changes, "-", recipe.name],
+                stdin=tar.stdout,
+                env=docker.env(),
+                capture_output=True,
+                timeout=600,
+            )
+        if imported.returncode != 0:
+            raise EngineError(f"docker import {recipe.name}: {imported.stderr.decode()}")
+    return origin
+
+
+def last_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else ""
