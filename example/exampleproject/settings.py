@@ -40,6 +40,19 @@ DATABASES = {
     }
 }
 
+# PostgreSQL where EXAMPLE_POSTGRES_HOST names its server (the stack of docs/deploy-compose.md
+# and of its test), SQLite otherwise.
+if os.environ.get("EXAMPLE_POSTGRES_HOST"):
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": os.environ["EXAMPLE_POSTGRES_HOST"],
+            "NAME": os.environ.get("EXAMPLE_POSTGRES_DB", "example"),
+            "USER": os.environ.get("EXAMPLE_POSTGRES_USER", "example"),
+            "PASSWORD": os.environ.get("EXAMPLE_POSTGRES_PASSWORD", ""),
+        }
+    }
+
 TIME_ZONE = "UTC"
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -73,6 +86,8 @@ CELERY_BEAT_SCHEDULE = {
         ),
     },
 }
+# The /celery/ page enqueues tasks that append to this file (where the worker runs).
+EXAMPLE_CELERY_LOG = os.environ.get("EXAMPLE_CELERY_LOG", str(BASE_DIR / "celery-log.txt"))
 PRODUCTION_PROCESSES["worker"] = {
     "BACKEND": "django_prodserver.backends.celery.CeleryWorker",
     "APP": "exampleproject.celery.app",

@@ -23,16 +23,25 @@ from tests.support import Project, export_files, free_port
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "django-prodserver"
 ENGINES = CACHE / "engines"
-# Where every image came from, said at the end of the session.
-ORIGINS: list[str] = []
 EXAMPLE_IMAGE = "example:latest"
 REDIS_URL = "redis://redis:6379/0"
 
 
+# Images are made and built in the first test that needs them (the suite's default is 120 s).
+TIMEOUT = 1200
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(item.path).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.timeout(TIMEOUT))
+            item.add_marker(pytest.mark.engine)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if ORIGINS:
+    if images.ORIGINS:
         terminalreporter.section("engine images")
-        for line in ORIGINS:
+        for line in images.ORIGINS:
             terminalreporter.write_line(line)
 
 
@@ -59,17 +68,10 @@ def podman(engine_state: Path, docker: Docker) -> Iterator[Podman]:
         yield store
 
 
-def ensure(docker: Docker, recipe: images.Recipe) -> str:
-    origin = images.ensure_image(docker, recipe)
-    if origin not in ORIGINS:
-        ORIGINS.append(origin)
-    return recipe.name
-
-
 @pytest.fixture(scope="session")
 def python_image(docker: Docker) -> str:
     """`python:X.Y-slim` for the Python that runs the exports (the one the Dockerfile names)."""
-    return ensure(docker, images.python_slim(f"{sys.version_info[0]}.{sys.version_info[1]}"))
+    return images.ensure(docker, images.python_slim(f"{sys.version_info[0]}.{sys.version_info[1]}"))
 
 
 @pytest.fixture(scope="session")

@@ -75,6 +75,19 @@ class Docker:
     ) -> subprocess.CompletedProcess[str]:
         return run([self.client, *args], self.env(), timeout, check, input)
 
+    def run_in(
+        self, folder: Path, argv: Sequence[str], timeout: float = 600
+    ) -> subprocess.CompletedProcess[str]:
+        """A command that talks to this dockerd (docker-compose), run in `folder`."""
+        result = subprocess.run(
+            list(argv), cwd=folder, env=self.env(), capture_output=True, text=True, timeout=timeout
+        )
+        if result.returncode != 0:
+            raise EngineError(
+                f"{' '.join(argv)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+            )
+        return result
+
     def start(self, argv: Sequence[str], cwd: Path, log: Path) -> Running:
         """A command that talks to this dockerd (docker-compose, `docker run`), running."""
         return start_command(argv, cwd, self.env(), log)

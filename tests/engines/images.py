@@ -9,6 +9,7 @@ reports, for each image, where it came from.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -130,9 +131,8 @@ def postgres() -> Recipe:
         entrypoint.write_text(POSTGRES_ENTRYPOINT)
         entrypoint.chmod(0o755)
         (root / "var/lib/postgresql/data").mkdir(parents=True)
-        chroot(
-            root, "chown", "-R", "postgres:postgres", "/var/lib/postgresql", "/var/run/postgresql"
-        )
+        (root / "run/postgresql").mkdir(exist_ok=True)  # its socket's folder
+        chroot(root, "chown", "-R", "postgres:", "/var/lib/postgresql", "/run/postgresql")
 
     return Recipe(
         name="postgres:17",
@@ -194,6 +194,18 @@ def add_host_certificates(root: Path) -> None:
         chroot(root, "update-ca-certificates")
 
 
+# Where every image of the session came from, said at its end.
+ORIGINS: list[str] = []
+
+
+def ensure(docker: Docker, recipe: Recipe) -> str:
+    """The image's name, once `docker` has it; where it came from goes into ORIGINS."""
+    origin = ensure_image(docker, recipe)
+    if origin not in ORIGINS:
+        ORIGINS.append(origin)
+    return recipe.name
+
+
 def ensure_image(docker: Docker, recipe: Recipe) -> str:
     """The image in `docker`, from the cache, a registry, or made now; where it came from."""
     if docker.has_image(recipe.name):
@@ -213,13 +225,13 @@ def make_image(docker: Docker, recipe: Recipe) -> str:
             f"apt-get install mmdebstrap (scripts/test does, as root)"
         )
     origin = f"made from Debian {recipe.suite}'s packages ({', '.join(recipe.packages)})"
-    with tempfile.TemporaryDirectory(prefix="prodserver-image-") as folder:
-        root = Path(folder) / "root"
+    folder = Path(tempfile.mkdtemp(prefix="prodserver-image-"))
+    root = folder / "root"
+    try:
         dpkg = [f"--dpkgopt={option}" for option in SLIM]
-        run(
+        bootstrap(
             ["mmdebstrap", "--variant=minbase", "--mode=root", "--format=directory",
-             f"--include={','.join(recipe.packages)}", *dpkg, recipe.suite, str(root), DEBIAN],
-            timeout=900,
+             f"--include={','.join(recipe.packages)}", *dpkg, recipe.suite, str(root), DEBIAN]
         )  # fmt: skip
         recipe.finish(root)
         changes = [f"--change={line}" for line in (*recipe.config, f'LABEL {ORIGIN}="{origin}"')]
@@ -233,7 +245,38 @@ def make_image(docker: Docker, recipe: Recipe) -> str:
             )
         if imported.returncode != 0:
             raise EngineError(f"docker import {recipe.name}: {imported.stderr.decode()}")
+    finally:
+        remove_tree(folder)
     return origin
+
+
+def bootstrap(argv: list[str]) -> None:
+    """mmdebstrap, stopped by SIGTERM if this is interrupted: it then unmounts what it
+    mounted in the tree (/proc, /sys, /dev/pts), which a SIGKILL would leave there."""
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as process:
+        try:
+            output, _ = process.communicate(timeout=900)
+        except BaseException:
+            process.terminate()
+            process.communicate(timeout=120)
+            raise
+    if process.returncode != 0:
+        raise EngineError(f"{' '.join(argv)} exited {process.returncode}:\n{output.decode()}")
+
+
+def remove_tree(folder: Path) -> None:
+    """`folder`, once nothing is mounted in it any more: never a file of a mounted /sys."""
+    mounted = [
+        line.split()[4]
+        for line in Path("/proc/self/mountinfo").read_text().splitlines()
+        if line.split()[4].startswith(f"{folder}/")
+    ]
+    for point in sorted(mounted, key=len, reverse=True):
+        run(["umount", point], check=False)
+    left = [point for point in mounted if os.path.ismount(point)]
+    if left:
+        raise EngineError(f"{folder} still has {', '.join(left)} mounted: not removed.")
+    shutil.rmtree(folder)
 
 
 def last_line(text: str) -> str:

@@ -11,13 +11,10 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
-
 from django_prodserver.exports.deployment import STOP_MARGIN
 from tests.engines.dockerd import Docker
 from tests.support import get
 
-pytestmark = pytest.mark.engine
 # gunicorn's and Python's ways of saying something went wrong.
 ERROR = re.compile(r"\[ERROR\]|\[CRITICAL\]|Traceback|Error:")
 # Where the processes may write in the image: the runtime folder the image names.

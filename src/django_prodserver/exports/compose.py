@@ -10,6 +10,7 @@ from django_prodserver.exports.deployment import (
     ExportFormat,
     ExportOptions,
 )
+from django_prodserver.exports.dockerfile import STATE_DIRECTORY
 from django_prodserver.exports.rendering import ExportedFile, render
 
 FORMAT = ExportFormat(
@@ -55,9 +56,18 @@ def export(deployment: Deployment) -> list[ExportedFile]:
             ),
             # A release step waits for the one before it; a process waits for every one.
             "depends_on": steps[: steps.index(process)][-1:] if process.release else steps,
+            # What it keeps from start to start, in a volume at the image's STATE_DIRECTORY.
+            "state_volume": f"{process.ident}-state" if process.state_files else None,
         }
         for process in deployment.processes
     ]
+    for service in services:
+        if service["state_volume"]:
+            notes.append(
+                f"{service['process'].ident} keeps {service['process'].state_files} in the "
+                f"volume {service['state_volume']}, at the image's $STATE_DIRECTORY "
+                f"({STATE_DIRECTORY})."
+            )
     context = {
         "format": FORMAT.name,
         "notes": notes,
@@ -65,6 +75,8 @@ def export(deployment: Deployment) -> list[ExportedFile]:
         "options": options,
         "build": build,
         "environment_files": environment_files,
+        "state_directory": STATE_DIRECTORY,
+        "volumes": [service["state_volume"] for service in services if service["state_volume"]],
     }
     return [ExportedFile("compose.yaml", render("compose.yaml", context))]
 
