@@ -36,7 +36,12 @@ WSGI_APPLICATION = "exampleproject.wsgi.application"
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("EXAMPLE_DATABASE", str(BASE_DIR / "db.sqlite3")),
+        # In $STATE_DIRECTORY where the process has one (systemd's StateDirectory=, the
+        # image's folder of its user): the code's folder is not the process's to write.
+        "NAME": os.environ.get(
+            "EXAMPLE_DATABASE",
+            str(Path(os.environ.get("STATE_DIRECTORY") or BASE_DIR) / "db.sqlite3"),
+        ),
     }
 }
 

@@ -23,6 +23,8 @@ from tests.support import Project, export_files, free_port
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "django-prodserver"
 ENGINES = CACHE / "engines"
+# podman's store remembers where its run state was: the same place every session.
+PODMAN_STATE = Path("/run/prodserver-engines/podman")
 EXAMPLE_IMAGE = "example:latest"
 REDIS_URL = "redis://redis:6379/0"
 
@@ -64,7 +66,7 @@ def docker(engine_state: Path) -> Iterator[Docker]:
 
 @pytest.fixture(scope="session")
 def podman(engine_state: Path, docker: Docker) -> Iterator[Podman]:
-    with podman_store(ENGINES / "podman", engine_state / "podman") as store:
+    with podman_store(ENGINES / "podman", PODMAN_STATE) as store:
         yield store
 
 

@@ -9,6 +9,7 @@ reports, for each image, where it came from.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -24,6 +25,7 @@ DEBIAN = "http://deb.debian.org/debian"
 # The Debian release whose python3 is that version (the official images are Debian too).
 SUITES = {"3.11": "bookworm", "3.13": "trixie"}
 ORIGIN = "org.django-prodserver.engines.made-from"
+RECIPE = "org.django-prodserver.engines.recipe"
 # What a slim image leaves out (as Docker's debian:*-slim does).
 SLIM = (
     "path-exclude=/usr/share/man/*",
@@ -49,6 +51,13 @@ class Recipe:
     # Dockerfile instructions for `docker import --change` (ENV, USER, WORKDIR, CMD, ...).
     config: tuple[str, ...]
     finish: Callable[[Path], None] = field(default=lambda root: None)
+
+    @property
+    def key(self) -> str:
+        """What the image is made of: a cached image with another key is made again."""
+        finish = self.finish.__code__
+        made_of = repr((self.suite, self.packages, self.config, finish.co_code, finish.co_consts))
+        return hashlib.sha256(made_of.encode()).hexdigest()[:16]
 
 
 def python_slim(version: str) -> Recipe:
@@ -209,8 +218,11 @@ def ensure(docker: Docker, recipe: Recipe) -> str:
 def ensure_image(docker: Docker, recipe: Recipe) -> str:
     """The image in `docker`, from the cache, a registry, or made now; where it came from."""
     if docker.has_image(recipe.name):
-        made = docker.labels(recipe.name).get(ORIGIN)
-        return f"{recipe.name}: {made or 'pulled'} (cached)"
+        labels = docker.labels(recipe.name)
+        if ORIGIN not in labels:
+            return f"{recipe.name}: pulled from its registry (cached)"
+        if labels.get(RECIPE) == recipe.key:
+            return f"{recipe.name}: {labels[ORIGIN]} (cached)"
     pulled = docker("pull", recipe.name, timeout=PULL_TIMEOUT, check=False)
     if pulled.returncode == 0:
         return f"{recipe.name}: pulled from its registry"
@@ -234,7 +246,9 @@ def make_image(docker: Docker, recipe: Recipe) -> str:
              f"--include={','.join(recipe.packages)}", *dpkg, recipe.suite, str(root), DEBIAN]
         )  # fmt: skip
         recipe.finish(root)
-        changes = [f"--change={line}" for line in (*recipe.config, f'LABEL {ORIGIN}="{origin}"')]
+        labels = f'LABEL {ORIGIN}="{origin}" {RECIPE}="{recipe.key}"'
+        config = (f"ENV PATH={SYSTEM_PATH}", *recipe.config, labels)
+        changes = [f"--change={line}" for line in config]
         with subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE) as tar:
             imported = subprocess.run(
                 [docker.client, "import", *changes, "-", recipe.name],

@@ -121,10 +121,11 @@ def podman_store(root: Path, state: Path) -> Iterator[Podman]:
     nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     nproc = resource.getrlimit(resource.RLIMIT_NPROC)[1]
     nproc = NPROC if nproc == resource.RLIM_INFINITY else min(NPROC, nproc)
-    (state / "networks").mkdir(parents=True)
+    (state / "networks").mkdir(parents=True, exist_ok=True)
     podman = Podman(root, state)
     podman.configuration.write_text(CONFIGURATION.format(nofile=nofile, nproc=nproc, state=state))
     try:
         yield podman
     finally:
         podman.remove_everything_started()
+        shutil.rmtree(state, ignore_errors=True)

@@ -61,13 +61,12 @@ def export(deployment: Deployment) -> list[ExportedFile]:
         }
         for process in deployment.processes
     ]
-    for service in services:
-        if service["state_volume"]:
-            notes.append(
-                f"{service['process'].ident} keeps {service['process'].state_files} in the "
-                f"volume {service['state_volume']}, at the image's $STATE_DIRECTORY "
-                f"({STATE_DIRECTORY})."
-            )
+    notes.extend(
+        f"{process.ident} keeps {process.state_files} in the volume {process.ident}-state, at "
+        f"the image's $STATE_DIRECTORY ({STATE_DIRECTORY})."
+        for process in deployment.processes
+        if process.state_files
+    )
     context = {
         "format": FORMAT.name,
         "notes": notes,
@@ -76,7 +75,7 @@ def export(deployment: Deployment) -> list[ExportedFile]:
         "build": build,
         "environment_files": environment_files,
         "state_directory": STATE_DIRECTORY,
-        "volumes": [service["state_volume"] for service in services if service["state_volume"]],
+        "volumes": [f"{p.ident}-state" for p in deployment.processes if p.state_files],
     }
     return [ExportedFile("compose.yaml", render("compose.yaml", context))]
 

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterable
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 
@@ -67,20 +67,33 @@ def export(deployment: Deployment) -> list[ExportedFile]:
             f"on {', '.join(sorted(signals))} need it set where they run (Compose stop_signal)."
         )
     django_options = process.argv[4:]
+    workdir = options.working_directory or DEFAULT_WORKDIR
+    files = file_databases(workdir)
+    notes.extend(
+        f"The {what} is at {path} (as the settings read here), in the image's code, which "
+        f"its user cannot write: take the path from $STATE_DIRECTORY ({STATE_DIRECTORY}, "
+        f"the user's) and mount a volume there, or use a database server."
+        for what, path in files.items()
+    )
     dependencies = find_dependencies(project_folder(), options.requirements)
     project = str(PurePosixPath(dependencies.file).parent)
     context = {
         "format": FORMAT.name,
         "notes": notes,
         "base_image": f"python:{sys.version_info.major}.{sys.version_info.minor}-slim",
-        "workdir": options.working_directory or DEFAULT_WORKDIR,
+        "workdir": workdir,
         "dependencies": dependencies,
         "uv_image": f"{UV_IMAGE}:{uv_version()}" if dependencies.tool == "uv" else None,
         # uv runs where pyproject.toml is.
         "uv_project": f" --project={project}" if project != "." else "",
         "runtime_files": described(process.runtime_files for process in deployment.processes),
         "runtime_directory": RUNTIME_DIRECTORY,
-        "state_files": described(process.state_files for process in deployment.processes),
+        "state_files": described(
+            [
+                *(process.state_files for process in deployment.processes),
+                *map("the {}".format, files),
+            ]
+        ),
         "state_directory": STATE_DIRECTORY,
         "collectstatic": (
             ["python", "manage.py", "collectstatic", "--noinput", *django_options]
@@ -92,6 +105,29 @@ def export(deployment: Deployment) -> list[ExportedFile]:
         "probe_interval": 10 if process.kind == "web" else 30,
     }
     return [ExportedFile("Dockerfile", render("Dockerfile", context))]
+
+
+def file_databases(workdir: str) -> dict[str, PurePosixPath]:
+    """The SQLite databases and file caches the settings keep in the project's folder, and
+    their paths in the image ("SQLite database 'default'": /app/db.sqlite3)."""
+    folder = project_folder().resolve()
+    found = {}
+    places = [
+        (f"SQLite database {alias!r}", str(database.get("NAME") or ""))
+        for alias, database in settings.DATABASES.items()
+        if str(database.get("ENGINE", "")).endswith("sqlite3")
+    ] + [
+        (f"file cache {alias!r}", str(cache.get("LOCATION") or ""))
+        for alias, cache in getattr(settings, "CACHES", {}).items()
+        if str(cache.get("BACKEND", "")).endswith("FileBasedCache")
+    ]
+    for what, path in places:
+        if not path or not os.path.isabs(path):
+            continue  # in memory, or a URI
+        resolved = Path(path).resolve()
+        if resolved == folder or folder in resolved.parents:
+            found[what] = PurePosixPath(workdir, resolved.relative_to(folder).as_posix())
+    return found
 
 
 def described(descriptions: Iterable[str | None]) -> str:
