@@ -301,11 +301,13 @@ def test_console_example_prints_what_it_shows(command: ConsoleCommand, tmp_path:
 
 
 def project_with_requirements(project: Project) -> Project:
-    """The project's manage.py in its own folder, with the requirements.txt the pages show
-    (the example project's installs this checkout's wheel)."""
-    shutil.copy(project.manage_py, project.directory / "manage.py")
-    (project.directory / "requirements.txt").write_text(DOCUMENTED_REQUIREMENTS)
-    return dataclasses.replace(project, manage_py=project.directory / "manage.py")
+    """The project's manage.py in a folder of its own, with the requirements.txt the pages
+    show (the example project's installs this checkout's wheel), its database outside."""
+    folder = project.directory / "project"
+    folder.mkdir()
+    shutil.copy(project.manage_py, folder / "manage.py")
+    (folder / "requirements.txt").write_text(DOCUMENTED_REQUIREMENTS)
+    return dataclasses.replace(project, manage_py=folder / "manage.py")
 
 
 def make_settings_module(directory: Path, dotted: str, base: str) -> None:

@@ -131,9 +131,9 @@ def test_systemd_runs_the_units(podman, machine, web_port):
 
     for unit in ("example-web.service", "example-worker.service"):
         timeout = show(podman, unit, "TimeoutStopUSec")["TimeoutStopUSec"]
-        started = time.monotonic()
+        stopping = time.monotonic()
         systemctl(podman, "stop", unit)
-        seconds = time.monotonic() - started
+        seconds = time.monotonic() - stopping
         stopped = show(podman, unit, "Result", "ExecMainStatus", "ExecMainCode")
         # Ended by its own exit after the stop signal, not killed when the time ran out.
         assert stopped["Result"] == "success", f"{unit}: {stopped}\n{journal(podman)}"
