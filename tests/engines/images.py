@@ -297,3 +297,25 @@ def remove_tree(folder: Path) -> None:
 def last_line(text: str) -> str:
     lines = text.strip().splitlines()
     return lines[-1] if lines else ""
+
+
+def ensure_uv(docker: Docker, version: str, uv: Path) -> str:
+    """`ghcr.io/astral-sh/uv:VERSION` (its /uv and /uvx), pulled, or made from this uv."""
+    name = f"ghcr.io/astral-sh/uv:{version}"
+    if docker.has_image(name):
+        origin = docker.labels(name).get(ORIGIN, "pulled from its registry")
+        origin = f"{name}: {origin} (cached)"
+    elif (pulled := docker("pull", name, timeout=PULL_TIMEOUT, check=False)).returncode == 0:
+        origin = f"{name}: pulled from its registry"
+    else:
+        made = f"made from this machine's uv {version} ({uv})"
+        with tempfile.TemporaryDirectory(prefix="prodserver-uv-") as folder:
+            for binary in ("uv", "uvx"):
+                shutil.copy2(uv.with_name(binary), Path(folder, binary))
+            archive = f"{folder}/uv.tar"
+            run(["tar", "-C", folder, "-cf", archive, "uv", "uvx"], timeout=120)
+            docker("import", f'--change=LABEL {ORIGIN}="{made}"', archive, name)
+        origin = f"{name}: {made} (no registry answered: {last_line(pulled.stderr)})"
+    if origin not in ORIGINS:
+        ORIGINS.append(origin)
+    return name
