@@ -54,7 +54,7 @@ def release_pod(job: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def played(
     docker: Docker, podman: Podman, example_image: str, example_project: Project, tmp_path: Path
-) -> Iterator[dict[str, Path]]:
+) -> Iterator[dict[str, Any]]:
     podman.load_from(docker, example_image)
     podman.load_from(docker, images.ensure(docker, images.redis()))
     podman("network", "create", NETWORK)
@@ -66,10 +66,17 @@ def played(
         "release": tmp_path / "release.yaml",
         "manifest": manifest,
     }
+    grace = {
+        document["metadata"]["name"].removeprefix("example-"): document["spec"]["template"]["spec"][
+            "terminationGracePeriodSeconds"
+        ]
+        for document in documents
+        if document["kind"] == "Deployment"
+    }
     files["redis"].write_text(REDIS_POD)
     files["release"].write_text(yaml.safe_dump(release_pod(job)))
     try:
-        yield files
+        yield {**files, "grace": grace}
     finally:
         for path in files.values():
             podman("kube", "down", str(path), check=False)
@@ -119,8 +126,8 @@ def test_podman_plays_the_manifests(podman, played, web_port):
     assert "http://localhost:0/" in " ".join(podman.inspect(web)["Config"]["Healthcheck"]["Test"])
 
     for container in (web, worker):
-        # Within its terminationGracePeriodSeconds.
-        grace = podman.inspect(container)["Config"]["StopTimeout"]
+        # Within its terminationGracePeriodSeconds (podman's own default is 10 s).
+        grace = played["grace"][container.rsplit("-", 1)[-1]]
         started = time.monotonic()
         podman("stop", f"--time={grace}", container, timeout=120)
         seconds = time.monotonic() - started

@@ -59,7 +59,8 @@ def machine(
         "--working-directory=/srv/example",
     )
     podman(
-        "run", "--detach", f"--name={CONTAINER}", "--systemd=always", *SANDBOXING,
+        "run", "--detach", f"--name={CONTAINER}", "--systemd=always", "--stop-signal=SIGRTMIN+3",
+        *SANDBOXING,
         "--add-host=redis:127.0.0.1", f"--publish=127.0.0.1:{web_port}:{web_port}", IMAGE,
     )  # fmt: skip
     try:
