@@ -56,3 +56,17 @@ ensure_engines() {
         return 1
     fi
 }
+
+ensure_postgresql() {
+    # The procrastinate tests start their own PostgreSQL (initdb in a temporary folder) with
+    # the binaries of Debian's package, which keeps them out of PATH; install it if missing.
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && return 0
+    command -v initdb >/dev/null 2>&1 && return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "Installing postgresql (Debian package) for the procrastinate tests"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    else
+        echo "The procrastinate tests need PostgreSQL's initdb: sudo apt-get install postgresql" >&2
+        return 1
+    fi
+}

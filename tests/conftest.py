@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ import django
 import pytest
 
 from tests.brokers import redis_server
-from tests.support import Project, Running, free_port, write_project
+from tests.support import Project, Running, free_port, write_documented_package, write_project
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 django.setup()
@@ -32,6 +33,16 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
         return None
     named = [Path(arg.split("::")[0]).resolve() for arg in config.args]
     return not any(path == ENGINES or ENGINES in path.parents for path in named)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def documented_package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """`myproject.wsgi` and `myproject.asgi` importable here, as the plans' tests name them."""
+    folder = tmp_path_factory.mktemp("documented")
+    write_documented_package(folder)
+    sys.path.append(str(folder))
+    yield
+    sys.path.remove(str(folder))
 
 
 @pytest.fixture
@@ -61,3 +72,12 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The URL of a redis-server started for this test alone."""
     with redis_server(tmp_path_factory.mktemp("redis")) as url:
         yield url
+
+
+@pytest.fixture
+def postgres() -> Iterator[dict[str, str]]:
+    """The connection of a PostgreSQL cluster started for this test alone."""
+    from tests.brokers import postgres_server
+
+    with postgres_server() as connection:
+        yield connection

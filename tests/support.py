@@ -123,6 +123,18 @@ def write_project(directory: Path, processes: Mapping[str, Any] | str, extra: st
     return Project(directory)
 
 
+def write_documented_package(directory: Path) -> None:
+    """`myproject`, the project the docs and many tests name, in `directory`: its wsgi.py and
+    asgi.py hold the example project's applications (the checks look for these modules)."""
+    package = directory / "myproject"
+    package.mkdir(exist_ok=True)
+    (package / "__init__.py").touch()
+    for kind in ("wsgi", "asgi"):
+        (package / f"{kind}.py").write_text(
+            f"from exampleproject.{kind} import application  # noqa: F401\n"
+        )
+
+
 def export_files(project: Project, format: str, output: Path, *args: str) -> list[Path]:
     """Run `prodserver --export FORMAT --output OUTPUT ARGS`; the files it says it wrote."""
     # The repository on the path too: some tests' processes use the tests' own backends.

@@ -117,9 +117,18 @@ if find_spec("django_tasks_db"):
     # The demo's /tasks/ page enqueues tasks that append to this file.
     EXAMPLE_TASK_LOG = os.environ.get("EXAMPLE_TASK_LOG", str(BASE_DIR / "task-log.txt"))
     PRODUCTION_PROCESSES["tasks"] = {
-        "BACKEND": "django_prodserver.backends.django_tasks.DjangoTasksWorker",
+        "BACKEND": "django_prodserver.backends.tasks.TasksWorker",
         "ARGS": {"queue_name": "default", "interval": 0.5},
     }
+
+# -- Django's task framework, its other task backends --
+# The apps of the task backends whose workers `TasksWorker` runs, where installed: with one
+# of them as TASKS["default"], `prodserver tasks` (or `manage.py worker`) runs its worker
+# (docs/guide-tasks.md). django-tasks-concurrent's worker runs django-tasks-db's tasks.
+if find_spec("django_tasks_redis"):
+    INSTALLED_APPS += ["django_tasks_redis"]
+if find_spec("django_tasks_concurrent") and find_spec("django_tasks_db"):
+    INSTALLED_APPS += ["django_tasks_concurrent"]
 
 # -- django-q2 --
 # The database is the queue (the ORM broker); `prodserver qcluster` runs the tasks. A task
@@ -195,4 +204,23 @@ if find_spec("huey"):
     PRODUCTION_PROCESSES["huey"] = {
         "BACKEND": "django_prodserver.backends.huey.HueyConsumer",
         "ARGS": {"workers": 2},
+    }
+
+# -- procrastinate --
+# Jobs in PostgreSQL: with EXAMPLE_POSTGRES_HOST set (a host, or the folder of a server's
+# socket), the project's database is that server's, and `prodserver procrastinate` runs the
+# jobs of jobs/procrastinate_tasks.py. Left out where procrastinate is not installed.
+if find_spec("procrastinate") and os.environ.get("EXAMPLE_POSTGRES_HOST"):
+    DATABASES["default"] = {
+        "ENGINE": "django.db.backends.postgresql",
+        "HOST": os.environ["EXAMPLE_POSTGRES_HOST"],
+        "PORT": os.environ.get("EXAMPLE_POSTGRES_PORT", "5432"),
+        "NAME": os.environ.get("EXAMPLE_POSTGRES_DATABASE", "postgres"),
+        "USER": os.environ.get("EXAMPLE_POSTGRES_USER", "postgres"),
+    }
+    INSTALLED_APPS += ["procrastinate.contrib.django"]
+    PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "procrastinate_tasks"
+    PRODUCTION_PROCESSES["procrastinate"] = {
+        "BACKEND": "django_prodserver.backends.procrastinate.ProcrastinateWorker",
+        "ARGS": {"concurrency": 2, "shutdown_graceful_timeout": 25},
     }

@@ -1,3 +1,3 @@
 """django-prodserver: start a Django project's production processes by name."""
 
-__version__ = "0.1.0"
+__version__ = "4.0.0"

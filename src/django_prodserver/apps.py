@@ -10,3 +10,11 @@ class ProdserverConfig(AppConfig):
         from django_prodserver.checks import check_production_processes
 
         checks.register(check_production_processes, "prodserver")
+
+
+class ProdserverAppConfig(ProdserverConfig):
+    """django-prodserver 3.0's name of this app's config (3.0 API), for an INSTALLED_APPS
+    that names it: `"django_prodserver.apps.ProdserverAppConfig"`."""
+
+    # Not Django's pick for a bare "django_prodserver": ProdserverConfig stays that.
+    default = False

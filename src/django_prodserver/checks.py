@@ -128,6 +128,8 @@ def production_process_messages() -> list[CheckMessage]:
             errors.append(Error(str(error), id=error.check_id))
         if scope is not None and not scope.starting and spec.dev is not None:
             errors.extend(dev_override_errors(spec))
+    if scope is not None and not scope.starting and scope.names is None:
+        errors.extend(tasks_without_a_worker(backends))
     if scope is not None:
         # A warning, not an error: processes deployed apart (two containers, two machines)
         # may well listen on the same address. Run together, the runner refuses them.
@@ -136,6 +138,23 @@ def production_process_messages() -> list[CheckMessage]:
             for clash in shared_resources(backends)
         )
     return errors
+
+
+def tasks_without_a_worker(backends: Sequence[Backend]) -> list[CheckMessage]:
+    """A TASKS alias whose tasks no process runs: they would wait in the queue for good."""
+    from django_prodserver.task_workers import TASKS_WORKER, aliases_without_a_worker
+
+    return [
+        Warning(
+            f"{tasks.label} is '{tasks.path}', whose tasks wait for a worker, and no process "
+            f"of PRODUCTION_PROCESSES runs them.",
+            hint=f'Add one: "tasks": {{"BACKEND": "{TASKS_WORKER}"'
+            + (f', "ARGS": {{"backend": "{tasks.alias}"}}' if tasks.alias != "default" else "")
+            + "}.",
+            id="prodserver.W005",
+        )
+        for tasks in aliases_without_a_worker(backends)
+    ]
 
 
 def dev_override_errors(spec: ProcessSpec) -> list[CheckMessage]:

@@ -8,15 +8,19 @@ check in; default: see `probes/http.py`), `TIMEOUT` (seconds, default 5) and `WA
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from django_prodserver.bounds import shown
 from django_prodserver.suggestions import did_you_mean
 
 HEALTH_KEYS = ("PATH", "STATUS", "HOST", "TIMEOUT", "WARMUP")
 DEFAULT_PATH = "/"
 DEFAULT_STATUS = 200
 DEFAULT_TIMEOUT = 5.0
+# An hour: a health check that waits longer than that has failed.
+MAX_TIMEOUT = 3600
 EXAMPLE = '"HEALTH": {"PATH": "/healthz", "STATUS": 200, "HOST": "example.com"}'
 
 
@@ -37,32 +41,41 @@ def read_health(value: object) -> tuple[HealthCheck, list[str]]:
     if value is None:
         return HealthCheck(), []
     if not isinstance(value, Mapping):
-        return HealthCheck(), [f"HEALTH must be a dict, got {value!r}"]
+        return HealthCheck(), [f"HEALTH must be a dict, got {shown(value)}"]
     problems = []
     for key in value:
         if key not in HEALTH_KEYS:
             problems.append(
-                f"HEALTH has an unknown key {key!r}"
-                f"{did_you_mean(str(key), HEALTH_KEYS, quote=chr(39))} "
+                f"HEALTH has an unknown key {shown(key)}"
+                f"{did_you_mean(key, HEALTH_KEYS, quote=chr(39)) if isinstance(key, str) else ''} "
                 f"(it takes {', '.join(HEALTH_KEYS)})"
             )
     path = value.get("PATH", DEFAULT_PATH)
     if not isinstance(path, str) or not path.startswith("/") or any(c in path for c in " \r\n"):
-        problems.append(f"HEALTH['PATH'] must be a URL path starting with '/', got {path!r}")
+        problems.append(f"HEALTH['PATH'] must be a URL path starting with '/', got {shown(path)}")
     status = value.get("STATUS", DEFAULT_STATUS)
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-        problems.append(f"HEALTH['STATUS'] must be an HTTP status (100 to 599), got {status!r}")
+        problems.append(
+            f"HEALTH['STATUS'] must be an HTTP status (100 to 599), got {shown(status)}"
+        )
     host = value.get("HOST")
     if host is not None and (
         not isinstance(host, str) or not host or any(c in host for c in " /\r\n")
     ):
-        problems.append(f"HEALTH['HOST'] must be a host name such as 'example.com', got {host!r}")
+        problems.append(
+            f"HEALTH['HOST'] must be a host name such as 'example.com', got {shown(host)}"
+        )
     timeout = value.get("TIMEOUT", DEFAULT_TIMEOUT)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        problems.append(f"HEALTH['TIMEOUT'] must be a number of seconds above 0, got {timeout!r}")
+    number = isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
+    # Compared before float() converts it: float(10**400) overflows.
+    if not number or not 0 < timeout <= MAX_TIMEOUT or not math.isfinite(timeout):
+        problems.append(
+            f"HEALTH['TIMEOUT'] must be a number of seconds above 0 and at most {MAX_TIMEOUT}, "
+            f"got {shown(timeout)}"
+        )
     warmup = value.get("WARMUP", False)
     if not isinstance(warmup, bool):
-        problems.append(f"HEALTH['WARMUP'] must be True or False, got {warmup!r}")
+        problems.append(f"HEALTH['WARMUP'] must be True or False, got {shown(warmup)}")
     if problems:
         return HealthCheck(), problems
     return HealthCheck(str(path), int(status), host, float(timeout), bool(warmup)), []

@@ -21,6 +21,7 @@ from django_prodserver.processes import (
     nothing_configured,
     problems_error,
 )
+from django_prodserver.task_workers import zero_configuration_worker
 
 # Django's own flags that a child of the runner is given as the runner was.
 PASSED_FLAGS = ("traceback", "no_color", "force_color")
@@ -211,6 +212,10 @@ def first_process(configuration: Configuration, kind: str | None) -> ProcessSpec
     specs = list(configuration.specs.values())
     if kind is not None:
         specs = [spec for spec in specs if load_backend(spec).kind == kind]
+    if not specs and kind == "worker":
+        zero_configuration = zero_configuration_worker(configuration.names())
+        if zero_configuration is not None:
+            return zero_configuration
     if not specs:
         if kind is not None and configuration.specs:
             raise ProdserverError(

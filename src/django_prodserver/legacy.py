@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from django_prodserver.backend_code import call_backend
 from django_prodserver.backends.base import Backend, BaseProcessBackend, BaseWorkerBackend, Plan
-from django_prodserver.errors import BackendFailure, ProdserverError
+from django_prodserver.errors import BackendFailure
 from django_prodserver.processes import ProcessSpec
 
 
@@ -43,8 +44,11 @@ class LegacyBackend(Backend):
         return definition
 
     def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
-        self.instance = self.call("be constructed", lambda: self.backend_class(**self.definition()))
-        words = self.call("prepare its arguments", self.instance.prep_server_args)
+        instance = call_backend(
+            self.spec, "be constructed", lambda: self.backend_class(**self.definition())
+        )
+        self.instance = instance
+        words = call_backend(self.spec, "prepare its arguments", instance.prep_server_args)
         if not isinstance(words, (list, tuple)) or not all(isinstance(w, str) for w in words):
             raise BackendFailure(
                 f"Process '{self.name}': {self.spec.backend}.prep_server_args() must return a "
@@ -62,15 +66,3 @@ class LegacyBackend(Backend):
         assert self.instance is not None
         self.instance.start_server(*plan.argv[1:])
         return None
-
-    def call(self, what: str, function: Any) -> Any:
-        """`function()`, with what it raises as a check error naming the process."""
-        try:
-            return function()
-        except ProdserverError:
-            raise
-        except Exception as error:
-            raise BackendFailure(
-                f"Process '{self.name}': BACKEND '{self.spec.backend}' failed to {what}: "
-                f"{type(error).__name__}: {error}"
-            ) from None

@@ -31,7 +31,9 @@ def process_table(
         planned = plan_process(spec)
         if planned.plan is not None and planned.backend is not None:
             command = planned.plan.command_line()
-            rows.append((spec.name, planned.backend.kind, spec.backend, command))
+            origin = planned.backend.origin
+            backend = f"{spec.backend} ({origin})" if origin else spec.backend
+            rows.append((spec.name, planned.backend.kind, backend, command))
         else:
             first_line = str(planned.error).splitlines()[0]
             rows.append((spec.name, "?", spec.backend, f"error: {mask_secrets(first_line)}"))

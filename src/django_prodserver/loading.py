@@ -5,9 +5,10 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
-from typing import cast
 
 from django_prodserver import backends as backends_package
+from django_prodserver.backend_code import call_backend, exception_text
+from django_prodserver.backend_names import is_registered_name, registered_path
 from django_prodserver.backends.base import (
     Backend,
     BaseProcessBackend,
@@ -16,14 +17,14 @@ from django_prodserver.backends.base import (
 )
 from django_prodserver.backends.command import ServerBackend
 from django_prodserver.backends.management_command import ManagementCommandBackend
-from django_prodserver.errors import BackendFailure, BackendImportError, ProdserverError
-from django_prodserver.masking import mask_secrets
+from django_prodserver.bounds import shown
+from django_prodserver.errors import BackendImportError, ProdserverError
 from django_prodserver.processes import ProcessSpec
 from django_prodserver.suggestions import did_you_mean
 
 PACKAGE = backends_package.__name__
 # Modules of the backends package that hold base classes, not backends a BACKEND names.
-BASE_MODULES = frozenset({"base", "command", "management_command"})
+BASE_MODULES = frozenset({"base", "command", "management_command", "task_framework"})
 # The classes backends derive from: a BACKEND that names one of them names no server.
 _BASE_CLASSES = (
     Backend,
@@ -38,29 +39,26 @@ _BASE_CLASSES = (
 def load_backend(spec: ProcessSpec) -> Backend:
     """The backend object of `spec`; whatever its module or constructor raises, a check error."""
     backend_class = import_backend_class(spec.name, spec.backend)
+    origin = None
+    if is_registered_name(spec.backend):
+        origin = registered_path(spec.name, spec.backend)[1]
     if issubclass(backend_class, BaseProcessBackend):
         from django_prodserver.legacy import legacy_backend
 
         return legacy_backend(spec, backend_class)
-    try:
-        backend: Backend = backend_class(spec)
-    except ProdserverError:
-        raise
-    except Exception as error:
-        raise BackendFailure(
-            f"Process '{spec.name}': BACKEND '{spec.backend}' failed to be constructed: "
-            f"{exception_text(error)}"
-        ) from None
+    if not issubclass(backend_class, Backend):
+        from django_prodserver.duck_typed import duck_typed_backend
+
+        return duck_typed_backend(spec, backend_class)
+    backend = call_backend(spec, "be constructed", lambda: backend_class(spec).resolved())
+    if origin is not None:
+        backend.origin = origin + (f"; {backend.origin}" if backend.origin else "")
     return backend
 
 
-def exception_text(error: BaseException) -> str:
-    """`KeyError: 'x'`: what an exception says, on one line, secrets masked."""
-    text = " ".join(str(error).split())
-    return mask_secrets(f"{type(error).__name__}: {text}" if text else type(error).__name__)
-
-
-def import_backend_class(process: str, path: str) -> type[Backend] | type[BaseProcessBackend]:
+def import_backend_class(process: str, path: str) -> type:
+    if is_registered_name(path):
+        path = registered_path(process, path)[0]
     module_path, _, class_name = path.rpartition(".")
     if not module_path or not all(part.isidentifier() for part in path.split(".")):
         raise BackendImportError(
@@ -81,18 +79,22 @@ def import_backend_class(process: str, path: str) -> type[Backend] | type[BasePr
         raise
     except Exception as error:  # a syntax error, or whatever the module raises as it runs
         raise _import_failed(process, path, error) from None
-    backend_class = getattr(module, class_name, None)
-    if not inspect.isclass(backend_class) or not (
-        hasattr(backend_class, "plan") or issubclass(backend_class, BaseProcessBackend)
-    ):
+    backend_class = getattr(module, class_name, _MISSING)
+    if backend_class is _MISSING:
         classes = [name for name, value in vars(module).items() if inspect.isclass(value)]
         hint = did_you_mean(class_name, classes, quote="'")
         raise BackendImportError(
             f"Process '{process}': BACKEND '{path}': module '{module_path}' has no backend "
             f"class '{class_name}'{hint}."
         )
+    if not inspect.isclass(backend_class):
+        raise BackendImportError(
+            f"Process '{process}': BACKEND '{path}' is {_described(backend_class)}, not a "
+            f"class: a BACKEND names a backend class, such as "
+            f"'django_prodserver.backends.gunicorn.GunicornServer'."
+        )
     if backend_class in _BASE_CLASSES or (
-        not issubclass(backend_class, BaseProcessBackend) and backend_class.plan is Backend.plan
+        issubclass(backend_class, Backend) and backend_class.plan is Backend.plan
     ):
         raise BackendImportError(
             f"Process '{process}': BACKEND '{path}' is a base class that plans no process; "
@@ -100,9 +102,30 @@ def import_backend_class(process: str, path: str) -> type[Backend] | type[BasePr
             f"{'start_server()' if issubclass(backend_class, BaseProcessBackend) else 'plan()'}),"
             f" such as 'django_prodserver.backends.gunicorn.GunicornServer'."
         )
-    if issubclass(backend_class, BaseProcessBackend):
-        return backend_class
-    return cast("type[Backend]", backend_class)
+    if not issubclass(backend_class, (Backend, BaseProcessBackend)):
+        from django_prodserver.duck_typed import what_it_lacks
+
+        lacking = what_it_lacks(backend_class)
+        if lacking is not None:
+            raise BackendImportError(
+                f"Process '{process}': BACKEND '{path}' is not a backend: it lacks {lacking}. "
+                f"A backend subclasses django_prodserver.backends.base.Backend, or provides "
+                f"its API (see 'Writing a backend' in the docs)."
+            )
+    return backend_class
+
+
+# What getattr() returns for a name a module does not have.
+_MISSING = object()
+
+
+def _described(value: object) -> str:
+    """`a function`, `the module 'x'`, `an int (3)`: what a BACKEND names instead of a class."""
+    if inspect.ismodule(value):
+        return f"the module '{value.__name__}'"
+    if inspect.isroutine(value):
+        return "a function"
+    return f"a {type(value).__name__} ({shown(value, 40)})"
 
 
 def _import_failed(process: str, path: str, error: BaseException) -> BackendImportError:

@@ -34,8 +34,9 @@ _WORD = re.compile(r"""(?:'[^']*'|"[^"]*"|[^\s'"]+)+|['"]""")
 _NAME_BEFORE_EQUALS = re.compile(r"(?<![\w.-])[\w.-]+(?==)")
 # Where the value of a query parameter ends.
 _QUERY_VALUE_END = re.compile(r"[&#;'\"]")
-# Where the user-info part of a URL may end (it cannot hold these, whatever else it holds).
-_AUTHORITY_END = re.compile(r"[?#'\"]")
+# Where the host part of a URL ends and its path, query or fragment begins.
+_PATH_START = re.compile(r"[/?#]")
+_SCHEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 # An option that names a file or a folder holds no secret: `--keyfile=/etc/ssl/key.pem`,
 # `--ssl-keyfile`, `--keyfile-password` (ends in "password": secret) is not one of them.
 _PATH_OPTION = re.compile(r"-.*(?:file|path|dir)", re.IGNORECASE)
@@ -133,32 +134,65 @@ def _closing_quote(head: str) -> str:
 
 
 def _mask_urls(word: str) -> str:
-    """The user part of each URL in `word`: `scheme://user:pw@host`, `scheme://KEY@host`."""
+    """The user part of each URL in `word`: `scheme://user:pw@host`, `scheme://KEY@host`.
+
+    A password may hold any character as the user typed it (`#`, `?`, `/`, `@`, even
+    `://`), so where a URL ends is read two ways: each `://` starts a URL, or only one
+    after a list separator (`;`, `,`: a failover list) does. What either reading takes
+    for a password is masked.
+    """
+    markers = []
+    position = word.find("://")
+    while position != -1:
+        markers.append(position)
+        position = word.find("://", position + 3)
+    if not markers:
+        return word
+    listed = [m for index, m in enumerate(markers) if index == 0 or _after_separator(word, m)]
+    spans = sorted(
+        span
+        for starts in (markers, listed)
+        for start, limit in zip(starts, [*starts[1:], len(word)], strict=True)
+        if (span := _secret_span(word, start + 3, limit))
+    )
+    merged: list[tuple[int, int]] = []
+    for begin, end in spans:
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((begin, end))
     out: list[str] = []
     position = 0
-    start = word.find("://")
-    while start != -1:
-        after = start + 3
-        following = word.find("://", after)
-        # The user part ends at the last `@` before the next URL (a failover list holds
-        # several), a query or a quote; a password may hold an unencoded `/`.
-        limit = following if following != -1 else len(word)
-        stop = _AUTHORITY_END.search(word, after, limit)
-        limit = stop.start() if stop else limit
-        at = word.rfind("@", after, limit)
-        if at != -1:
-            user_info = word[after:at]
-            slash = user_info.find("/")
-            if slash != -1 and ":" not in user_info[:slash]:
-                # `https://host/path/@user`: the `@` is in the path; a user part, if any,
-                # ends before the first `/`.
-                at = word.find("@", after, after + slash)
-                user_info = word[after:at] if at != -1 else ""
-            if user_info:
-                out.append(word[position:after])
-                user, colon, _ = user_info.partition(":")
-                out.append(f"{user}:{MASK}" if colon else MASK)
-                position = at
-        start = following
+    for begin, end in merged:
+        out += [word[position:begin], MASK]
+        position = end
     out.append(word[position:])
     return "".join(out)
+
+
+def _after_separator(word: str, marker: int) -> bool:
+    """Whether the scheme before the `://` at `marker` follows a list separator."""
+    start = marker
+    while start > 0 and word[start - 1] in _SCHEME_CHARACTERS:
+        start -= 1
+    return start < marker and start > 0 and word[start - 1] in ";,"
+
+
+def _secret_span(word: str, after: int, limit: int) -> tuple[int, int] | None:
+    """Where the secret of the user part between `after` and `limit` is; None: none.
+
+    The user part ends at the last `@`. With a `:` before the first `/`, `?` or `#`, it is
+    `user:password` and the password is everything up to that `@`; without, it is a key
+    (`https://KEY@host`) only if an `@` comes before that character (`https://host/@x` is a
+    path).
+    """
+    at = word.rfind("@", after, limit)
+    if at == -1:
+        return None
+    delimiter = _PATH_START.search(word, after, at)
+    head_end = delimiter.start() if delimiter else at
+    colon = word.find(":", after, head_end)
+    if colon != -1:
+        return colon + 1, at
+    at = word.rfind("@", after, head_end) if delimiter else at
+    return (after, at) if at > after else None

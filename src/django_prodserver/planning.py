@@ -10,12 +10,13 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from django_prodserver.backend_code import exception_text
 from django_prodserver.backends.base import AddressError, Backend, Plan
+from django_prodserver.bounds import shown
 from django_prodserver.errors import BackendFailure, OptionError, ProdserverError
 from django_prodserver.invocation import Invocation
-from django_prodserver.loading import exception_text, load_backend
-from django_prodserver.masking import mask_secrets
-from django_prodserver.processes import ProcessSpec
+from django_prodserver.loading import load_backend
+from django_prodserver.processes import MAX_STOP_TIMEOUT, ProcessSpec
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,12 @@ def plan_invocation(invocation: Invocation) -> list[PlannedProcess]:
         if backend is None:
             planned.append(PlannedProcess(spec, None, None, error))
             continue
-        beside = backend.environment_beside([b for b in backends if b is not backend])
-        env = {**invocation.django.line_environment(), **(beside if invocation.together else {})}
+        beside = (
+            backend.environment_beside([b for b in backends if b is not backend])
+            if invocation.together
+            else {}
+        )
+        env = {**invocation.django.line_environment(), **beside}
         planned.append(_planned(spec, backend, invocation.overrides, {**env, **spec.env}))
     return planned
 
@@ -76,6 +81,7 @@ def _planned(
         plan = checked_plan(spec, backend.plan(overrides, env))
         if backend.kind == "web":
             backend.listen_address(plan)  # a port that is no port is an error of the plan
+        check_graceful_timeout(spec, backend, plan)
         return PlannedProcess(spec, backend, plan)
     except AddressError as error:
         return PlannedProcess(spec, backend, None, OptionError(f"Process '{spec.name}': {error}"))
@@ -89,29 +95,40 @@ def _planned(
         return PlannedProcess(spec, backend, None, failure)
 
 
+def check_graceful_timeout(spec: ProcessSpec, backend: Backend, plan: Plan) -> None:
+    """The server's graceful window, within what STOP_TIMEOUT may be (the exports add them)."""
+    seconds = backend.graceful_timeout(plan)
+    # Compared, not converted: float() of a huge int overflows, and NaN fails both bounds.
+    if seconds is not None and not 0 <= seconds <= MAX_STOP_TIMEOUT:
+        raise OptionError(
+            f"Process '{spec.name}': {backend.server}'s graceful timeout is {shown(seconds)} "
+            f"seconds; it must be from 0 to {MAX_STOP_TIMEOUT} (a day)."
+        )
+
+
 def checked_plan(spec: ProcessSpec, plan: object) -> Plan:
     """`plan`, if it is a Plan whose line and environment a process can be started with."""
     what = f"Process '{spec.name}': BACKEND '{spec.backend}'.plan()"
     if not isinstance(plan, Plan):
-        raise BackendFailure(f"{what} must return a Plan, got {_shown(plan)}.")
+        raise BackendFailure(f"{what} must return a Plan, got {shown(plan)}.")
     argv = plan.argv
     if not isinstance(argv, (tuple, list)) or not argv:
-        raise BackendFailure(f"{what} must give a Plan a non-empty argv, got {_shown(argv)}.")
+        raise BackendFailure(f"{what} must give a Plan a non-empty argv, got {shown(argv)}.")
     for word in argv:
         if not isinstance(word, str) or not _startable(word):
             raise BackendFailure(
                 f"{what} gave a command line word that cannot be passed to a process: "
-                f"{_shown(word)} (a word is a string without a NUL character)."
+                f"{shown(word)} (a word is a string without a NUL character)."
             )
     if not isinstance(plan.env, Mapping):
-        raise BackendFailure(f"{what} must give a Plan a dict env, got {_shown(plan.env)}.")
+        raise BackendFailure(f"{what} must give a Plan a dict env, got {shown(plan.env)}.")
     for name, value in plan.env.items():
         if not all(isinstance(text, str) and _startable(text) for text in (name, value)) or (
             not name or "=" in name
         ):
             raise BackendFailure(
                 f"{what} gave an environment variable that cannot be set: "
-                f"{_shown(name)}={_shown(value)}."
+                f"{shown(name)}={shown(value)}."
             )
     return plan
 
@@ -123,8 +140,3 @@ def _startable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return "\x00" not in text
-
-
-def _shown(value: object) -> str:
-    shown = mask_secrets(repr(value))
-    return shown if len(shown) <= 80 else shown[:77] + "..."

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 
+from django_prodserver.bounds import LARGEST_OPTION_NUMBER, option_number, shown
 from django_prodserver.errors import ProdserverError
 from django_prodserver.health import EXAMPLE as HEALTH_EXAMPLE
 from django_prodserver.health import HealthCheck, read_health
@@ -191,7 +192,7 @@ def read_configuration() -> Configuration:
     problems: list[Problem] = []
     for name, definition in raw.items():
         name_problem = name_error(name)
-        spec, found = _read_process(str(name), definition)
+        spec, found = _read_process(name_text(name), definition)
         found = [name_problem, *found] if name_problem else found
         if not found and spec is not None:
             specs[spec.name] = spec
@@ -212,14 +213,19 @@ def concerns(problem: Problem, names: Sequence[str]) -> bool:
     )
 
 
+def name_text(name: object) -> str:
+    """A process name as text: a name that is not a string (an error of its own) as shown."""
+    return name if isinstance(name, str) else shown(name)
+
+
 def name_error(name: object) -> Problem | None:
     """Why `name` cannot name a process (prodserver.E013), or None when it can."""
     if not isinstance(name, str):
         return Problem(
             NAME_CHECK,
-            f"Process {name!r}: a process name must be a string, got {type(name).__name__}.",
-            hint=f'Write it as a string, such as "{name}"; {NAME_RULE}.',
-            process=str(name),
+            f"Process {shown(name)}: a process name must be a string, got {type(name).__name__}.",
+            hint=f'Write it as a string, such as "{shown(name)}"; {NAME_RULE}.',
+            process=name_text(name),
         )
     if NAME_PATTERN.fullmatch(name) and len(name) <= MAX_NAME_LENGTH:
         return None
@@ -259,7 +265,7 @@ def nothing_configured() -> ProdserverError:
 
 def configured_names() -> list[str]:
     raw = getattr(settings, SETTING, {})
-    return [str(name) for name in raw] if isinstance(raw, Mapping) else []
+    return [name_text(name) for name in raw] if isinstance(raw, Mapping) else []
 
 
 class _DefinitionError(Exception):
@@ -321,7 +327,7 @@ _UNREADABLE = object()
 def _read_keys(name: str, definition: Mapping[str, Any]) -> None:
     unknown = [key for key in definition if key not in KNOWN_KEYS]
     if unknown:
-        key = str(unknown[0])
+        key = unknown[0] if isinstance(unknown[0], str) else shown(unknown[0])
         raise _fail(
             "prodserver.E006",
             name,
@@ -336,7 +342,7 @@ def _read_backend(name: str, definition: Mapping[str, Any]) -> str:
         problem = (
             "BACKEND is missing"
             if backend is None or backend == ""
-            else f"BACKEND must be a string, got {backend!r}"
+            else f"BACKEND must be a string, got {shown(backend)}"
         )
         raise _fail(
             "prodserver.E003",
@@ -350,7 +356,7 @@ def _read_backend(name: str, definition: Mapping[str, Any]) -> str:
 def _read_app(name: str, definition: Mapping[str, Any]) -> str | None:
     app = definition.get("APP")
     if app is not None and not isinstance(app, str):
-        raise _fail("prodserver.E005", name, f"APP must be a dotted path string, got {app!r}.")
+        raise _fail("prodserver.E005", name, f"APP must be a dotted path string, got {shown(app)}.")
     return app
 
 
@@ -366,7 +372,7 @@ def _read_args(
             raise _fail(
                 "prodserver.E005",
                 name,
-                f"{key} keys are option names (strings), got {keys[0]!r}.",
+                f"{key} keys are option names (strings), got {shown(keys[0])}.",
                 hint='"ARGS": {"bind": "0.0.0.0:8000", "workers": 4}',
             )
         return dict(args)
@@ -386,7 +392,7 @@ def _read_args(
     raise _fail(
         "prodserver.E005",
         name,
-        f"{key} must be a dict of options (or a list of argv strings), got {args!r}.",
+        f"{key} must be a dict of options (or a list of argv strings), got {shown(args)}.",
         hint='"ARGS": {"bind": "0.0.0.0:8000", "workers": 4}',
     )
 
@@ -397,7 +403,7 @@ def _read_env(name: str, definition: Mapping[str, Any], key: str = "ENV") -> dic
         raise _fail(
             "prodserver.E005",
             name,
-            f"{key} must be a dict of environment variable to value, got {env!r}.",
+            f"{key} must be a dict of environment variable to value, got {shown(env)}.",
             hint='"ENV": {"DJANGO_LOG_LEVEL": "info"}',
         )
     values = {}
@@ -411,8 +417,8 @@ def _read_env(name: str, definition: Mapping[str, Any], key: str = "ENV") -> dic
             raise _fail(
                 "prodserver.E005",
                 name,
-                f"{key} has a bad variable name {variable!r}: a name is a non-empty string without "
-                f"'=', a NUL character or a lone surrogate.",
+                f"{key} has a bad variable name {shown(variable)}: a name is a non-empty string "
+                f"without '=', a NUL character or a lone surrogate.",
                 hint='"ENV": {"DJANGO_LOG_LEVEL": "info"}',
             )
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
@@ -420,26 +426,27 @@ def _read_env(name: str, definition: Mapping[str, Any], key: str = "ENV") -> dic
                 "prodserver.E005",
                 name,
                 f"{key}[{variable!r}] must be a string or a number, got "
-                f"{'a ' + type(value).__name__ if sensitive(variable) else repr(value)}.",
+                f"{'a ' + type(value).__name__ if sensitive(variable) else shown(value)}.",
             )
-        text = _env_text(value)
-        if text is None or not _representable(text):
+        text = value if isinstance(value, str) else option_number(value)
+        if text is None:
+            raise _fail(
+                "prodserver.E005",
+                name,
+                f"{key}[{variable!r}] is a number larger than a 64-bit integer "
+                f"({LARGEST_OPTION_NUMBER}), got {shown(value)}.",
+                hint="Write the value as a string if it is meant.",
+            )
+        if not _representable(text):
             raise _fail(
                 "prodserver.E005",
                 name,
                 f"{key}[{variable!r}] cannot be set in an environment: a value holds no NUL "
-                f"character and no lone surrogate, got {_shown(value)}.",
+                f"character and no lone surrogate, got {shown(value)}.",
                 hint="Remove the character, or set the variable outside the settings.",
             )
         values[variable] = text
     return values
-
-
-def _env_text(value: str | float) -> str | None:
-    try:
-        return str(value)
-    except ValueError:  # an int of more digits than Python writes (sys.int_info)
-        return None
 
 
 def _representable(text: str) -> bool:
@@ -451,22 +458,16 @@ def _representable(text: str) -> bool:
     return "\x00" not in text
 
 
-def _shown(value: object) -> str:
-    try:
-        shown = repr(value)
-    except ValueError:  # an int of more digits than Python writes
-        return "an int too long to write out"
-    return shown if len(shown) <= 80 else shown[:77] + "..."
-
-
 def _read_restart(name: str, definition: Mapping[str, Any]) -> str:
     restart = definition.get("RESTART", DEFAULT_RESTART)
     if restart not in RESTART_POLICIES:
+        written = restart if isinstance(restart, str) else ""
+        hint = did_you_mean(written, RESTART_POLICIES, quote=chr(39)) if written else ""
         raise _fail(
             "prodserver.E005",
             name,
-            f"RESTART must be one of {', '.join(map(repr, RESTART_POLICIES))}, got {restart!r}"
-            f"{did_you_mean(str(restart), RESTART_POLICIES, quote=chr(39))}.",
+            f"RESTART must be one of {', '.join(map(repr, RESTART_POLICIES))}, got "
+            f"{shown(restart)}{hint}.",
         )
     return str(restart)
 
@@ -480,7 +481,7 @@ def _read_stop_timeout(name: str, definition: Mapping[str, Any]) -> float:
             "prodserver.E005",
             name,
             f"STOP_TIMEOUT must be a number of seconds greater than 0 and at most "
-            f"{MAX_STOP_TIMEOUT} (a day), got {_shown(timeout)}.",
+            f"{MAX_STOP_TIMEOUT} (a day), got {shown(timeout)}.",
             hint='"STOP_TIMEOUT": 30',
         )
     return float(timeout)
@@ -501,7 +502,7 @@ def _read_stop_signal(name: str, definition: Mapping[str, Any]) -> str:
             "prodserver.E005",
             name,
             f"STOP_SIGNAL must name a signal, such as 'SIGTERM', 'SIGINT' or 'SIGQUIT'; "
-            f"got {value!r}.",
+            f"got {shown(value)}.",
         )
     return text
 
@@ -517,12 +518,12 @@ def _read_dev(name: str, definition: Mapping[str, Any]) -> DevOverride | None:
             name,
             f"DEV must be a dict of what `manage.py devserver` runs instead ("
             f"{', '.join(DEV_KEYS)}), or False to leave the process out of development; "
-            f"got {dev!r}.",
+            f"got {shown(dev)}.",
             hint=example,
         )
     unknown = [key for key in dev if key not in DEV_KEYS]
     if unknown:
-        key = str(unknown[0])
+        key = unknown[0] if isinstance(unknown[0], str) else shown(unknown[0])
         raise _fail(
             "prodserver.E005",
             name,
@@ -535,7 +536,7 @@ def _read_dev(name: str, definition: Mapping[str, Any]) -> DevOverride | None:
         raise _fail(
             "prodserver.E005",
             name,
-            f"DEV's BACKEND must be the dotted path of a backend class, got {backend!r}.",
+            f"DEV's BACKEND must be the dotted path of a backend class, got {shown(backend)}.",
             hint='"DEV": {"BACKEND": '
             '"django_prodserver.backends.dev.django_runserver.DjangoRunserver"}',
         )

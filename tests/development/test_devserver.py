@@ -24,6 +24,8 @@ pytestmark = pytest.mark.server
 
 GUNICORN = "django_prodserver.backends.gunicorn.GunicornServer"
 TASKS = "django_prodserver.backends.django_tasks.DjangoTasksWorker"
+# The worker of TASKS["default"] (the example's database backend): db_worker too.
+TASKS_WORKER = "django_prodserver.backends.tasks.TasksWorker"
 BEAT = "django_prodserver.backends.celery.CeleryBeat"
 HOME = "Hello from django-prodserver's example project.\n"
 # The target (bench/devserver_reload.py) is under 2 s; the bound leaves room for a busy CI.
@@ -120,7 +122,10 @@ def test_the_web_process_and_a_worker_run_together_and_reload_on_their_own(
     project = copy_project(
         {
             "web": {"BACKEND": GUNICORN, "ARGS": {"bind": f"0.0.0.0:{port}", "workers": 4}},
-            "tasks": {"BACKEND": TASKS, "ARGS": {"interval": 0.2, "no_startup_delay": True}},
+            "tasks": {
+                "BACKEND": TASKS_WORKER,
+                "ARGS": {"interval": 0.2, "no_startup_delay": True},
+            },
             "beat": {"BACKEND": BEAT, "APP": "exampleproject.celery.app"},
         }
     )

@@ -134,7 +134,9 @@ CASES: dict[str, dict[str, Case]] = {
     "uvicorn-asgi": {
         # A project without an asgi.py beside its wsgi.py.
         "no ASGI application": Case(
-            uvicorn(), settings={"WSGI_APPLICATION": "myproject.wsgi.application"}
+            uvicorn(),
+            settings={"WSGI_APPLICATION": "myproject.wsgi.application"},
+            modules={"myproject.asgi": None},
         ),
         "mistyped option": Case(uvicorn({"proxy-header": True})),
     },

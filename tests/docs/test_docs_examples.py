@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import Project, write_project
+from tests.support import Project, write_documented_package, write_project
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 GUNICORN = "django_prodserver.backends.gunicorn.GunicornServer"
@@ -166,6 +166,7 @@ def write_modules(directory: Path, page: Path) -> None:
 
 
 def project_for(directory: Path, block: Block, extra: str = "") -> Project:
+    write_documented_package(directory)  # before the page's own modules, which may replace it
     write_modules(directory, block.path)
     if block.kind == "settings":
         # What the block sets beside the processes (a worker's RQ_QUEUES, HUEY, ...) too.

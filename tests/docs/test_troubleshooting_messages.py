@@ -16,14 +16,17 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
+from django_prodserver.applications import check_attribute
 from django_prodserver.backends.base import Backend, Plan
 from django_prodserver.checks import (
     check_production_processes,
     checking_for_a_start,
     checking_in_depth,
 )
+from django_prodserver.errors import ApplicationError
 from django_prodserver.planning import plan_process
 from django_prodserver.processes import read_configuration
+from tests.unit.hostile_support import manage
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "troubleshooting.md"
 GUNICORN = "django_prodserver.backends.gunicorn.GunicornServer"
@@ -59,12 +62,35 @@ CASES = {
     "ENV with a NUL": {"web": {"BACKEND": GUNICORN, "ENV": {"GREETING": "hello\x00"}}},
     "ARGS key not a string": gunicorn_with({1: 2}),
     "a port out of range": gunicorn_with({"bind": "0.0.0.0:80000"}),
+    "a number too long to write out": gunicorn_with({"workers": 10**5000}),
+    "a graceful timeout beyond a day": gunicorn_with({"graceful-timeout": 100000}),
     "a relative BACKEND": {"web": {"BACKEND": "..backends.gunicorn.GunicornServer"}},
     "the base class": {"web": {"BACKEND": "django_prodserver.backends.base.Backend"}},
     "every problem at once": {
         "web": {"BACKEND": GUNICORN, "ARGS": {"workers": "four"}, "RESTART": "sometimes"}
     },
 }
+
+
+class DuckServer:
+    """The API without subclassing Backend, with one method that answers wrongly."""
+
+    def __init__(self, spec: Any) -> None:
+        self.spec = spec
+
+    def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
+        return Plan(self.spec.name, ("server",))
+
+    def listen_address(self, plan: Plan) -> Any:
+        return "127.0.0.1:8000"
+
+
+class Settings:
+    """A class that is no backend."""
+
+
+def start() -> None:
+    """A function that is no backend."""
 
 
 class RaisingServer(Backend):
@@ -84,18 +110,30 @@ def myproject_backends(monkeypatch: pytest.MonkeyPatch) -> None:
     package.__path__ = []
     module.MyServer = RaisingServer  # type: ignore[attr-defined]
     module.MyOtherServer = ServerWithoutPlan  # type: ignore[attr-defined]
+    module.MyDuckServer = DuckServer  # type: ignore[attr-defined]
+    module.Settings = Settings  # type: ignore[attr-defined]
+    module.start = start  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "myproject", package)
     monkeypatch.setitem(sys.modules, "myproject.backends", module)
 
 
-@pytest.mark.parametrize("backend", ["MyServer", "MyOtherServer"])
+@pytest.mark.parametrize(
+    ("backend", "id"),
+    [
+        ("MyServer", "E012"),
+        ("MyOtherServer", "E012"),
+        ("MyDuckServer", "E012"),
+        ("Settings", "E004"),
+        ("start", "E004"),
+    ],
+)
 @pytest.mark.usefixtures("myproject_backends")
-def test_the_page_shows_a_faulty_backend_as_check_prints_it(backend):
+def test_the_page_shows_a_faulty_backend_as_check_prints_it(backend, id):
     processes = {"web": {"BACKEND": f"myproject.backends.{backend}"}}
     with override_settings(PRODUCTION_PROCESSES=processes), checking_in_depth():
         messages = check_production_processes()
 
-    assert [message.id for message in messages] == ["prodserver.E012"]
+    assert [message.id for message in messages] == [f"prodserver.{id}"]
     assert str(messages[0]) in PAGE.read_text(), f"not on {PAGE.name}:\n{messages[0]}"
 
 
@@ -125,3 +163,38 @@ def test_the_page_shows_a_missing_package_as_the_start_prints_it(monkeypatch, mo
 
     assert [message.id for message in messages] == ["prodserver.E007"]
     assert str(messages[0]) in PAGE.read_text()
+
+
+APPLICATIONS = {
+    "WSGI_APPLICATION not set": (GUNICORN, {"WSGI_APPLICATION": None}),
+    "a misspelt WSGI module": (GUNICORN, {"WSGI_APPLICATION": "myproject.wsgii.application"}),
+    "no such ASGI package": (
+        "django_prodserver.backends.uvicorn.UvicornServer",
+        {"ASGI_APPLICATION": "nowhere.asgi.application"},
+    ),
+}
+
+
+@pytest.mark.parametrize(("backend", "settings"), APPLICATIONS.values(), ids=APPLICATIONS.keys())
+def test_the_page_shows_an_application_that_cannot_be_found(backend, settings):
+    processes = {"web": {"BACKEND": backend}}
+    with override_settings(PRODUCTION_PROCESSES=processes, **settings), checking_in_depth():
+        messages = check_production_processes()
+
+    assert [message.id for message in messages] == ["prodserver.E009"]
+    assert str(messages[0]) in PAGE.read_text()
+
+
+def test_the_page_shows_a_missing_attribute_as_the_start_says_it():
+    with pytest.raises(ApplicationError) as raised:
+        check_attribute("myproject.wsgi:app", "web")
+    assert f"CommandError: {raised.value}" in PAGE.read_text()
+
+
+@pytest.mark.parametrize("argv", [("--export", ""), ("--export", "procfile", "--run-as", "")])
+def test_the_page_shows_an_empty_value_as_the_command_says_it(argv):
+    with override_settings(PRODUCTION_PROCESSES=gunicorn_with({})):
+        outcome = manage("prodserver", *argv)
+
+    assert outcome.status == 1
+    assert outcome.stderr.strip() in PAGE.read_text()

@@ -2,7 +2,9 @@
 
 Each of runserver, Werkzeug's server and daphne's runserver serves the example project
 with its reloader on, and SIGTERM stops the whole process tree (reloader and server).
-A settings file naming all six BACKEND paths passes `check` and `migrate`.
+A settings file naming every BACKEND path passes `check` and `migrate`. django-prodserver
+3.0's own shapes serve too: its `RunserverPlus`, and daphne's runserver without "daphne"
+in INSTALLED_APPS.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ PATHS = {
     "werkzeug-old": "django_prodserver.backends.werkzeug.WerkzeugRunserver",
     "daphne": "django_prodserver.backends.dev.daphne.DaphneRunserver",
     "daphne-old": "django_prodserver.backends.daphne.DaphneRunserver",
+    "runserverplus": "django_prodserver.backends.dev.werkzeug.RunserverPlus",
+    "runserverplus-old": "django_prodserver.backends.werkzeug.RunserverPlus",
 }
+ASGI_ONLY = 'ASGI_APPLICATION = "exampleproject.asgi.application"'
 WITH_DAPHNE = (
     'INSTALLED_APPS = ["daphne", *INSTALLED_APPS]\n'
     'ASGI_APPLICATION = "exampleproject.asgi.application"'
@@ -41,10 +46,10 @@ def make_dev_project(make_project):
     return make
 
 
-def serve(make_dev_project, started, path, address, args=None):
+def serve(make_dev_project, started, path, address, args=None, daphne=None):
     # daphne's runserver replaces Django's, so runserver's project goes without daphne.
     web = {"BACKEND": path, "ARGS": {"addrport": address, **(args or {})}}
-    project = make_dev_project({"web": web}, daphne="daphne" in path)
+    project = make_dev_project({"web": web}, daphne="daphne" in path if daphne is None else daphne)
     server = project.start("prodserver", "web")
     started.append(server)
     server.wait_until_serving(address)
@@ -66,6 +71,34 @@ def test_runserver_serves_and_stops_on_sigterm(make_dev_project, started, port, 
     assert get(address) == (200, HOME)
     assert server.wait_for_process_count(2) == 2  # the autoreloader and its server
     assert ("ASGI/Daphne" in server.output) == (name == "daphne"), server.output
+    stops_cleanly(server)
+
+
+@pytest.mark.parametrize("name", ["daphne", "daphne-old"])
+def test_daphne_runserver_serves_without_daphne_in_installed_apps(
+    make_project, started, port, name
+):
+    """As a django-prodserver 3.0 project has it: ASGI_APPLICATION set, no "daphne" app."""
+    address = f"127.0.0.1:{port}"
+    web = {"BACKEND": PATHS[name], "ARGS": {"addrport": address}}
+    project = make_project({"web": web}, ASGI_ONLY)
+    server = project.start("prodserver", "web")
+    started.append(server)
+    server.wait_until_serving(address)
+    assert get(address) == (200, HOME)
+    assert "ASGI/Daphne" in server.output, server.output
+    assert server.wait_for_process_count(2) == 2  # the autoreloader and its server
+    stops_cleanly(server)
+
+
+@pytest.mark.parametrize("name", ["runserverplus", "runserverplus-old"])
+def test_runserver_plus_serves_as_werkzeug(make_dev_project, started, port, name):
+    """django-prodserver 3.0's `RunserverPlus`: Werkzeug's server, with its debugger."""
+    address = f"127.0.0.1:{port}"
+    _, server = serve(make_dev_project, started, PATHS[name], address, daphne=False)
+    assert get(address) == (200, HOME)
+    status, body = get(address, "/?__debugger__=yes&cmd=resource&f=style.css")
+    assert (status, "font-family" in body) == (200, True)
     stops_cleanly(server)
 
 
@@ -107,7 +140,7 @@ def test_werkzeug_without_reloader_or_debugger(make_dev_project, started, port):
     stops_cleanly(server)
 
 
-def test_a_settings_file_naming_all_six_passes_check_and_migrate(make_dev_project):
+def test_a_settings_file_naming_every_path_passes_check_and_migrate(make_dev_project):
     project = make_dev_project({name: {"BACKEND": path} for name, path in PATHS.items()})
     for command in (["check"], ["migrate", "--verbosity=0"], ["prodserver", "--list"]):
         result = project.manage(*command)

@@ -357,13 +357,27 @@ def test_a_unix_socket_in_a_missing_folder(make_project, tmp_path):
 
 
 def test_an_application_that_fails_to_load(make_project, port):
+    # A module that is there (the checks find it) and raises as it is imported.
+    project = make_project(
+        web({"listen": f"127.0.0.1:{port}"}), extra='WSGI_APPLICATION = "broken_wsgi.application"'
+    )
+    (project.directory / "broken_wsgi.py").write_text("raise RuntimeError('no database')\n")
+    result = project.manage("prodserver", "web", timeout=30)
+    assert result.returncode != 0
+    assert "the application 'broken_wsgi:application' failed to load" in result.stderr
+    assert "RuntimeError('no database')" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_application_module_that_does_not_exist_stops_at_the_checks(make_project, port):
     project = make_project(
         web({"listen": f"127.0.0.1:{port}"}), extra='WSGI_APPLICATION = "nowhere.wsgi.application"'
     )
     result = project.manage("prodserver", "web", timeout=30)
-    assert result.returncode != 0
-    assert "the application 'nowhere.wsgi:application' failed to load" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.returncode == 1
+    assert "(prodserver.E009) Process 'web': WSGI_APPLICATION 'nowhere.wsgi.application'" in (
+        result.stderr
+    )
 
 
 def test_the_dry_run_line_runs_the_same_server_by_hand(make_project, port, started, tmp_path):

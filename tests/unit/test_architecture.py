@@ -18,7 +18,11 @@ SERVERS = (
     "daphne",
     "hypercorn",
     "celery",
-    "django_tasks",
+    "database_tasks",
+    "concurrent_tasks",
+    "redis_tasks",
+    "procrastinate",
+    "tasks",
     "django_q2",
     "rq",
     "dramatiq",
@@ -26,6 +30,9 @@ SERVERS = (
     "django_runserver",
     "werkzeug",
 )
+
+# Modules that only keep an old BACKEND path working.
+OLD_PATHS = ("django_tasks",)
 
 
 def module_name(path: Path) -> str:
@@ -77,8 +84,9 @@ def test_no_module_outside_a_servers_own_names_that_server():
             own = {backend, f"{PREFIX}.serving.{server}", f"{PREFIX}.options.{server}"}
             if module in own or module.startswith(f"{PREFIX}.backends.{server}."):
                 continue
-            # The legacy packages (and `dev`) re-export the backends under their old paths.
-            legacy = ("servers", "workers", "dev")
+            # The legacy packages (and `dev`) re-export the backends under their old paths, as
+            # `backends.django_tasks` does the database task worker.
+            legacy = ("servers", "workers", "dev", "django_tasks")
             if module.startswith(tuple(f"{PREFIX}.backends.{sub}" for sub in legacy)):
                 continue
             assert backend not in imported, f"{module} imports {backend}"
@@ -89,7 +97,16 @@ def test_backends_holds_only_backends_and_their_bases():
         path.name
         for path in (PACKAGE / "backends").glob("*.py")
         if path.stem
-        not in (*SERVERS, "release", "__init__", "base", "command", "management_command")
+        not in (
+            *SERVERS,
+            *OLD_PATHS,
+            "release",
+            "__init__",
+            "base",
+            "command",
+            "management_command",
+            "task_framework",
+        )
     ]
     assert helpers == []
 

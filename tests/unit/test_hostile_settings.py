@@ -23,6 +23,7 @@ from tests.unit.hostile_support import (
 )
 
 GUNICORN = "django_prodserver.backends.gunicorn.GunicornServer"
+RUNSERVER = "django_prodserver.backends.dev.django_runserver.DjangoRunserver"
 HOSTILE = "tests.unit.hostile_backends"
 
 
@@ -126,6 +127,48 @@ CASES = {
         backend("django_prodserver.backends.base.Backend"),
         "(prodserver.E004) Process 'web': BACKEND 'django_prodserver.backends.base.Backend' is "
         "a base class that plans no process",
+    ),
+    "a number too long to write out": (
+        gunicorn(ARGS={"workers": 10**5000}),
+        "(prodserver.E008) Process 'web': `workers` is a number larger than any option of "
+        "gunicorn takes (at most 9223372036854775807, a 64-bit integer), got an integer too "
+        "long to write out.",
+    ),
+    "a port of an Arabic-Indic digit": (
+        {"web": {"BACKEND": RUNSERVER, "ARGS": {"addrport": "127.0.0.1:\u0663"}}},
+        "(prodserver.E008) Process 'web': `addrport` is a port or host:port such as "
+        "'127.0.0.1:8000' (a port from 1 to 65535), got '127.0.0.1:\u0663'.",
+    ),
+    "a HEALTH timeout too long to write out": (
+        gunicorn(HEALTH={"TIMEOUT": 10**5000}),
+        "(prodserver.E005) Process 'web': HEALTH['TIMEOUT'] must be a number of seconds above 0 "
+        "and at most 3600, got an integer too long to write out.",
+    ),
+    "a graceful timeout no engine can wait for": (
+        gunicorn(ARGS={"graceful-timeout": "9" * 400}),
+        "(prodserver.E008) Process 'web': gunicorn's graceful timeout is inf seconds; it must be "
+        "from 0 to 86400 (a day).",
+    ),
+    "a duck-typed backend without plan()": (
+        backend(f"{HOSTILE}.DuckWithoutPlan"),
+        f"(prodserver.E004) Process 'web': BACKEND '{HOSTILE}.DuckWithoutPlan' is not a backend: "
+        f"it lacks a plan() method. A backend subclasses django_prodserver.backends.base.Backend, "
+        f"or provides its API (see 'Writing a backend' in the docs).",
+    ),
+    "a duck-typed backend of no kind": (
+        backend(f"{HOSTILE}.DuckOfNoKind"),
+        "it lacks a `kind` of 'web' or 'worker' (it has 'database').",
+    ),
+    "a duck-typed backend that answers wrongly": (
+        backend(f"{HOSTILE}.DuckAnswersWrongly"),
+        f"(prodserver.E012) Process 'web': BACKEND '{HOSTILE}.DuckAnswersWrongly'.listen_address() "
+        f"must return an Address or None, got '127.0.0.1:8000'.",
+    ),
+    "a BACKEND that is a function": (
+        backend(f"{HOSTILE}.not_a_class"),
+        f"(prodserver.E004) Process 'web': BACKEND '{HOSTILE}.not_a_class' is a function, not a "
+        f"class: a BACKEND names a backend class, such as "
+        f"'django_prodserver.backends.gunicorn.GunicornServer'.",
     ),
     "a process named --all": (
         {"--all": {"BACKEND": GUNICORN}},
@@ -301,3 +344,105 @@ def test_a_name_that_cannot_be_used_stops_every_start(argv):
 
     assert outcome.status == 1
     assert "Process '': the name cannot be used" in outcome.stderr
+
+
+def test_a_duck_typed_backend_is_used_by_every_command(tmp_path):
+    """It once crashed --dry-run: `'DuckTyped' object has no attribute 'environment_beside'`."""
+    with override_settings(PRODUCTION_PROCESSES=backend(f"{HOSTILE}.DuckTyped")):
+        runs = {
+            "check": manage("check", "--tag=prodserver"),
+            "--dry-run": manage("prodserver", "web", "--dry-run", "--workers=2"),
+            "--list": manage("prodserver", "--list"),
+            **{
+                f: manage("prodserver", "--export", f, f"--output={tmp_path / f}")
+                for f in EXPORT_FORMATS
+            },
+        }
+
+    for what, outcome in runs.items():
+        assert outcome.status == 0, f"{what}:\n{outcome.output}"
+    assert runs["--dry-run"].stdout.strip() == "duck-server --port=8000 --workers=2"
+    assert "web   web   tests.unit.hostile_backends.DuckTyped  duck-server" in runs["--list"].stdout
+
+
+def test_a_duck_typed_backends_failure_beside_others_names_it():
+    processes = {**backend(f"{HOSTILE}.DuckFailsBesideOthers"), "other": {"BACKEND": GUNICORN}}
+    with override_settings(PRODUCTION_PROCESSES=processes):
+        outcome = manage("prodserver", "web", "other", "--dry-run")
+
+    assert outcome.status == 1
+    assert (
+        f"BACKEND '{HOSTILE}.DuckFailsBesideOthers' failed to answer environment_beside(): "
+        f"RuntimeError: no environment today"
+    ) in outcome.stderr
+
+
+@pytest.mark.parametrize("format", ["kubernetes", "dockerfile"])
+@pytest.mark.parametrize("user", ["\u00b2", "\u0663", "9" * 5000, "-1", "2147483648"])
+def test_run_as_takes_a_numeric_user_id_in_ascii_digits(format, user):
+    with override_settings(PRODUCTION_PROCESSES=gunicorn()):
+        outcome = manage("prodserver", "--export", format, f"--run-as={user}")
+
+    assert outcome.status == 1
+    assert "numeric" in outcome.stderr
+    assert "Traceback" not in outcome.stderr
+
+
+@pytest.mark.parametrize("typed", ["--bind=127.0.0.1:" + "9" * 5000, "--workers=" + "9" * 5000])
+def test_a_typed_number_too_long_to_convert_is_an_error(typed):
+    with override_settings(PRODUCTION_PROCESSES=gunicorn()):
+        outcome = manage("prodserver", "web", "--dry-run", typed)
+
+    assert outcome.status == 1
+    assert "Process 'web'" in outcome.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--export", ""], "--export was given an empty value; it takes a format, one of"),
+        (["--export", "  "], "--export was given an empty value; it takes a format"),
+        (["--probe", ""], "--probe was given an empty value; it takes the name of the process"),
+        (["web", "--output", ""], "--output: only for --export FORMAT"),
+        (["--export", "procfile", "--environment-file", " "], "--environment-file was given an"),
+    ],
+)
+def test_a_blank_value_of_an_option_is_an_error_not_a_start(tmp_path, argv, said):
+    """`prodserver --export ""` started the server; through manage.py, as a shell types it."""
+    project = write_project(tmp_path, gunicorn(ARGS={"bind": "127.0.0.1:0"}))
+    result = project.manage("prodserver", *argv, timeout=30)
+
+    assert result.returncode == 1
+    assert said in result.stderr
+    assert "Listening at" not in result.stderr
+
+
+URL_PASSWORDS = ["p#ss", "p?ss", "pa/ss", "p@ss", "p%40ss", "p:ss://x", "#?/@"]
+
+
+@pytest.mark.parametrize("password", URL_PASSWORDS)
+def test_a_url_password_is_masked_however_it_is_written(tmp_path, password):
+    url = f"redis://user:{password}@redis.internal:6379/0"
+    processes = {
+        "worker": {
+            "BACKEND": "django_prodserver.backends.celery.CeleryWorker",
+            "APP": "exampleproject.celery.app",
+            "ARGS": {"broker": url},
+            "ENV": {"CACHE_URL": url},
+        }
+    }
+    with override_settings(PRODUCTION_PROCESSES=processes):
+        runs = [
+            manage("check", "--tag=prodserver"),
+            manage("prodserver", "worker", "--dry-run"),
+            manage("prodserver", "--list"),
+            *(
+                manage("prodserver", "--export", f, f"--output={tmp_path / f}")
+                for f in EXPORT_FORMATS
+            ),
+        ]
+
+    written = "".join(path.read_text() for path in tmp_path.rglob("*") if path.is_file())
+    shown = "".join(run.output for run in runs) + written
+    assert "user:********@redis.internal" in shown
+    assert password not in shown

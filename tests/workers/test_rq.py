@@ -7,6 +7,7 @@ in progress and exits; jobs still queued stay in Redis for the next worker.
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 
 import pytest
@@ -18,6 +19,9 @@ RQ = "django_prodserver.backends.rq.RQWorker"
 # A worker stops within the slow job's seconds; the bound is several times the target.
 SLOW_JOB_SECONDS = 3
 STOP_BOUND = SLOW_JOB_SECONDS + 20
+# Right after a job, a stop takes 0.1-0.4 s (bench/results/rq-stop.md); a hang took ~60 s.
+REPEATED_STOP_BOUND = 10
+STOP_ROUNDS = 10
 
 pytestmark = pytest.mark.worker
 
@@ -36,27 +40,54 @@ def enqueue(project, redis_url, function, *args):
     project.shell(code, env={"EXAMPLE_REDIS_URL": redis_url})
 
 
+def enqueue_directly(redis_url, function, *args):
+    """The same job, put on the queue by RQ from this process: no Django process to start."""
+    from redis import Redis
+    from rq import Queue
+
+    with Redis.from_url(redis_url) as connection:
+        Queue("default", connection=connection).enqueue(f"jobs.rq_tasks.{function}", *args)
+
+
+def stop_within(worker, bound):
+    """SIGTERM; (exit status, seconds), or a failure naming the hang."""
+    try:
+        return worker.stop(signal.SIGTERM, timeout=bound)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(
+            f"rqworker still running {bound} s after SIGTERM:\n{worker.output}"
+        ) from None
+
+
 def start(project, started, redis_url, *args):
     worker = project.start("prodserver", "rqworker", *args, env={"EXAMPLE_REDIS_URL": redis_url})
     started.append(worker)
     return worker
 
 
-def test_runs_a_job_and_stops_on_sigterm(make_project, started, redis_url, tmp_path):
+def test_runs_a_job_and_stops_on_sigterm_right_after_it_every_time(
+    make_project, started, redis_url, tmp_path
+):
+    # RQ 2.2+ with redis-py 8.2 hangs for a minute on one stop in five to one in two (its
+    # pubsub thread; serving/rq.py). Ten stops miss one in three with a chance of
+    # (2/3)**10 = 1.7 %, one in five with 11 %; test_rq_pubsub_stop.py forces the
+    # interleaving, so that one fails every time.
     project = rq_project(make_project)
-    effects = tmp_path / "effects.txt"
-    worker = start(project, started, redis_url)
-    enqueue(project, redis_url, "record_line", str(effects), "rq")
+    times = []
+    for round_number in range(STOP_ROUNDS):
+        effects = tmp_path / f"effects-{round_number}.txt"
+        worker = start(project, started, redis_url)
+        enqueue_directly(redis_url, "record_line", str(effects), "rq")
+        wait_for_lines(effects, ["rq"], worker)
 
-    wait_for_lines(effects, ["rq"], worker)
-    code, seconds = worker.stop(signal.SIGTERM)
+        code, seconds = stop_within(worker, REPEATED_STOP_BOUND)
 
-    print(f"rqworker stopped {seconds:.2f} s after SIGTERM (idle)")
-    assert code == 0, worker.output
-    assert seconds < STOP_BOUND
-    assert worker.wait_for_no_process_left() == []
-    assert "Listening on default" in worker.output
-    assert "Traceback" not in worker.output
+        times.append(seconds)
+        assert code == 0, worker.output
+        assert worker.wait_for_no_process_left() == []
+        assert "Listening on default" in worker.output
+        assert "Traceback" not in worker.output
+    print(f"rqworker stopped {max(times):.2f} s at most after SIGTERM, right after a job")
 
 
 def test_sigterm_during_a_job_lets_it_finish_and_keeps_the_queued_one(

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NoReturn
 
+from django_prodserver.bounds import LARGEST_PORT, shown, whole_number
 from django_prodserver.masking import mask_secrets
 from django_prodserver.options import OptionTable, OptionValue, override
 from django_prodserver.processes import ProcessSpec
@@ -62,19 +63,16 @@ class Plan:
         )
 
 
-# The ports a TCP address can have.
-PORTS = range(65536)
-
-
 class AddressError(ValueError):
     """An address whose port is no port (`127.0.0.1:²`, `:99999`); its text says which."""
 
 
 def port_number(text: str) -> int:
     """`text` as a port: ASCII digits (`"²".isdigit()` is True) from 0 to 65535."""
-    if text.isascii() and text.isdigit() and int(text) in PORTS:
-        return int(text)
-    raise AddressError(f"the port {text!r} is not a number from 0 to 65535.")
+    port = whole_number(text, LARGEST_PORT)
+    if port is None:
+        raise AddressError(f"the port {shown(text)} is not a number from 0 to {LARGEST_PORT}.")
+    return port
 
 
 @dataclass(frozen=True)
@@ -146,9 +144,22 @@ class Backend:
     single_instance: ClassVar[bool] = False
     # A development server with a reloader of its own: `manage.py devserver` runs it as it is.
     development_server: ClassVar[bool] = False
+    # Where this backend came from, when the BACKEND path alone does not say it (`--list`
+    # shows it): the worker a TASKS backend needs, a package's entry point.
+    origin: str | None = None
 
     def __init__(self, spec: ProcessSpec) -> None:
         self.spec = spec
+
+    def resolved(self) -> Backend:
+        """The backend that plans and runs the process: this one, unless it stands for another.
+
+        `TasksWorker` stands for the worker of a TASKS backend (db_worker, rqworker, ...),
+        which every command then uses as it uses a backend named in BACKEND. Resolving must
+        not fail where the process is not started (`migrate`, `runserver`): a backend that
+        cannot tell returns itself, and its plan() says why.
+        """
+        return self
 
     def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
         raise NotImplementedError

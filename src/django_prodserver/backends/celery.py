@@ -26,6 +26,11 @@ from django_prodserver._celery.flower import (
     flower_environment,
 )
 from django_prodserver.backends.base import Backend, Plan, exec_plan
+from django_prodserver.backends.task_framework import (
+    DEFAULT_QUEUE,
+    TaskBackendSettings,
+    TaskFrameworkWorker,
+)
 from django_prodserver.errors import MissingPackageError, OptionError, ProdserverError
 from django_prodserver.masking import mask_secrets
 from django_prodserver.options import Option, OptionTable, OptionValue, normalize, parse_bool
@@ -268,10 +273,29 @@ class CeleryBackend(Backend):
         )
 
 
-class CeleryWorker(CeleryBackend):
-    """`celery worker`: runs the tasks of the app's queues."""
+class CeleryWorker(TaskFrameworkWorker, CeleryBackend):
+    """`celery worker`: runs the tasks of the app's queues.
+
+    Those of Django's task framework too, when a `TASKS` alias is django-tasks-celery's
+    backend: it sends each task to Celery under the task's dotted path.
+    """
 
     sub_command = "worker"
+    worker_name = "celery worker"
+
+    @classmethod
+    def task_application(cls, tasks: TaskBackendSettings) -> str | None:
+        app = tasks.options.get("CELERY_APP")
+        return str(app) if app else None
+
+    @classmethod
+    def task_arguments(cls, tasks: TaskBackendSettings) -> dict[str, Any]:
+        """The alias's queues; its "default" is the app's default queue, where it sends them."""
+        if not tasks.queues_other_than_the_default() or not tasks.queues:
+            return {}
+        app = cls.task_application(tasks)
+        default = load_app("", cls.__name__, app).conf.task_default_queue if app else "celery"
+        return {"queues": [default if q == DEFAULT_QUEUE else q for q in tasks.queues]}
 
     def refuse(self, options: Sequence[OptionValue]) -> None:
         super().refuse(options)

@@ -7,7 +7,9 @@ daphne's Django app puts in place of Django's, serving ASGI with the autoreloade
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from functools import cache
 from typing import Any, NoReturn
 
@@ -22,6 +24,8 @@ from django_prodserver.errors import ApplicationError, OptionError, ProdserverEr
 from django_prodserver.options import OptionTable
 from django_prodserver.options.from_argparse import argparse_option_table
 
+# daphne's runserver command, as --dry-run names it when it runs inside `prodserver`.
+RUNSERVER_COMMAND = "daphne.management.commands.runserver.Command"
 # daphne's `run()` maps --verbosity through a dict of these levels; another is a KeyError.
 VERBOSITY_LEVELS = (0, 1, 2, 3)
 
@@ -86,7 +90,14 @@ class DaphneServer(ServerBackend):
 
 
 class DaphneRunserver(RunserverBackend):
-    """daphne's `runserver`: Django's development server, serving ASGI through daphne."""
+    """daphne's `runserver`: Django's development server, serving ASGI through daphne.
+
+    The command is loaded from daphne's package, so "daphne" need not be in
+    INSTALLED_APPS (as with django-prodserver 3.0, which drove daphne's server itself).
+    When it is, first, the plan is `manage.py runserver`, which is then daphne's; else
+    `manage.py runserver` typed by hand would be another app's, and the plan says that
+    daphne's command runs inside `manage.py prodserver`.
+    """
 
     server = "daphne runserver"
     app_name = "daphne"
@@ -95,23 +106,33 @@ class DaphneRunserver(RunserverBackend):
     package = "daphne"
 
     def check_installed(self) -> None:
-        first = 'INSTALLED_APPS = ["daphne", *INSTALLED_APPS]'
-        if "daphne" not in settings.INSTALLED_APPS:
-            raise ProdserverError(
-                f"Process '{self.name}': daphne's runserver needs \"daphne\" in INSTALLED_APPS "
-                f"(its app provides the `runserver` command), before "
-                f"django.contrib.staticfiles.\nAdd it first: {first}"
-            )
-        owner = get_commands()["runserver"]
-        if owner != "daphne":
-            raise ProdserverError(
-                f"Process '{self.name}': `manage.py runserver` is {owner}'s, not daphne's: "
-                f'"daphne" must come before {owner} in INSTALLED_APPS.\nMove it first: {first}'
-            )
+        """Nothing to check: daphne's command runs whether its app is installed or not."""
+
+    def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
+        plan = super().plan(overrides, env)
+        owner = get_commands().get("runserver")
+        if owner == "daphne":
+            return plan
+        return replace(
+            plan,
+            argv=(RUNSERVER_COMMAND, *plan.argv[3:]),
+            note=f"run inside `manage.py prodserver {self.name}`: `manage.py runserver` is "
+            f'{owner}\'s without "daphne" first in INSTALLED_APPS',
+        )
+
+    def run(self, plan: Plan) -> int | None:
+        if plan.argv[0] != RUNSERVER_COMMAND:
+            return super().run(plan)
+        os.environ.update(plan.env)
+        self.load_command().run_from_argv(["manage.py", self.command, *plan.argv[1:]])
+        return None
 
     def check_plan(self, plan: Plan) -> None:
         super().check_plan(plan)
-        if plan.switched_on("noasgi") or getattr(settings, "ASGI_APPLICATION", None):
+        if plan.switched_on("noasgi"):
+            return
+        if getattr(settings, "ASGI_APPLICATION", None):
+            asgi_application(self.name)  # its module must be there
             return
         try:
             module, _, attribute = asgi_application(self.name).partition(":")

@@ -114,8 +114,9 @@ class GranianServer(ServerBackend):
         return OptionTable("granian", own.options, extra_names=LEGACY_NAMES)
 
     def graceful_timeout(self, plan: Plan) -> float | None:
-        given = plan.value("workers_kill_timeout")
-        return float(given) if given else None  # granian waits for its workers
+        # A duration ("30s", "1m"), in seconds as granian reads it; None: it waits for them.
+        seconds = parse(plan.argv[1:], self.name).params.get("workers_kill_timeout")
+        return None if seconds is None else float(seconds)
 
     def listen_address(self, plan: Plan) -> Address | None:
         return planned_address(

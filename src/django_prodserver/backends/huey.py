@@ -17,6 +17,7 @@ from django.conf import settings
 
 from django_prodserver.backends.base import Plan
 from django_prodserver.backends.management_command import ManagementCommandBackend
+from django_prodserver.backends.task_framework import TaskFrameworkWorker
 from django_prodserver.errors import OptionError, ProdserverError
 from django_prodserver.options import Option, OptionTable, OptionValue
 from django_prodserver.probes.redis import probe_redis
@@ -27,10 +28,15 @@ GRACEFUL_SIGNALS = {"SIGTERM": "TERM", "SIGINT": "INT"}
 HUEY_DEFAULT_GRACEFUL = "INT"
 
 
-class HueyConsumer(ManagementCommandBackend):
-    """`python manage.py run_huey [options]`."""
+class HueyConsumer(TaskFrameworkWorker, ManagementCommandBackend):
+    """`python manage.py run_huey [options]`.
+
+    It runs huey's own tasks and those of Django's task framework that huey's task backend
+    (`huey.contrib.djhuey.tasks_backend.HueyBackend`) puts on HUEY's queue.
+    """
 
     server = "huey"
+    worker_name = "run_huey"
     command = "run_huey"
     app_name = "huey.contrib.djhuey"
     module = "huey"

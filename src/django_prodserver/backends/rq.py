@@ -14,21 +14,32 @@ from django.conf import settings
 
 from django_prodserver.backends.base import Plan
 from django_prodserver.backends.management_command import ManagementCommandBackend
+from django_prodserver.backends.task_framework import (
+    TaskBackendSettings,
+    TaskFrameworkWorker,
+    configured_value,
+)
 from django_prodserver.errors import OptionError, ProdserverError
 from django_prodserver.options import OptionTable, OptionValue, normalize
 from django_prodserver.probes.redis import probe_redis
+from django_prodserver.processes import ProcessSpec
 from django_prodserver.suggestions import did_you_mean
 
 SETTING = "RQ_QUEUES"
 # ARGS key for rqworker's positional queue names; with none, rqworker works on "default".
 QUEUES_KEY = "queues"
 DEFAULT_QUEUE = "default"
+# The job class that runs the tasks of Django's task framework: django-tasks-rq's, or that of
+# django-tasks before 0.12, whose `django_tasks.backends.rq` held the RQ backend.
+TASKS_JOB_CLASS = "django_tasks_rq.Job"
+OLD_TASKS_JOB_CLASS = "django_tasks.backends.rq.Job"
 
 
-class RQWorker(ManagementCommandBackend):
+class RQWorker(TaskFrameworkWorker, ManagementCommandBackend):
     """`python manage.py rqworker [options] [queue ...]`."""
 
     server = "django-rq"
+    worker_name = "rqworker"
     command = "rqworker"
     app_name = "django_rq"
     module = "django_rq"
@@ -36,6 +47,23 @@ class RQWorker(ManagementCommandBackend):
     required_setting = SETTING
     required_setting_holds = "its queues"
     required_setting_example = '{"default": {"URL": "redis://localhost:6379/0"}}'
+
+    @classmethod
+    def task_arguments(cls, tasks: TaskBackendSettings) -> dict[str, Any]:
+        """The job class of the task framework, and the alias's queues (`[]`: all of RQ_QUEUES)."""
+        old = tasks.path.startswith("django_tasks.backends.rq")
+        arguments: dict[str, Any] = {"job_class": OLD_TASKS_JOB_CLASS if old else TASKS_JOB_CLASS}
+        if tasks.queues_other_than_the_default():
+            queues = getattr(settings, SETTING, None)
+            every = list(queues) if isinstance(queues, Mapping) else []
+            arguments[QUEUES_KEY] = list(tasks.queues) or every
+        return arguments
+
+    @classmethod
+    def runs_tasks_of(cls, spec: ProcessSpec, tasks: TaskBackendSettings) -> bool:
+        """Only with the job class that calls a task of the framework."""
+        job_class = configured_value(spec.args, "job_class", "")
+        return job_class in (TASKS_JOB_CLASS, OLD_TASKS_JOB_CLASS)
 
     def configured_options(self, table: OptionTable) -> tuple[list[OptionValue], list[str]]:
         """ARGS' `queues` are rqworker's positional arguments; the rest are options."""
@@ -59,8 +87,12 @@ class RQWorker(ManagementCommandBackend):
     def run(self, plan: Plan) -> int | None:
         from django_rq import get_connection
 
+        from django_prodserver.serving.rq import install
+
         names = plan.positionals or (DEFAULT_QUEUE,)
         probe_redis(get_connection(names[0]), self.name, "RQ", SETTING)
+        # RQ's stop races its pubsub thread and can hang for a minute (serving/rq.py).
+        install()
         return super().run(plan)
 
     def check_queues(self, names: Sequence[str]) -> None:

@@ -78,7 +78,9 @@ def find_format(name: str) -> tuple[ExportFormat, Exporter]:
 
 def check_flags(export: ExportFormat, options: dict[str, Any]) -> None:
     for dest, flag in DEPLOYMENT_FLAGS.items():
-        if options.get(dest) == "":
+        given = options.get(dest)
+        values = given if isinstance(given, list) else [given]
+        if any(isinstance(value, str) and not value.strip() for value in values):
             # An empty shell variable, most likely (--run-as "$DEPLOY_USER").
             raise ProdserverError(
                 f"{flag} was given an empty value. Give it one, or leave {flag} out for its "

@@ -50,6 +50,8 @@ class ExportFormat:
     never_restart_note: str | None = None
 
 
+# The largest user id --run-as takes: Kubernetes' runAsUser (and many tools) stop there.
+LARGEST_USER_ID = 2**31 - 1
 # The flags of the engines that run each process in a container of the project's image.
 CONTAINER_FLAGS = frozenset(
     {"project", "python", "working_directory", "image", "run_as", "environment_file", "replicas"}

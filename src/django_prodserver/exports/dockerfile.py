@@ -17,9 +17,10 @@ from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 
+from django_prodserver.bounds import whole_number
 from django_prodserver.errors import ProdserverError
 from django_prodserver.exports.dependencies import find_dependencies
-from django_prodserver.exports.deployment import Deployment, ExportFormat
+from django_prodserver.exports.deployment import LARGEST_USER_ID, Deployment, ExportFormat
 from django_prodserver.exports.rendering import ExportedFile, render
 from django_prodserver.project import project_folder
 
@@ -46,12 +47,13 @@ STATE_DIRECTORY = "/var/lib/app"
 def export(deployment: Deployment) -> list[ExportedFile]:
     options = deployment.options
     process, *others = deployment.processes
-    uid = options.run_as or str(DEFAULT_UID)
-    if not uid.isdigit() or int(uid) == 0:
+    user = options.run_as or str(DEFAULT_UID)
+    uid = whole_number(user, LARGEST_USER_ID)
+    if not uid:
         raise ProdserverError(
-            f"--run-as {uid}: the Dockerfile creates the user the image runs as, by its "
-            f"numeric id (which Kubernetes' runAsNonRoot can check), and not root: give "
-            f"one such as --run-as {DEFAULT_UID}."
+            f"--run-as {user}: the Dockerfile creates the user the image runs as, by its "
+            f"numeric id (which Kubernetes' runAsNonRoot can check) from 1 to "
+            f"{LARGEST_USER_ID}, not root: give one such as --run-as {DEFAULT_UID}."
         )
     notes = []
     if others:
@@ -100,7 +102,7 @@ def export(deployment: Deployment) -> list[ExportedFile]:
             if getattr(settings, "STATIC_ROOT", None)
             else None
         ),
-        "uid": int(uid),
+        "uid": uid,
         "process": process,
         "probe_interval": 10 if process.kind == "web" else 30,
     }

@@ -108,7 +108,8 @@ def add_export_arguments(parser: CommandParser) -> None:
 
 def reject_export_flags(options: dict[str, Any]) -> None:
     """The export's flags without --export: an error rather than flags silently unused."""
-    given = [flag for dest, flag in DEPLOYMENT_FLAGS.items() if options.get(dest)]
+    # Given empty too (`--output ""`): typed, so not silently left unused.
+    given = [flag for dest, flag in DEPLOYMENT_FLAGS.items() if options.get(dest) not in (None, [])]
     if given:
         raise ProdserverError(
             f"{', '.join(given)}: only for --export FORMAT (one of {', '.join(FORMAT_NAMES)}); "

@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 import re
 
+from django_prodserver.bounds import whole_number
 from django_prodserver.errors import ProdserverError
 from django_prodserver.exports.deployment import (
     CONTAINER_FLAGS,
+    LARGEST_USER_ID,
     Deployment,
     ExportFormat,
     engine_notes,
@@ -96,9 +98,10 @@ def export(deployment: Deployment) -> list[ExportedFile]:
 def run_as_uid(user: str | None) -> int | None:
     if user is None:
         return None
-    if not user.isdigit():
+    uid = whole_number(user, LARGEST_USER_ID)
+    if uid is None:
         raise ProdserverError(
             f"--run-as {user}: Kubernetes runs a container as a numeric user id "
-            f"(securityContext.runAsUser), such as --run-as 1000."
+            f"(securityContext.runAsUser) from 0 to {LARGEST_USER_ID}, such as --run-as 1000."
         )
-    return int(user)
+    return uid

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.commands.runserver import naiveip_re
 
+from django_prodserver.bounds import LARGEST_PORT, shown, whole_number
 from django_prodserver.errors import OptionError
 from django_prodserver.options.table import normalize
 
@@ -22,10 +23,13 @@ def split_addrport(args: Mapping[str, Any], process: str) -> tuple[dict[str, Any
     if not given or given[0] is None:
         return rest, []
     value = given[0]
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
+    port_number = (
+        isinstance(value, int) and not isinstance(value, bool) and 0 < value <= LARGEST_PORT
+    )
+    if not (isinstance(value, str) or port_number):
         raise OptionError(
             f"Process '{process}': `addrport` is a port or host:port such as "
-            f"'127.0.0.1:8000', got {value!r}."
+            f"'127.0.0.1:8000', got {shown(value)}."
         )
     return rest, [str(value)]
 
@@ -35,8 +39,9 @@ def parse_addrport(text: str | None, process: str) -> tuple[str, int]:
     if not text:
         return DEFAULT_HOST, DEFAULT_PORT
     match = re.match(naiveip_re, text)
-    port = int(match["port"]) if match else -1
-    if match is None or not 0 < port < 65536:
+    # ASCII digits only: runserver's pattern takes any Unicode digit (`\d`).
+    port = whole_number(match["port"], LARGEST_PORT) if match else None
+    if match is None or not port:
         raise OptionError(
             f"Process '{process}': `addrport` is a port or host:port such as "
             f"'127.0.0.1:8000' (a port from 1 to 65535), got '{text}'."

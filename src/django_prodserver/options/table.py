@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from django_prodserver.bounds import LARGEST_OPTION_NUMBER, option_number, shown
 from django_prodserver.errors import OptionError
 from django_prodserver.masking import sensitive
 from django_prodserver.suggestions import did_you_mean
@@ -87,7 +88,7 @@ def describe(value: object, name: str = "") -> str:
     """The value as an error message quotes it; not at all for an option that holds a secret."""
     if sensitive(name):
         return "a value (not shown: the option holds a secret)"
-    return repr(value) if not isinstance(value, str) else f"'{value}'"
+    return shown(value) if not isinstance(value, str) else f"'{value}'"
 
 
 class OptionTable:
@@ -194,7 +195,14 @@ class OptionTable:
                 f"Process '{process}': `{name}` takes a value (a string or a number), "
                 f"got {describe(value, name)}."
             )
-        return str(value)
+        text = option_number(value) if not isinstance(value, str) else value
+        if text is None:
+            raise OptionError(
+                f"Process '{process}': `{name}` is a number larger than any option of "
+                f"{self.server} takes (at most {LARGEST_OPTION_NUMBER}, a 64-bit integer), "
+                f"got {describe(value, name)}."
+            )
+        return text
 
     @staticmethod
     def switch(option: Option, on: bool) -> OptionValue:

@@ -20,6 +20,7 @@ from django.db import connections
 from django.urls import get_resolver
 from gunicorn.app.wsgiapp import WSGIApplication
 
+from django_prodserver.applications import check_attribute
 from django_prodserver.backends.base import Plan, exec_plan
 from django_prodserver.errors import ApplicationError
 from django_prodserver.probes.http import WarmUp
@@ -113,7 +114,10 @@ def load_before_fork(
     what that request loaded.
     """
     try:
+        check_attribute(application.app_uri, process)
         wsgi = application.wsgi()
+    except ApplicationError:
+        raise
     except Exception as error:
         raise ApplicationError(
             f"The application '{application.app_uri}' failed to load: {error!r} "

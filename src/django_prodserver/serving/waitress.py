@@ -34,6 +34,7 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 from waitress.trigger import trigger
 
+from django_prodserver.applications import check_attribute
 from django_prodserver.backends.base import Plan
 from django_prodserver.errors import ApplicationError, OptionError, ProdserverError
 from django_prodserver.options.waitress import WaitressCommand, read_command_line
@@ -116,9 +117,12 @@ def serve(plan: Plan, graceful_timeout: float, warmup: WarmUp | None = None) -> 
 def load_application(command: WaitressCommand, process: str) -> Callable[..., Any]:
     """The WSGI application, found as `waitress-serve` finds it (`--call` included)."""
     try:
+        check_attribute(command.application, process)
         application = pkgutil.resolve_name(command.application)
         if command.call:
             application = application()
+    except ApplicationError:
+        raise
     except Exception as error:
         raise ApplicationError(
             f"Process '{process}': the application '{command.application}' failed to load: "

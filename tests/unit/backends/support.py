@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from django.test import override_settings
@@ -39,3 +41,15 @@ def line(
     process = ProcessSpec(name, path, {} if args is None else args, **spec)
     with override_settings(**settings):
         return backend(process).plan(overrides).command_line()
+
+
+def install_distribution(folder: Path, name: str, version: str, entry_points: str) -> None:
+    """A distribution installed in `folder` (put it on sys.path): its metadata and entry points.
+
+    `entry_points` is the text of its entry_points.txt (`[group]` then `name = module:attr`).
+    """
+    info = folder / f"{name}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(entry_points)
+    importlib.invalidate_caches()

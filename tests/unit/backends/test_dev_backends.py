@@ -166,15 +166,22 @@ def test_daphne_runserver_plans_the_runserver_line(path):
             plan(path, {"bogus": 1})
 
 
-def test_daphne_runserver_needs_daphne_first_in_installed_apps():
-    with pytest.raises(ProdserverError, match=r'Add it first: INSTALLED_APPS = \["daphne"'):
-        plan(DAPHNE[0])
+@pytest.mark.parametrize("path", DAPHNE)
+def test_daphne_runserver_needs_no_daphne_in_installed_apps(path):
+    """As django-prodserver 3.0's: daphne's command is loaded from daphne's package, and
+    runs inside `prodserver`, since `manage.py runserver` is then another app's."""
+    note = (
+        "  # run inside `manage.py prodserver web`: `manage.py runserver` is "
+        '{}\'s without "daphne" first in INSTALLED_APPS'
+    )
+    command = "daphne.management.commands.runserver.Command"
+    with override_settings(ASGI_APPLICATION="exampleproject.asgi.application"):
+        assert line(path, {"addrport": "8002", "http_timeout": 30}) == (
+            f"{command} --http_timeout=30 8002" + note.format("django.core")
+        )
     apps = [*settings.INSTALLED_APPS, "django.contrib.staticfiles", "daphne"]
-    with (
-        override_settings(INSTALLED_APPS=apps, ASGI_APPLICATION="exampleproject.asgi.app"),
-        pytest.raises(ProdserverError, match=r"is django\.contrib\.staticfiles's, not daphne"),
-    ):
-        plan(DAPHNE[0])
+    with override_settings(INSTALLED_APPS=apps, ASGI_APPLICATION="exampleproject.asgi.app"):
+        assert line(path) == command + note.format("django.contrib.staticfiles")
 
 
 def test_daphne_runserver_names_the_asgi_application_to_set():

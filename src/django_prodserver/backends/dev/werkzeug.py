@@ -15,7 +15,7 @@ from pathlib import Path
 from django.apps import apps
 from django.conf import settings
 
-from django_prodserver.applications import wsgi_application
+from django_prodserver.applications import check_attribute, colon_form, wsgi_application
 from django_prodserver.backends.base import Address, Backend, Plan
 from django_prodserver.errors import OptionError
 from django_prodserver.masking import mask_secrets
@@ -129,6 +129,7 @@ class WerkzeugRunserver(Backend):
         from django_prodserver.serving.werkzeug import serve
 
         assert isinstance(plan, WerkzeugPlan)
+        check_attribute(colon_form(plan.application), self.name)
         serve(
             plan.host,
             plan.port,
@@ -141,3 +142,7 @@ class WerkzeugRunserver(Backend):
 
     def listen_address(self, plan: Plan) -> Address | None:
         return Address(host=plan.host, port=plan.port) if isinstance(plan, WerkzeugPlan) else None
+
+
+# django-prodserver 3.0's name of this backend (3.0 API), after django-extensions' command.
+RunserverPlus = WerkzeugRunserver

@@ -11,7 +11,11 @@ from django_prodserver.checks import checking_for_a_start
 from django_prodserver.command_line import split_server_args
 from django_prodserver.environment import apply_process_environment
 from django_prodserver.errors import ProdserverError
-from django_prodserver.exports.flags import add_export_arguments, reject_export_flags
+from django_prodserver.exports.flags import (
+    FORMAT_NAMES,
+    add_export_arguments,
+    reject_export_flags,
+)
 from django_prodserver.invocation import (
     DjangoOptions,
     Invocation,
@@ -92,6 +96,7 @@ class Command(BaseCommand):
             raise CommandError(mask_secrets(str(error))) from error
 
     def _handle(self, options: dict[str, Any]) -> None:
+        refuse_blank_values(options)
         configuration = self.configuration or read_configuration()
         names = options["names"]
         if options["list"]:
@@ -172,7 +177,12 @@ class Command(BaseCommand):
             django=DjangoOptions.from_options(options),
             kind=self.kind,
         )
-        if not options["names"] and not options["all"] and len(configuration.specs) > 1:
+        [first, *_] = chosen.processes
+        if first.name not in configuration.specs:
+            from django_prodserver.task_workers import zero_configuration_notice
+
+            self.stderr.write(zero_configuration_notice(first))
+        elif not options["names"] and not options["all"] and len(configuration.specs) > 1:
             self.stderr.write(
                 f"No process named: starting '{chosen.names[0]}', the first configured"
                 f"{f' {self.kind} process' if self.kind else ''} "
@@ -217,6 +227,21 @@ class Command(BaseCommand):
             self.stdout.write("\n".join(dry_run_lines(planned)))
             return
         run_together(invocation, planned)
+
+
+# The options that name what the command does, and what each takes: a blank value is an
+# error, not the option left out (`--export ""` once started the server).
+MODE_OPTIONS = {
+    "export": ("--export", f"a format, one of {', '.join(FORMAT_NAMES)}"),
+    "probe": ("--probe", "the name of the process to ask"),
+}
+
+
+def refuse_blank_values(options: dict[str, Any]) -> None:
+    for dest, (flag, what) in MODE_OPTIONS.items():
+        value = options.get(dest)
+        if isinstance(value, str) and not value.strip():
+            raise ProdserverError(f"{flag} was given an empty value; it takes {what}.")
 
 
 def refuse_typed_options(invocation: Invocation, planned: list[PlannedProcess]) -> None:
