@@ -38,7 +38,7 @@ ensure_redis_server() {
 }
 
 # The engines the engine tier runs the exports on (tests/engines), with Debian's packages.
-ENGINE_PACKAGES=(docker.io docker-compose podman catatonit mmdebstrap uidmap fuse-overlayfs slirp4netns iptables)
+ENGINE_PACKAGES=(docker.io docker-compose podman catatonit mmdebstrap uidmap fuse-overlayfs slirp4netns iptables nftables)
 
 ensure_engines() {
     # ensure_engines: install the engines' Debian packages that are missing (as root).

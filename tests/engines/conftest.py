@@ -17,6 +17,7 @@ import pytest
 
 from tests.engines import images
 from tests.engines.dockerd import Docker, running_dockerd
+from tests.engines.host import restored_host
 from tests.engines.podman import Podman, podman_store
 from tests.engines.projects import checkout_wheel, example_context
 from tests.support import Project, export_files, free_port
@@ -49,11 +50,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 @pytest.fixture(scope="session")
 def engine_state() -> Iterator[Path]:
-    """The session's run state (short: unix socket paths), one session at a time."""
+    """The session's run state (short: unix socket paths), one session at a time; the host
+    as it was once the session's engines have stopped."""
     ENGINES.mkdir(parents=True, exist_ok=True)
     with (ENGINES / "lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        with tempfile.TemporaryDirectory(prefix="pse-") as state:
+        with restored_host(), tempfile.TemporaryDirectory(prefix="pse-") as state:
             yield Path(state)
 
 

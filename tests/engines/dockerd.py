@@ -2,8 +2,8 @@
 
 Its data root is kept between runs (the image cache: base images, the layers of earlier
 builds); what a session starts in it (containers, networks, volumes) is removed before it
-stops. The host's network settings that dockerd changes (its bridge, the FORWARD policy)
-are put back as they were.
+stops. Its bridge is removed if it made it (tests/engines/host.py puts back the rest of
+what it changes on the host).
 """
 
 from __future__ import annotations
@@ -152,7 +152,6 @@ def running_dockerd(data_root: Path, state: Path) -> Iterator[Docker]:
     if os.geteuid() != 0:
         raise EngineError("The engine tests start their own dockerd, which needs root.")
     bridge_existed = Path("/sys/class/net", BRIDGE).exists()
-    forward_policy = iptables_forward_policy()
     data_root.mkdir(parents=True, exist_ok=True)
     socket = state / "docker.sock"
     argv = [
@@ -183,16 +182,3 @@ def running_dockerd(data_root: Path, state: Path) -> Iterator[Docker]:
         daemon.kill()
         if not bridge_existed:
             run(["ip", "link", "delete", BRIDGE], check=False)
-        if forward_policy:
-            run(["iptables", "--policy", "FORWARD", forward_policy], check=False)
-
-
-def iptables_forward_policy() -> str | None:
-    """The policy of the FORWARD chain (dockerd sets it to DROP), to put it back after."""
-    if shutil.which("iptables") is None:
-        return None
-    listed = run(["iptables", "--list-rules", "FORWARD"], check=False).stdout
-    for line in listed.splitlines():
-        if line.startswith("-P FORWARD "):
-            return line.split()[2]
-    return None

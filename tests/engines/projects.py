@@ -33,11 +33,22 @@ def checkout_wheel(folder: Path) -> Path:
     return wheel
 
 
+def wheel_version(wheel: Path) -> str:
+    """The version in a wheel's file name (name-version-tags.whl)."""
+    return wheel.name.split("-")[1]
+
+
 def example_context(folder: Path, wheel: Path, settings: str) -> Project:
     """The example project copied into `folder`, the wheel in wheels/, `settings` beside it.
 
     The project's settings module is `engine_settings`, on top of the example's.
     """
+    named = f"./wheels/{wheel.name}["
+    if named not in (EXAMPLE / "requirements.txt").read_text():
+        raise AssertionError(
+            f"example/requirements.txt must install {named}...] (this checkout's version "
+            f"{wheel_version(wheel)}): update the line that names the wheel."
+        )
     shutil.copytree(EXAMPLE, folder, ignore=NOT_THE_PROJECT)
     (folder / "wheels").mkdir()
     shutil.copy2(wheel, folder / "wheels" / wheel.name)

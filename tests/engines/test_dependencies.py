@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tests.engines import images
 from tests.engines.dockerd import Docker, run
-from tests.engines.projects import example_context
+from tests.engines.projects import example_context, wheel_version
 from tests.support import Project, export_files
 
 SETTINGS = """
@@ -69,7 +69,7 @@ def test_a_requirements_file_given_by_path(docker, python_image, wheel, tmp_path
     text = build_and_serve(docker, project, "given:latest", "--requirements=deploy/web.txt")
     assert f"COPY deploy/web.txt deploy/\nCOPY wheels/{wheel.name} wheels/\n" in text
     assert "RUN pip install --no-cache-dir -r deploy/web.txt\n" in text
-    assert text.splitlines()[-1].startswith("0.1.0 ")  # this checkout's package
+    assert text.splitlines()[-1].startswith(f"{wheel_version(wheel)} ")  # this checkout's
 
 
 def test_pyproject_with_uv_lock(docker, python_image, wheel, tmp_path):
@@ -86,4 +86,4 @@ def test_pyproject_with_uv_lock(docker, python_image, wheel, tmp_path):
     assert f"COPY --from={image} /uv /uvx /bin/\n" in text
     assert "COPY pyproject.toml uv.lock ./\n" in text
     assert "RUN uv sync --frozen --no-dev --no-install-project --no-install-local\n" in text
-    assert text.splitlines()[-1].startswith("0.1.0 ")
+    assert text.splitlines()[-1].startswith(f"{wheel_version(wheel)} ")
