@@ -28,6 +28,15 @@ ENGINES = CACHE / "engines"
 PODMAN_STATE = Path("/run/prodserver-engines/podman")
 EXAMPLE_IMAGE = "example:latest"
 REDIS_URL = "redis://redis:6379/0"
+# Pods share no file system, and a read-only root leaves them /tmp: SQLite there (a real
+# cluster has a database server; the release step then migrates it).
+KUBERNETES_SETTINGS = "kubernetes_settings"
+KUBERNETES_SETTINGS_CODE = """\
+from engine_settings import *  # noqa: F403
+
+for definition in PRODUCTION_PROCESSES.values():  # noqa: F405
+    definition["ENV"] = {**definition.get("ENV", {}), "EXAMPLE_DATABASE": "/tmp/db.sqlite3"}
+"""
 
 
 # Images are made and built in the first test that needs them (the suite's default is 120 s).
@@ -115,9 +124,11 @@ PRODUCTION_PROCESSES = {{
 def example_project(
     tmp_path_factory: pytest.TempPathFactory, wheel: Path, web_port: int
 ) -> Project:
-    return example_context(
+    project = example_context(
         tmp_path_factory.mktemp("example") / "example", wheel, example_settings(web_port)
     )
+    (project.directory / f"{KUBERNETES_SETTINGS}.py").write_text(KUBERNETES_SETTINGS_CODE)
+    return project
 
 
 @pytest.fixture(scope="session")

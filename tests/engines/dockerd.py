@@ -2,8 +2,7 @@
 
 Its data root is kept between runs (the image cache: base images, the layers of earlier
 builds); what a session starts in it (containers, networks, volumes) is removed before it
-stops. Its bridge is removed if it made it (tests/engines/host.py puts back the rest of
-what it changes on the host).
+stops (tests/engines/host.py puts back what it changes on the host).
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from tests.support import Running, start_command
 
 # Debian's client (docker.io) first: it is the one of the same version as its dockerd.
 CLIENTS = ("/usr/bin/docker", "docker")
-BRIDGE = "docker0"
 
 
 class EngineError(RuntimeError):
@@ -57,6 +55,24 @@ def run(
             f"{completed.stderr}"
         )
     return completed
+
+
+def piped(
+    source: Sequence[str],
+    target: Sequence[str],
+    env: Mapping[str, str],
+    what: str,
+    source_env: Mapping[str, str] | None = None,
+) -> None:
+    """`source | target` (an image's layers, from one command to another), or an error."""
+    with subprocess.Popen(
+        list(source), stdout=subprocess.PIPE, env=dict(source_env or env)
+    ) as produced:
+        consumed = subprocess.run(
+            list(target), stdin=produced.stdout, env=dict(env), capture_output=True, timeout=600
+        )
+    if consumed.returncode != 0 or produced.returncode != 0:
+        raise EngineError(f"{what}: {consumed.stderr.decode(errors='replace')}")
 
 
 @dataclass
@@ -151,7 +167,6 @@ def running_dockerd(data_root: Path, state: Path) -> Iterator[Docker]:
         raise EngineError("No dockerd: apt-get install docker.io (scripts/test does, as root)")
     if os.geteuid() != 0:
         raise EngineError("The engine tests start their own dockerd, which needs root.")
-    bridge_existed = Path("/sys/class/net", BRIDGE).exists()
     data_root.mkdir(parents=True, exist_ok=True)
     socket = state / "docker.sock"
     argv = [
@@ -180,5 +195,3 @@ def running_dockerd(data_root: Path, state: Path) -> Iterator[Docker]:
             daemon.kill()
         # dockerd's containerd, shims: whatever is left in its session.
         daemon.kill()
-        if not bridge_existed:
-            run(["ip", "link", "delete", BRIDGE], check=False)

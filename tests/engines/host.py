@@ -2,15 +2,17 @@
 
 dockerd and netavark (podman's networks) add firewall rules and chains, and leave them
 (dockerd also sets the FORWARD chain's policy to DROP); containerd, dockerd and netavark
-make run-time folders under /run that outlive them; the engines' cgroup drivers leave
-their (empty) parent cgroups. The session records each before its engines start and puts
-it back after: the firewall's whole ruleset as it was, the folders and cgroups it made
-removed. Nothing else on the host is touched.
+make run-time folders under /run that outlive them, netavark a mount of /run/netns, and
+bridges (a network whose teardown failed keeps its bridge); the engines' cgroup drivers
+leave their (empty) parent cgroups. The session records each before its engines start and
+puts it back after: the firewall's whole ruleset as it was, the folders, mounts, links and
+cgroups it made removed. Nothing else on the host is touched.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,9 +25,15 @@ from tests.engines.dockerd import EngineError, run
 RUN_FOLDERS = tuple(
     Path("/run", name) for name in ("containerd", "docker", "containers", "prodserver-engines")
 )
+# Where netavark keeps the network namespaces of podman's pods: it bind-mounts the folder
+# on itself (as `ip netns` does) and leaves the mount.
+NETNS = Path("/run/netns")
 CGROUPS = Path("/sys/fs/cgroup")
 # The parent cgroups of dockerd's and podman's containers (cgroupfs driver).
 ENGINE_CGROUPS = ("docker", "libpod_parent")
+# The network links the engines make: dockerd's bridge, netavark's bridges, their veths.
+ENGINE_LINKS = re.compile(r"docker0|br-[0-9a-f]+|podman[0-9]+|veth[0-9a-f]+")
+SYS_NET = Path("/sys/class/net")
 
 
 @contextlib.contextmanager
@@ -33,6 +41,8 @@ def restored_host() -> Iterator[None]:
     ruleset = firewall_ruleset()
     folders = [folder for folder in RUN_FOLDERS if not folder.exists()]
     cgroups = cgroup_folders()
+    links = engine_links()
+    netns_mounted = str(NETNS) in mount_points()
     try:
         yield
     finally:
@@ -40,11 +50,20 @@ def restored_host() -> Iterator[None]:
         restored = run(["nft", "-f", "-"], check=False, input=b"flush ruleset\n" + ruleset)
         if restored.returncode != 0:
             problems.append(f"the firewall's ruleset: {restored.stderr}")
+        for link in engine_links() - links:
+            run(["ip", "link", "delete", link], check=False)
+        if str(NETNS) in mount_points() and not netns_mounted and not any(NETNS.iterdir()):
+            run(["umount", str(NETNS)], check=False)
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
         problems.extend(remove_cgroups(cgroup_folders() - cgroups))
         if problems:
             raise EngineError("Not put back as it was: " + "; ".join(problems))
+
+
+def mount_points() -> list[str]:
+    """Every mount point of this mount namespace (a folder bind-mounted on itself too)."""
+    return [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
 
 
 def firewall_ruleset() -> bytes:
@@ -56,6 +75,10 @@ def firewall_ruleset() -> bytes:
         )
     listed = run(["nft", "list", "ruleset"])
     return listed.stdout.encode()
+
+
+def engine_links() -> set[str]:
+    return {path.name for path in SYS_NET.iterdir() if ENGINE_LINKS.fullmatch(path.name)}
 
 
 def cgroup_folders() -> set[Path]:

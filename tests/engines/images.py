@@ -19,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.engines.dockerd import Docker, EngineError, run
+from tests.engines.dockerd import Docker, EngineError, piped, run
+from tests.engines.host import mount_points
 
 DEBIAN = "http://deb.debian.org/debian"
 # The Debian release whose python3 is that version (the official images are Debian too).
@@ -250,16 +251,12 @@ def make_image(docker: Docker, recipe: Recipe) -> str:
         labels = f'LABEL {ORIGIN}="{origin}" {RECIPE}="{recipe.key}"'
         config = (f"ENV PATH={SYSTEM_PATH}", *recipe.config, labels)
         changes = [f"--change={line}" for line in config]
-        with subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE) as tar:
-            imported = subprocess.run(
-                [docker.client, "import", *changes, "-", recipe.name],
-                stdin=tar.stdout,
-                env=docker.env(),
-                capture_output=True,
-                timeout=600,
-            )
-        if imported.returncode != 0:
-            raise EngineError(f"docker import {recipe.name}: {imported.stderr.decode()}")
+        piped(
+            ["tar", "-C", str(root), "-c", "."],
+            [docker.client, "import", *changes, "-", recipe.name],
+            docker.env(),
+            f"docker import {recipe.name}",
+        )
     finally:
         remove_tree(folder)
     return origin
@@ -281,11 +278,7 @@ def bootstrap(argv: list[str]) -> None:
 
 def remove_tree(folder: Path) -> None:
     """`folder`, once nothing is mounted in it any more: never a file of a mounted /sys."""
-    mounted = [
-        line.split()[4]
-        for line in Path("/proc/self/mountinfo").read_text().splitlines()
-        if line.split()[4].startswith(f"{folder}/")
-    ]
+    mounted = [point for point in mount_points() if point.startswith(f"{folder}/")]
     for point in sorted(mounted, key=len, reverse=True):
         run(["umount", point], check=False)
     left = [point for point in mounted if os.path.ismount(point)]

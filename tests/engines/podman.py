@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.engines.dockerd import Docker, EngineError, run
+from tests.engines.dockerd import Docker, EngineError, piped, run
 
 # podman asks for more open files than this machine's hard limit lets even root have (no
 # CAP_SYS_RESOURCE): each container gets the limits this process has instead.
@@ -69,18 +69,13 @@ class Podman:
         wanted = docker("image", "inspect", "--format={{.Id}}", image).stdout.strip()
         if self.image_id(image) == wanted.removeprefix("sha256:"):
             return
-        with subprocess.Popen(
-            [docker.client, "save", image], stdout=subprocess.PIPE, env=docker.env()
-        ) as saved:
-            loaded = subprocess.run(
-                self.argv("load", "--quiet"),
-                stdin=saved.stdout,
-                env=self.env(),
-                capture_output=True,
-                timeout=600,
-            )
-        if loaded.returncode != 0:
-            raise EngineError(f"podman load {image}: {loaded.stderr.decode()}")
+        piped(
+            [docker.client, "save", image],
+            self.argv("load", "--quiet"),
+            self.env(),
+            f"podman load {image}",
+            source_env=docker.env(),
+        )
 
     def inspect(self, container: str) -> dict[str, Any]:
         [found] = json.loads(self("container", "inspect", container).stdout)
