@@ -37,6 +37,26 @@ ensure_redis_server() {
     fi
 }
 
+# The engines the engine tier runs the exports on (tests/engines), with Debian's packages.
+ENGINE_PACKAGES=(docker.io docker-compose podman catatonit mmdebstrap uidmap fuse-overlayfs slirp4netns iptables nftables)
+
+ensure_engines() {
+    # ensure_engines: install the engines' Debian packages that are missing (as root).
+    local missing=() package
+    for package in "${ENGINE_PACKAGES[@]}"; do
+        dpkg-query --show --showformat='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+            missing+=("$package")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "Installing ${missing[*]} (Debian packages) for the engine tests"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        echo "The engine tests need root and these Debian packages: ${missing[*]}" >&2
+        return 1
+    fi
+}
+
 ensure_postgresql() {
     # The procrastinate tests start their own PostgreSQL (initdb in a temporary folder) with
     # the binaries of Debian's package, which keeps them out of PATH; install it if missing.

@@ -15,6 +15,25 @@ from tests.support import Project, Running, free_port, write_documented_package,
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 django.setup()
 
+ENGINES = Path(__file__).resolve().parent / "engines"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--engines",
+        action="store_true",
+        help="Also run tests/engines: every export on its engine (root; own dockerd, podman). "
+        "scripts/test runs them in a step of their own.",
+    )
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/engines only with --engines, or when named on the command line."""
+    if collection_path != ENGINES or config.getoption("engines"):
+        return None
+    named = [Path(arg.split("::")[0]).resolve() for arg in config.args]
+    return not any(path == ENGINES or ENGINES in path.parents for path in named)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def documented_package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:

@@ -36,9 +36,27 @@ WSGI_APPLICATION = "exampleproject.wsgi.application"
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("EXAMPLE_DATABASE", str(BASE_DIR / "db.sqlite3")),
+        # In $STATE_DIRECTORY where the process has one (systemd's StateDirectory=, the
+        # image's folder of its user): the code's folder is not the process's to write.
+        "NAME": os.environ.get(
+            "EXAMPLE_DATABASE",
+            str(Path(os.environ.get("STATE_DIRECTORY") or BASE_DIR) / "db.sqlite3"),
+        ),
     }
 }
+
+# PostgreSQL where EXAMPLE_POSTGRES_HOST names its server (the stack of docs/deploy-compose.md
+# and of its test), SQLite otherwise.
+if os.environ.get("EXAMPLE_POSTGRES_HOST"):
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": os.environ["EXAMPLE_POSTGRES_HOST"],
+            "NAME": os.environ.get("EXAMPLE_POSTGRES_DB", "example"),
+            "USER": os.environ.get("EXAMPLE_POSTGRES_USER", "example"),
+            "PASSWORD": os.environ.get("EXAMPLE_POSTGRES_PASSWORD", ""),
+        }
+    }
 
 TIME_ZONE = "UTC"
 USE_TZ = True
@@ -73,6 +91,8 @@ CELERY_BEAT_SCHEDULE = {
         ),
     },
 }
+# The /celery/ page enqueues tasks that append to this file (where the worker runs).
+EXAMPLE_CELERY_LOG = os.environ.get("EXAMPLE_CELERY_LOG", str(BASE_DIR / "celery-log.txt"))
 PRODUCTION_PROCESSES["worker"] = {
     "BACKEND": "django_prodserver.backends.celery.CeleryWorker",
     "APP": "exampleproject.celery.app",

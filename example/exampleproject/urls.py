@@ -8,4 +8,5 @@ urlpatterns = [
     path("pid/", views.pid, name="pid"),
     path("async/", views.hello_async, name="async"),
     path("tasks/", views.tasks, name="tasks"),
+    path("celery/", views.celery, name="celery"),
 ]

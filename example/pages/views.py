@@ -65,3 +65,14 @@ def tasks(request: HttpRequest) -> HttpResponse:
         (f"Enqueued: {text}\n" if text else "") + f"Run by the worker so far:\n{done}",
         content_type="text/plain",
     )
+
+
+def celery(request: HttpRequest) -> HttpResponse:
+    """`?add=TEXT` sends a Celery task that appends TEXT to EXAMPLE_CELERY_LOG, on the worker."""
+    from jobs.celery_tasks import record_line
+
+    text = request.GET.get("add", "")[:200]
+    if not text:
+        return HttpResponse("Give the line to add: /celery/?add=TEXT\n", status=400)
+    result = record_line.delay(settings.EXAMPLE_CELERY_LOG, text)
+    return HttpResponse(f"Enqueued: {text} (task {result.id})\n", content_type="text/plain")

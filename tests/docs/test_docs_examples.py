@@ -22,6 +22,7 @@ import ast
 import dataclasses
 import re
 import shlex
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ DOCUMENTED_WSGI = (
 )
 TRANSLATES = "This translates to:"
 DOCUMENTED_SETTINGS = "myproject.settings"
+DOCUMENTED_REQUIREMENTS = "django-prodserver[gunicorn]\n"
 
 FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,})(?P<info>.*)$")
 MODULE_HEADER = re.compile(r"^#\s*(?P<path>[\w.]+(?:/[\w.]+)+\.py)\s*$")
@@ -292,9 +294,21 @@ def test_console_example_prints_what_it_shows(command: ConsoleCommand, tmp_path:
     for option in command.argv:
         if option.startswith("--settings="):
             make_settings_module(tmp_path, option.partition("=")[2], project.module)
+    if "dockerfile" in command.argv:
+        project = project_with_requirements(project)
     result = project.manage(*command.argv)
     assert result.returncode == 0, f"{command.id} exited {result.returncode}:\n{result.stderr}"
     assert result.stdout.rstrip("\n") == command.output
+
+
+def project_with_requirements(project: Project) -> Project:
+    """The project's manage.py in a folder of its own, with the requirements.txt the pages
+    show (the example project's installs this checkout's wheel), its database outside."""
+    folder = project.directory / "project"
+    folder.mkdir()
+    shutil.copy(project.manage_py, folder / "manage.py")
+    (folder / "requirements.txt").write_text(DOCUMENTED_REQUIREMENTS)
+    return dataclasses.replace(project, manage_py=folder / "manage.py")
 
 
 def make_settings_module(directory: Path, dotted: str, base: str) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import django_prodserver
 from tests.support import EXAMPLE, export_files
 
 pytestmark = pytest.mark.server
@@ -46,7 +47,13 @@ def test_hadolint_passes_the_dockerfile(make_project, tmp_path, flags):
     assert result.returncode == 0, result.stdout + result.stderr
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     assert f"FROM python:{version}-slim\n" in text
-    assert "COPY requirements.txt ./\nRUN pip install --no-cache-dir -r requirements.txt\n" in text
+    # The example's requirements.txt installs this checkout's wheel (of this version): the
+    # layer copies it too.
+    assert (
+        "COPY requirements.txt ./\n"
+        f"COPY wheels/django_prodserver-{django_prodserver.__version__}-py3-none-any.whl wheels/\n"
+        "RUN pip install --no-cache-dir -r requirements.txt\n"
+    ) in text
     assert (
         'RUN ["python", "manage.py", "collectstatic", "--noinput", "--settings=test_settings"]\n'
     ) in text

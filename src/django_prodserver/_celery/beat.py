@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from django.apps import apps
@@ -106,10 +107,10 @@ def check_tables(process: str, scheduler: str) -> None:
 def schedule_default(
     app: Celery, table: OptionTable, options: Sequence[OptionValue], key: str, process: str
 ) -> list[OptionValue]:
-    """`--schedule=<manage.py's folder>/celerybeat-schedule` when nothing names the file.
+    """`--schedule=FOLDER/celerybeat-schedule` when nothing names the file.
 
     Celery would write it to whatever the working directory happens to be (`/` under a
-    bare systemd unit); the line says where it goes instead.
+    bare systemd unit); the line says where it goes instead (see `default_schedule`).
     """
     configured = {item.option.key for item in options}
     if {key, "scheduler"} & configured or os.environ.get("CELERY_BEAT_SCHEDULE"):
@@ -118,4 +119,13 @@ def schedule_default(
         return []  # the app names its file: Celery's own rules apply
     if app.conf.beat_scheduler not in (DEFAULT_SCHEDULER, "celery.beat.PersistentScheduler"):
         return []  # another scheduler (django-celery-beat's) keeps no file
-    return table.from_mapping({key: str(project_folder() / DEFAULT_SCHEDULE)}, process)
+    return table.from_mapping({key: default_schedule()}, process)
+
+
+def default_schedule() -> str:
+    """The schedule file beat keeps when nothing names one: in `$STATE_DIRECTORY`, where
+    the process's state goes (systemd's `StateDirectory=` sets it, so do the images the
+    exports describe), else beside manage.py."""
+    state = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    folder = Path(state) if state else project_folder()
+    return str(folder / DEFAULT_SCHEDULE)

@@ -207,6 +207,16 @@ class Backend:
         """
         return None
 
+    def runtime_files(self, plan: Plan) -> str | None:
+        """What the process keeps in `$XDG_RUNTIME_DIR` while it runs ("gunicorn's control
+        socket"), for the exports to give it a folder it can write; None: nothing."""
+        return None
+
+    def state_files(self, plan: Plan) -> str | None:
+        """What the process keeps from one start to the next in `$STATE_DIRECTORY`, systemd's
+        name for the folder of a service's state ("celery beat's schedule"); None: nothing."""
+        return None
+
     def environment_beside(self, others: Sequence[Backend]) -> Mapping[str, str]:
         """Variables this process needs to run beside `others` under one runner.
 

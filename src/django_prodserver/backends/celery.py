@@ -341,6 +341,12 @@ class CeleryBeat(CeleryBackend):
     def scheduler(self, plan: Plan) -> str:
         return beat.configured_scheduler(self.app, plan.value("scheduler"))
 
+    def state_files(self, plan: Plan) -> str | None:
+        """Its schedule file, where nothing named another place for it."""
+        if plan.value("schedule") != beat.default_schedule():
+            return None
+        return "celery beat's schedule"
+
     def before_start(self, app: Celery, plan: Plan) -> None:
         beat.check_tables(self.name, self.scheduler(plan))
         schedule = plan.value("schedule")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import importlib
 import os
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Mapping, MutableMapping, Sequence
 from functools import cache
 from typing import Any, NoReturn
 
@@ -107,7 +110,7 @@ class GunicornServer(ServerBackend):
     def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
         # gunicorn chooses its default control socket's folder when gunicorn.config is first
         # imported, which planning does: the folder must exist by then.
-        make_own_control_socket_folder(self.name, os.environ)
+        place_control_socket(self.name, os.environ)
         return super().plan(overrides, env)
 
     def run(self, plan: Plan) -> int | None:
@@ -126,6 +129,14 @@ class GunicornServer(ServerBackend):
     def listen_address(self, plan: Plan) -> Address | None:
         binds = plan.values("bind") or (DEFAULT_BIND,)
         return Address.parse(binds[0], default_port=8000)
+
+    def runtime_files(self, plan: Plan) -> str | None:
+        """gunicorn 25.1 and later: its control socket, unless the options place or disable it."""
+        if not any(option.key == "control_socket" for option in option_table().options):
+            return None
+        if plan.value("control_socket") or plan.switched_on("control_socket_disable"):
+            return None
+        return "gunicorn's control socket"
 
     def environment_beside(self, others: Sequence[Backend]) -> Mapping[str, str]:
         if not any(isinstance(other, GunicornServer) for other in others):
@@ -222,14 +233,48 @@ def check_worker_class(process: str, config: Any) -> None:
         ) from None
 
 
-def make_own_control_socket_folder(process: str, environ: Mapping[str, str]) -> None:
-    """Create the folder of `own_control_socket_environment`, when this process was given it.
+def place_control_socket(process: str, environ: MutableMapping[str, str]) -> None:
+    """A folder for gunicorn's default control socket that this user can write.
 
-    gunicorn needs it to exist before it starts.
+    The folder of `own_control_socket_environment`, when this process was given it, is
+    made. Where gunicorn's default is not this user's to write (supervisord's `user=`
+    switches the user but keeps supervisord's HOME and XDG_RUNTIME_DIR, so gunicorn logs
+    "[ERROR] Control server error: Permission denied" at every start), the process gets a
+    folder of its own in the temporary folder, which only its user can enter.
     """
     runtime = environ.get("XDG_RUNTIME_DIR", "")
     if os.path.basename(runtime) == f"prodserver-{process}":
-        os.makedirs(runtime, mode=0o700, exist_ok=True)
+        with contextlib.suppress(OSError):
+            os.makedirs(runtime, mode=0o700, exist_ok=True)
+    if default_control_folder_is_writable(environ):
+        return
+    folder = tempfile.mkdtemp(prefix=f"prodserver-{process}-")
+    atexit.register(remove_if_empty, folder)
+    environ["XDG_RUNTIME_DIR"] = folder
+
+
+def default_control_folder_is_writable(environ: Mapping[str, str]) -> bool:
+    """Whether gunicorn can put its control socket where it would by default."""
+    runtime = environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime):
+        return writable_folder(runtime)
+    # gunicorn's ~ (expanduser reads HOME, then the user's passwd entry).
+    home = environ.get("HOME") or os.path.expanduser("~")
+    gunicorn_folder = os.path.join(home, ".gunicorn")
+    if os.path.isdir(gunicorn_folder):
+        return writable_folder(gunicorn_folder)
+    return not os.path.lexists(gunicorn_folder) and writable_folder(
+        os.path.dirname(gunicorn_folder)
+    )
+
+
+def writable_folder(path: str) -> bool:
+    return os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK)
+
+
+def remove_if_empty(folder: str) -> None:
+    with contextlib.suppress(OSError):
+        os.rmdir(folder)
 
 
 def own_control_socket_environment(process: str, environ: Mapping[str, str]) -> dict[str, str]:

@@ -122,6 +122,7 @@ def export_options(
         django_options=django_options,
         dockerfile=options.get("dockerfile"),
         context=options.get("context"),
+        requirements=options.get("requirements"),
     )
 
 

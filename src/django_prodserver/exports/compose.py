@@ -10,6 +10,7 @@ from django_prodserver.exports.deployment import (
     ExportFormat,
     ExportOptions,
 )
+from django_prodserver.exports.dockerfile import STATE_DIRECTORY
 from django_prodserver.exports.rendering import ExportedFile, render
 
 FORMAT = ExportFormat(
@@ -55,9 +56,17 @@ def export(deployment: Deployment) -> list[ExportedFile]:
             ),
             # A release step waits for the one before it; a process waits for every one.
             "depends_on": steps[: steps.index(process)][-1:] if process.release else steps,
+            # What it keeps from start to start, in a volume at the image's STATE_DIRECTORY.
+            "state_volume": f"{process.ident}-state" if process.state_files else None,
         }
         for process in deployment.processes
     ]
+    notes.extend(
+        f"{process.ident} keeps {process.state_files} in the volume {process.ident}-state, at "
+        f"the image's $STATE_DIRECTORY ({STATE_DIRECTORY})."
+        for process in deployment.processes
+        if process.state_files
+    )
     context = {
         "format": FORMAT.name,
         "notes": notes,
@@ -65,6 +74,8 @@ def export(deployment: Deployment) -> list[ExportedFile]:
         "options": options,
         "build": build,
         "environment_files": environment_files,
+        "state_directory": STATE_DIRECTORY,
+        "volumes": [f"{p.ident}-state" for p in deployment.processes if p.state_files],
     }
     return [ExportedFile("compose.yaml", render("compose.yaml", context))]
 

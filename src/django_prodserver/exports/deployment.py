@@ -76,6 +76,8 @@ class ExportOptions:
     # Compose's `build:`: the Dockerfile and the folder it is built in.
     dockerfile: str | None = None
     context: str | None = None
+    # The Dockerfile's dependency file (default: the first found beside manage.py).
+    requirements: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,10 @@ class ExportedProcess:
     # A web process's HTTP check (its HEALTH against its address); None: a worker, or a
     # server whose address the plan does not give.
     http_check: HttpCheck | None = None
+    # What it keeps in $XDG_RUNTIME_DIR while it runs, and in $STATE_DIRECTORY from one
+    # start to the next (Backend.runtime_files, .state_files): the engine gives it a place.
+    runtime_files: str | None = None
+    state_files: str | None = None
 
     @property
     def release(self) -> bool:
@@ -294,6 +300,8 @@ def describe(
                 secrets=secrets,
                 address=address,
                 http_check=http_check(spec, address) if address else None,
+                runtime_files=backend.runtime_files(plan),
+                state_files=backend.state_files(plan),
             )
         )
     return Deployment(export, options, tuple(processes), warnings)

@@ -70,6 +70,13 @@ EXPORT_FLAGS = (
         "The folder compose builds the image in (default: the compose file's folder).",
     ),
     ExportFlag(
+        "requirements",
+        "FILE",
+        "The dependency file the Dockerfile installs, relative to manage.py's folder: a "
+        "requirements file, uv.lock or pyproject.toml (default: the first of requirements.txt, "
+        "requirements/production.txt, uv.lock, pyproject.toml found there).",
+    ),
+    ExportFlag(
         "replicas",
         "NAME=N",
         "Run N copies of process NAME (supervisor, compose, kubernetes); repeatable.",

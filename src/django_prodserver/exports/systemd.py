@@ -50,6 +50,8 @@ def export(deployment: Deployment) -> list[ExportedFile]:
             "options": options,
             "environment_files": environment_files,
             "requires": waits_for,
+            # The name of its folders under /run and /var/lib: its unit's.
+            "directory": unit_name(project, process).removesuffix(".service"),
         }
         template = "systemd-release.service" if process.release else "systemd.service"
         units.append(ExportedFile(unit_name(project, process), render(template, context)))

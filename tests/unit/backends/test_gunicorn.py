@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
 import pytest
 from django.test import override_settings
 
-from django_prodserver.backends.gunicorn import GunicornServer, option_table
+from django_prodserver.backends.gunicorn import GunicornServer, option_table, place_control_socket
 from django_prodserver.errors import ApplicationError, MissingPackageError, OptionError
 from django_prodserver.processes import ProcessSpec
 from tests.unit.backends import support
@@ -177,3 +178,22 @@ def test_an_asgi_worker_class_serves_the_asgi_application():
     spec = ProcessSpec("web", PATH, {"worker-class": "asgi"})
     with override_settings(ASGI_APPLICATION="myproject.asgi.application"):
         assert GunicornServer(spec).plan().argv[-1] == "myproject.asgi:application"
+
+
+def test_a_control_socket_folder_of_its_own_where_home_is_not_the_users(tmp_path):
+    # supervisord's user= keeps supervisord's HOME: one the user cannot write, here one
+    # that does not exist (the home of `nobody`), with no XDG_RUNTIME_DIR.
+    environ = {"HOME": str(tmp_path / "nonexistent")}
+    place_control_socket("web", environ)
+    folder = Path(environ["XDG_RUNTIME_DIR"])
+    assert folder.is_dir()
+    assert folder.name.startswith("prodserver-web-")
+    assert folder.stat().st_mode & 0o777 == 0o700
+    folder.rmdir()
+
+
+@pytest.mark.parametrize("writable", ["XDG_RUNTIME_DIR", "HOME"])
+def test_gunicorns_own_default_kept_where_the_user_can_write_it(tmp_path, writable):
+    environ = {"HOME": str(tmp_path / "nonexistent"), writable: str(tmp_path)}
+    place_control_socket("web", environ)
+    assert environ == {"HOME": str(tmp_path / "nonexistent"), writable: str(tmp_path)}

@@ -45,6 +45,9 @@ def test_systemd_unit_and_target():
             User=www-data
             Environment="LOG_LEVEL=info"
             Restart=on-failure
+            # Where gunicorn's control socket goes: a folder of its own under /run, its user's.
+            RuntimeDirectory=app-web
+            Environment="XDG_RUNTIME_DIR=%t/app-web"
             # The signal goes to prodserver, the master of the server, which stops its workers;
             # what is left when TimeoutStopSec runs out is killed, whole control group.
             KillMode=mixed
