@@ -13,10 +13,10 @@ from django.apps import AppConfig
 from django.core.checks import CheckMessage, Error, Warning
 
 from django_prodserver.backends.base import Backend, Plan
+from django_prodserver.compat.none_flags import flags_set_by_none
 from django_prodserver.errors import MissingPackageError, ProdserverError
 from django_prodserver.loading import load_backend
 from django_prodserver.masking import mask_secrets
-from django_prodserver.options import none_flags
 from django_prodserver.planning import PlannedProcess, plan_process
 from django_prodserver.processes import Configuration, ProcessSpec, read_configuration
 from django_prodserver.shared_resources import shared_resources
@@ -170,23 +170,6 @@ def dev_override_errors(spec: ProcessSpec) -> list[CheckMessage]:
             hint=f"Fix DEV in the definition of '{spec.name}', or remove it.",
             id=error.check_id,
         )
-    ]
-
-
-def flags_set_by_none(plan: Plan) -> list[CheckMessage]:
-    """`"preload": None` switches the flag on, as django-prodserver 3.0 read it: say so.
-
-    A warning, not an error: the server starts as that implementation started it, but
-    None reads as "unset" everywhere else in ARGS.
-    """
-    return [
-        Warning(
-            f"Process '{plan.process}': `{name}` is None, which switches the flag on "
-            f"(as django-prodserver 3.0 read it); write True.",
-            hint=f'Write "{name}": True to keep the flag on, or remove `{name}` to leave it off.',
-            id="prodserver.W003",
-        )
-        for name in none_flags(plan.options)
     ]
 
 

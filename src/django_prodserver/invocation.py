@@ -6,12 +6,13 @@ functions (start, dry-run, together, list, export) take it from there.
 
 from __future__ import annotations
 
+import argparse
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django_prodserver.backends.base import Backend
+from django_prodserver.compat.kinds import KIND_COMMANDS, KIND_NAMES
 from django_prodserver.errors import ProdserverError
 from django_prodserver.loading import import_backend_class, load_backend
 from django_prodserver.processes import (
@@ -201,12 +202,6 @@ def _encodable(word: str) -> bool:
     return True
 
 
-# A backend's kind, as the commands name it.
-KIND_NAMES = {"web": "web", "worker": "worker"}
-# The command that starts each kind, besides `prodserver`.
-KIND_COMMANDS = {"web": "server", "worker": "worker"}
-
-
 def first_process(configuration: Configuration, kind: str | None) -> ProcessSpec:
     """With no name: the first configured process (of `kind`), as django-prodserver 3.0 did."""
     specs = list(configuration.specs.values())
@@ -227,14 +222,47 @@ def first_process(configuration: Configuration, kind: str | None) -> ProcessSpec
     return specs[0]
 
 
-def check_kind(backend: Backend, kind: str | None) -> None:
-    """`manage.py server` starts web processes only, `manage.py worker` workers only."""
-    if kind is None or backend.kind == kind:
-        return
-    right = KIND_COMMANDS.get(backend.kind, "prodserver")
-    raise ProdserverError(
-        f"Process '{backend.name}' is a {backend.kind} process ({backend.server}), and "
-        f"`manage.py {KIND_COMMANDS[kind]}` starts {KIND_NAMES[kind]} processes only. "
-        f"Start it with `manage.py {right} {backend.name}` or `manage.py prodserver "
-        f"{backend.name}`."
-    )
+def split_server_args(
+    tokens: Sequence[str], parser: argparse.ArgumentParser, process_names: Collection[str]
+) -> tuple[list[str], list[str]]:
+    """Split `web --workers=8 -v 2 -k gevent` into Django's and the server's tokens.
+
+    Options the command itself knows (`--settings`, `-v`, `--dry-run`, ...) stay with
+    Django; every other option goes to the server, and so does everything after
+    `--`. A bare word after a server option without `=` is that option's value,
+    unless it names a configured process.
+    """
+    own = parser._option_string_actions
+    django_tokens: list[str] = []
+    server_tokens: list[str] = []
+    remaining = list(tokens)
+    server_value_expected = False
+    while remaining:
+        token = remaining.pop(0)
+        if token == "--":
+            server_tokens.extend(remaining)
+            break
+        name = token.split("=", 1)[0]
+        if token.startswith("-") and _is_own(name, token, own):
+            django_tokens.append(token)
+            action = own.get(name)
+            if action is not None and action.nargs != 0 and "=" not in token and remaining:
+                django_tokens.append(remaining.pop(0))
+            server_value_expected = False
+        elif token.startswith("-") and len(token) > 1:
+            server_tokens.append(token)
+            server_value_expected = "=" not in token
+        elif server_value_expected and token not in process_names:
+            server_tokens.append(token)
+            server_value_expected = False
+        else:
+            django_tokens.append(token)
+            server_value_expected = False
+    return django_tokens, server_tokens
+
+
+def _is_own(name: str, token: str, own: dict[str, argparse.Action]) -> bool:
+    if name in own:
+        return True
+    # Short options written together with their value: `-v2`.
+    return not token.startswith("--") and token[:2] in own and own[token[:2]].nargs != 0

@@ -5,11 +5,11 @@ from django.core.checks import run_checks
 from django.test import override_settings
 
 from django_prodserver.checks import checking_for_a_start, checking_in_depth
+from django_prodserver.compat.none_flags import none_flags
 from django_prodserver.errors import OptionError
 from django_prodserver.options import (
     Option,
     OptionTable,
-    none_flags,
     override,
     parse_bool,
     render,

@@ -86,7 +86,7 @@ class ReleaseCommand(Backend):
 
     def command_argv(self, plan: Plan) -> list[str]:
         """The plan's line as this interpreter runs it: `python manage.py COMMAND ...`."""
-        from django_prodserver.environment import this_command_prefix
+        from django_prodserver.lifecycle.replacing import this_command_prefix
 
         return [*this_command_prefix(), *plan.argv[2:]]
 

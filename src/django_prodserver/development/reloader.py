@@ -101,7 +101,7 @@ class WorkerReloader:
             changed |= self._settle(watcher)
             if self.asked_to_stop is not None:
                 break
-            self.say(f"{self.describe(changed)} changed: restarting {self.name}.")
+            self.say(f"{self.changed_files(changed)} changed: restarting {self.name}.")
             self._stop_worker()
             if self.asked_to_stop is None:
                 self._start()
@@ -119,7 +119,7 @@ class WorkerReloader:
             more |= batch
         return more
 
-    def describe(self, changed: set[Path]) -> str:
+    def changed_files(self, changed: set[Path]) -> str:
         first = sorted(changed)[0]
         shown = next(
             (str(first.relative_to(root)) for root in self.project if root in first.parents),

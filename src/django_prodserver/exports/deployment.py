@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from django_prodserver.backends.base import Address, Backend
 from django_prodserver.errors import ProdserverError
 from django_prodserver.exports.flags import DEPLOYMENT_FLAGS
-from django_prodserver.exports.secrets import is_secret
+from django_prodserver.liveness.http import HttpCheck, http_check
+from django_prodserver.masking import mask_secrets, sensitive
 from django_prodserver.planning import PlannedProcess
-from django_prodserver.probes.http import HttpCheck, http_check
 from django_prodserver.processes import ProcessSpec
 from django_prodserver.release import RELEASE_KIND, is_release
 
@@ -210,6 +210,12 @@ def stop_timeout(spec: ProcessSpec, graceful: float | None) -> int:
     return math.ceil(seconds)
 
 
+def is_secret(name: str, value: str) -> bool:
+    """A name Django would hide (`SECRET_KEY`, `DB_PASS`, `API_TOKEN`), or a value with a
+    secret in it (a URL's password or user part, `?token=...`)."""
+    return sensitive(name) or mask_secrets(value) != value
+
+
 def split_environment(
     spec: ProcessSpec, export: ExportFormat
 ) -> tuple[dict[str, str], tuple[str, ...]]:
@@ -248,7 +254,7 @@ def replicas_for(
     return count
 
 
-def describe(
+def deployment_of(
     planned: Sequence[PlannedProcess],
     export: ExportFormat,
     options: ExportOptions,

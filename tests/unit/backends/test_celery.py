@@ -22,7 +22,7 @@ from django_prodserver.errors import (
     ProdserverError,
 )
 from django_prodserver.loading import load_backend
-from django_prodserver.probes.celery_broker import check_broker
+from django_prodserver.preflight.celery_broker import check_broker
 from django_prodserver.processes import ProcessSpec
 from tests.support import free_port
 from tests.unit.backends import support

@@ -5,10 +5,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from django_prodserver.environment import missing_variables, this_command_prefix
+from django_prodserver.environment import missing_variables
 from django_prodserver.invocation import DjangoOptions, Invocation
+from django_prodserver.lifecycle.replacing import this_command_prefix
 from django_prodserver.processes import ProcessSpec
-from django_prodserver.runner.command import child_command, child_environment
+from django_prodserver.runner.together import child_command, child_environment
 
 
 def test_child_runs_prodserver_name_like_the_runner(monkeypatch):

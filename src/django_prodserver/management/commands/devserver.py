@@ -17,12 +17,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.management.commands.runserver import naiveip_re
 
 from django_prodserver.checks import checking_for_a_start
-from django_prodserver.development.command import (
+from django_prodserver.development.devserver import (
     chosen_processes,
-    describe,
     dry_run_line,
     run_reloaded_worker,
     run_together,
+    summary_line,
 )
 from django_prodserver.environment import apply_process_environment
 from django_prodserver.errors import ProdserverError
@@ -121,7 +121,7 @@ class Command(BaseCommand):
         if together:
             self.stderr.write("Development processes (Ctrl-C stops them all):")
             for pair in pairs:
-                self.stderr.write(f"  {describe(*pair)}")
+                self.stderr.write(f"  {summary_line(*pair)}")
             run_together(invocation, processes, planned)
         [(process, planned_one)] = pairs
         backend, plan = planned_one.ready()
@@ -132,7 +132,7 @@ class Command(BaseCommand):
             sys.exit(run_reloaded_worker(process, django, dict(os.environ), sys.stderr))
         # Said once: not again by runserver's reloaded child, nor by a child of the runner.
         if not os.environ.get("RUN_MAIN") and RUNNER_PID not in os.environ:
-            self.stderr.write(describe(process, planned_one))
+            self.stderr.write(summary_line(process, planned_one))
         stop_with_the_runner(
             process.name, process.spec.stop_signal_number, process.spec.stop_timeout
         )

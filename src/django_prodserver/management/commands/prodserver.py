@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from django_prodserver.checks import checking_for_a_start
-from django_prodserver.command_line import split_server_args
+from django_prodserver.compat.kinds import check_kind
 from django_prodserver.environment import apply_process_environment
 from django_prodserver.errors import ProdserverError
 from django_prodserver.exports.flags import (
@@ -19,9 +19,9 @@ from django_prodserver.exports.flags import (
 from django_prodserver.invocation import (
     DjangoOptions,
     Invocation,
-    check_kind,
     chosen_release_steps,
     invocation,
+    split_server_args,
 )
 from django_prodserver.listing import broken_rows, format_table, process_table
 from django_prodserver.masking import mask_secrets
@@ -115,7 +115,7 @@ class Command(BaseCommand):
         if options["export"]:
             # Imported here, like the runner below: a process that starts needs neither,
             # and a worker run in this interpreter would carry them for its whole life.
-            from django_prodserver.exports.command import run_export
+            from django_prodserver.exports.writing import run_export
 
             run_export(configuration, names, options, self.stdout)
             return
@@ -158,7 +158,7 @@ class Command(BaseCommand):
             sys.exit(status)
 
     def _probe(self, configuration: Configuration, options: dict[str, Any]) -> None:
-        from django_prodserver.probing import probe
+        from django_prodserver.liveness.probe import probe
 
         extra = [*options["names"], *(["--all"] if options["all"] else []), *self.server_args]
         if extra:
@@ -221,7 +221,7 @@ class Command(BaseCommand):
     def _run_together(
         self, invocation: Invocation, planned: list[PlannedProcess], options: dict[str, Any]
     ) -> None:
-        from django_prodserver.runner.command import dry_run_lines, run_together
+        from django_prodserver.runner.together import dry_run_lines, run_together
 
         if options["dry_run"]:
             self.stdout.write("\n".join(dry_run_lines(planned)))

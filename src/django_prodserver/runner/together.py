@@ -9,9 +9,10 @@ from collections.abc import Mapping, Sequence
 from typing import NoReturn
 
 from django_prodserver.backends.base import Backend, Plan
-from django_prodserver.environment import APPLIED, this_command_prefix
+from django_prodserver.environment import APPLIED
 from django_prodserver.errors import ProdserverError
 from django_prodserver.invocation import Invocation
+from django_prodserver.lifecycle.replacing import this_command_prefix
 from django_prodserver.planning import PlannedProcess
 from django_prodserver.processes import ProcessSpec
 from django_prodserver.release import RELEASE_KIND, release_steps, run_release_steps

@@ -17,9 +17,9 @@ from typing import NoReturn, TextIO
 from django_prodserver.development.forms import DevelopmentProcess, development_form, url_of
 from django_prodserver.development.reloader import WorkerReloader
 from django_prodserver.development.watching import make_watcher, project_folders
-from django_prodserver.environment import this_command_prefix
 from django_prodserver.errors import ProdserverError
 from django_prodserver.invocation import DjangoOptions, Invocation
+from django_prodserver.lifecycle.replacing import this_command_prefix
 from django_prodserver.loading import load_backend
 from django_prodserver.planning import PlannedProcess
 from django_prodserver.processes import Configuration, ProcessSpec
@@ -65,7 +65,7 @@ def chosen_processes(
     return [development_form(spec) for spec in specs], left_out
 
 
-def describe(process: DevelopmentProcess, planned: PlannedProcess) -> str:
+def summary_line(process: DevelopmentProcess, planned: PlannedProcess) -> str:
     """`web: http://127.0.0.1:8000/, runserver in place of gunicorn (WSGI)`."""
     backend, plan = planned.ready()
     url = url_of(backend, plan) if process.kind == "web" else None
@@ -116,13 +116,13 @@ def run_together(
 ) -> NoReturn:
     """Become the runner of `prodserver web worker`, its children `devserver NAME`."""
     from django_prodserver.runner.child import ChildSpec
-    from django_prodserver.runner.command import (
+    from django_prodserver.runner.printer import wants_colour
+    from django_prodserver.runner.supervise import become_supervisor
+    from django_prodserver.runner.together import (
         check_together,
         child_environment,
         environment_beside,
     )
-    from django_prodserver.runner.printer import wants_colour
-    from django_prodserver.runner.supervise import become_supervisor
 
     backends = [backend for backend, _ in check_together(planned)]
     children = []

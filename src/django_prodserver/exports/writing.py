@@ -25,7 +25,7 @@ from django_prodserver.exports.deployment import (
     Deployment,
     ExportFormat,
     ExportOptions,
-    describe,
+    deployment_of,
     engine_name,
 )
 from django_prodserver.exports.flags import DEPLOYMENT_FLAGS
@@ -56,7 +56,7 @@ def run_export(
     check_flags(export, options)
     specs = configuration.chosen(names) if names else configuration.every()
     planned = [plan_process(spec) for spec in specs]
-    deployment = describe(planned, export, export_options(export, specs, options))
+    deployment = deployment_of(planned, export, export_options(export, specs, options))
     stderr = OutputWrapper(sys.stderr)
     for warning in deployment.warnings:
         stderr.write(f"Warning: {warning}")
