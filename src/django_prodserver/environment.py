@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Mapping
 
-from django_prodserver.lifecycle.replacing import this_command_prefix
+from django_prodserver.lifecycle.replacing import replace_this_process, this_command_prefix
 from django_prodserver.processes import ProcessSpec
 
 # Set in the environment of the second start, so that it never starts a third.
@@ -36,6 +36,4 @@ def apply_process_environment(spec: ProcessSpec) -> None:
     if not missing or already_applied:
         return
     environ = {**os.environ, **missing, APPLIED: spec.name}
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, *this_command_prefix()[1:], *sys.argv[1:]], environ)
+    replace_this_process([*this_command_prefix(), *sys.argv[1:]], environ)

@@ -15,6 +15,7 @@ from django_prodserver.bounds import LARGEST_PORT, shown, whole_number
 from django_prodserver.compat.api import BaseProcessBackend as BaseProcessBackend
 from django_prodserver.compat.api import BaseServerBackend as BaseServerBackend
 from django_prodserver.compat.api import BaseWorkerBackend as BaseWorkerBackend
+from django_prodserver.lifecycle.replacing import replace_this_process
 from django_prodserver.masking import mask_secrets
 from django_prodserver.options import OptionTable, OptionValue, override
 from django_prodserver.processes import ProcessSpec
@@ -228,9 +229,7 @@ class Backend:
 def exec_plan(plan: Plan) -> NoReturn:
     """Become the planned command: same PID, so signals and exit status are the server's."""
     argv = [sys.executable, "-m", plan.module, *plan.argv[1:]] if plan.module else list(plan.argv)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execvpe(argv[0], argv, with_project_on_path({**os.environ, **plan.env}))
+    replace_this_process(argv, with_project_on_path({**os.environ, **plan.env}))
 
 
 def with_project_on_path(env: dict[str, str]) -> dict[str, str]:

@@ -1,21 +1,12 @@
-"""One process of the runner: how it is started, and its state across restarts."""
+"""One process of the runner: what it starts, and its state across restarts."""
 
 from __future__ import annotations
 
-import os
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from django_prodserver.runner.backoff import Backoff
-
-# Signals a child must not inherit as ignored or handled: Python ignores SIGPIPE and
-# SIGXFSZ, and the runner handles the ones it forwards.
-DEFAULT_SIGNALS = tuple(
-    getattr(signal, name)
-    for name in ("SIGPIPE", "SIGXFSZ", "SIGINT", "SIGTERM", "SIGQUIT", "SIGHUP", "SIGCHLD")
-    if hasattr(signal, name)
-)
 
 
 @dataclass(frozen=True)
@@ -28,46 +19,6 @@ class ChildSpec:
     restart: str
     stop_signal: signal.Signals
     stop_timeout: float
-
-
-def spawn(argv: Sequence[str], env: Mapping[str, str]) -> tuple[int, int]:
-    """Start `argv` in a process group of its own, stdout and stderr into one pipe.
-
-    The pid and the reading end of the pipe (non-blocking). No shell: `argv[0]` is
-    run as it is, with `env` as its whole environment and nothing on stdin.
-    """
-    read_end, write_end = os.pipe()
-    try:
-        pid = os.posix_spawn(
-            argv[0],
-            list(argv),
-            dict(env),
-            file_actions=[
-                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                (os.POSIX_SPAWN_DUP2, write_end, 1),
-                (os.POSIX_SPAWN_DUP2, write_end, 2),
-            ],
-            setpgroup=0,
-            setsigdef=DEFAULT_SIGNALS,
-        )
-    except OSError:
-        os.close(read_end)
-        raise
-    finally:
-        os.close(write_end)
-    os.set_blocking(read_end, False)
-    return pid, read_end
-
-
-def signal_group(pgid: int, signum: int) -> bool:
-    """Send `signum` to every process of the group; False when none is left."""
-    try:
-        os.killpg(pgid, signum)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass

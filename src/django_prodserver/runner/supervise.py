@@ -4,7 +4,8 @@
 process, then replaces itself (same PID, so signals still reach it) with
 `python -m django_prodserver.runner.supervise FD`, FD being a file that holds the
 children as JSON. Supervising needs none of Django's or the servers' modules, and the
-runner lives as long as the processes it runs: this keeps its memory small.
+runner lives as long as the processes it runs: this keeps its memory small. It starts its
+watchdog (lifecycle/watchdog.py) before its first child, and closes it after the last.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import tempfile
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from django_prodserver.lifecycle.replacing import replace_this_process
+from django_prodserver.lifecycle.watchdog import Watchdog
 from django_prodserver.runner.child import Child, ChildSpec
 from django_prodserver.runner.manager import Manager
 from django_prodserver.runner.output import nonblocking_output
@@ -55,10 +58,8 @@ def become_supervisor(children: Sequence[ChildSpec], colour: bool) -> NoReturn:
     handoff.flush()
     handoff.seek(0)
     os.set_inheritable(handoff.fileno(), True)
-    sys.stdout.flush()
-    sys.stderr.flush()
     module = "django_prodserver.runner.supervise"
-    os.execv(sys.executable, [sys.executable, "-m", module, str(handoff.fileno())])
+    replace_this_process([sys.executable, "-m", module, str(handoff.fileno())], os.environ)
 
 
 def read_children(fd: int) -> tuple[list[ChildSpec], bool]:
@@ -82,9 +83,15 @@ def read_children(fd: int) -> tuple[list[ChildSpec], bool]:
 def main(argv: Sequence[str]) -> int:
     children, colour = read_children(int(argv[1]))
     sys.stdout.flush()
-    with nonblocking_output(sys.stdout.fileno()) as output:
-        printer = Printer(output, [child.name for child in children], colour)
-        return Manager([Child(spec) for spec in children], printer).run()
+    watchdog = Watchdog.start()
+    try:
+        with nonblocking_output(sys.stdout.fileno()) as output:
+            printer = Printer(output, [child.name for child in children], colour)
+            manager = Manager([Child(spec) for spec in children], printer, watchdog=watchdog)
+            return manager.run()
+    finally:
+        if watchdog is not None:
+            watchdog.close()
 
 
 if __name__ == "__main__":

@@ -13,18 +13,22 @@ from django_prodserver.environment import APPLIED
 from django_prodserver.errors import ProdserverError
 from django_prodserver.invocation import Invocation
 from django_prodserver.lifecycle.replacing import this_command_prefix
+from django_prodserver.lifecycle.watchdog import RUNNER_PID
 from django_prodserver.planning import PlannedProcess
 from django_prodserver.processes import ProcessSpec
 from django_prodserver.release import RELEASE_KIND, release_steps, run_release_steps
 from django_prodserver.runner.child import ChildSpec
 from django_prodserver.runner.printer import wants_colour
-from django_prodserver.runner.runner_death import RUNNER_PID, UNDER_RUNNER
 from django_prodserver.runner.supervise import become_supervisor
 from django_prodserver.shared_resources import (
     SharedResourceError,
     shared_listen_addresses,
     shared_resources,
 )
+
+# Kept by the runner's children and everything they start: they run under a runner, and
+# one of them asked to run several processes refuses (see refuse_to_nest).
+UNDER_RUNNER = "DJANGO_PRODSERVER_UNDER_RUNNER"
 
 
 def run_together(invocation: Invocation, planned: Sequence[PlannedProcess]) -> NoReturn:
@@ -121,8 +125,8 @@ def child_command(name: str, invocation: Invocation) -> list[str]:
 def child_environment(spec: ProcessSpec, beside: Mapping[str, str]) -> dict[str, str]:
     """The runner's environment, then the process's ENV; output unbuffered.
 
-    The runner's PID (the supervisor's too: it replaces this process) lets the child stop
-    when the runner dies (see runner_death.py).
+    The runner's PID (the supervisor's too: it replaces this process) lets the child tell
+    a runner that has died from one that lives (see lifecycle/watchdog.py).
     """
     env = {key: value for key, value in os.environ.items() if key != APPLIED}
     runner = str(os.getpid())

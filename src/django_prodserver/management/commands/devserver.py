@@ -27,9 +27,9 @@ from django_prodserver.development.devserver import (
 from django_prodserver.environment import apply_process_environment
 from django_prodserver.errors import ProdserverError
 from django_prodserver.invocation import DjangoOptions, Invocation
+from django_prodserver.lifecycle.watchdog import RUNNER_PID, check_the_runner_lives
 from django_prodserver.planning import plan_invocation
 from django_prodserver.processes import configured_names, read_configuration
-from django_prodserver.runner.runner_death import RUNNER_PID, stop_with_the_runner
 
 
 class Command(BaseCommand):
@@ -126,16 +126,12 @@ class Command(BaseCommand):
         [(process, planned_one)] = pairs
         backend, plan = planned_one.ready()
         if process.reloaded_by_devserver and not options["noreload"]:
-            stop_with_the_runner(
-                process.name, process.spec.stop_signal_number, process.spec.stop_timeout
-            )
+            check_the_runner_lives(process.name)
             sys.exit(run_reloaded_worker(process, django, dict(os.environ), sys.stderr))
         # Said once: not again by runserver's reloaded child, nor by a child of the runner.
         if not os.environ.get("RUN_MAIN") and RUNNER_PID not in os.environ:
             self.stderr.write(summary_line(process, planned_one))
-        stop_with_the_runner(
-            process.name, process.spec.stop_signal_number, process.spec.stop_timeout
-        )
+        check_the_runner_lives(process.name)
         status = backend.run(plan)
         if status:
             sys.exit(status)

@@ -23,12 +23,12 @@ from django_prodserver.invocation import (
     invocation,
     split_server_args,
 )
+from django_prodserver.lifecycle.watchdog import check_the_runner_lives
 from django_prodserver.listing import broken_rows, format_table, process_table
 from django_prodserver.masking import mask_secrets
 from django_prodserver.planning import PlannedProcess, plan_invocation, plan_process
 from django_prodserver.processes import Configuration, concerns, read_configuration
 from django_prodserver.release import is_release, run_release_steps
-from django_prodserver.runner.runner_death import stop_with_the_runner
 
 
 class Command(BaseCommand):
@@ -150,9 +150,7 @@ class Command(BaseCommand):
             return
         if options["verbosity"] >= 2:
             self.stderr.write(f"Starting '{process.name}': {plan.command_line()}")
-        stop_with_the_runner(
-            process.name, process.spec.stop_signal_number, process.spec.stop_timeout
-        )
+        check_the_runner_lives(process.name)
         status = backend.run(plan)
         if status:
             sys.exit(status)
