@@ -36,6 +36,7 @@ def sensitive_name() -> re.Pattern[str]:
     hidden: re.Pattern[str] = SafeExceptionReporterFilter.hidden_settings
     return re.compile(f"{hidden.pattern}|{_ALSO_SENSITIVE}", hidden.flags | re.IGNORECASE)
 
+
 # A word as a shell (and `shlex.join`) writes it: runs of quoted and bare text, so that
 # `'DB_PASSWORD=a b'` is one word. An unterminated quote is a word of its own.
 _WORD = re.compile(r"""(?:'[^']*'|"[^"]*"|[^\s'"]+)+|['"]""")

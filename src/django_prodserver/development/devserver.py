@@ -8,9 +8,6 @@ runner of `prodserver web worker`, each as `manage.py devserver NAME`.
 
 from __future__ import annotations
 
-import dataclasses
-import signal
-import sys
 from collections.abc import Sequence
 from typing import NoReturn, TextIO
 
@@ -18,14 +15,11 @@ from django_prodserver.development.forms import DevelopmentProcess, development_
 from django_prodserver.development.reloader import WorkerReloader
 from django_prodserver.development.watching import make_watcher, project_folders
 from django_prodserver.errors import ProdserverError
-from django_prodserver.invocation import DjangoOptions, Invocation
+from django_prodserver.invocation import DjangoOptions
 from django_prodserver.lifecycle.replacing import this_command_prefix
 from django_prodserver.loading import load_backend
 from django_prodserver.planning import PlannedProcess
-from django_prodserver.processes import Configuration, ProcessSpec
-
-# Time the reloader takes beyond its worker's STOP_TIMEOUT to kill it and end.
-RELOADER_MARGIN = 5.0
+from django_prodserver.processes import Configuration
 
 
 def chosen_processes(
@@ -97,11 +91,9 @@ def run_reloaded_worker(
     """The worker under its reloader, until SIGTERM or SIGINT."""
     spec = process.spec
     reloader = WorkerReloader(
-        name=spec.name,
+        spec,
         argv=devserver_command(spec.name, django, "--noreload"),
         env={**environ, **spec.env, "PYTHONUNBUFFERED": "1"},
-        stop_signal=spec.stop_signal_number,
-        stop_timeout=spec.stop_timeout,
         watcher=make_watcher,
         output=output,
         project=project_folders(),
@@ -110,35 +102,19 @@ def run_reloaded_worker(
 
 
 def run_together(
-    invocation: Invocation,
     processes: Sequence[DevelopmentProcess],
     planned: Sequence[PlannedProcess],
+    django: DjangoOptions,
 ) -> NoReturn:
     """Become the runner of `prodserver web worker`, its children `devserver NAME`."""
-    from django_prodserver.runner.child import ChildSpec
-    from django_prodserver.runner.printer import wants_colour
-    from django_prodserver.runner.supervise import become_supervisor
-    from django_prodserver.runner.together import (
-        check_together,
-        child_environment,
-        environment_beside,
-    )
+    from django_prodserver.runner.together import become_runner, check_together
 
     backends = [backend for backend, _ in check_together(planned)]
-    children = []
-    for process, backend in zip(processes, backends, strict=True):
-        spec: ProcessSpec = process.spec
-        reloader = process.reloaded_by_devserver
-        children.append(
-            ChildSpec(
-                name=spec.name,
-                argv=tuple(devserver_command(spec.name, invocation.django)),
-                env=child_environment(spec, environment_beside(backend, backends)),
-                restart=spec.restart,
-                # The reloader stops its worker with the worker's own signal and timeout.
-                stop_signal=signal.SIGTERM if reloader else spec.stop_signal_number,
-                stop_timeout=spec.stop_timeout + (RELOADER_MARGIN if reloader else 0),
-            )
-        )
-    colour = wants_colour(dataclasses.asdict(invocation.django), sys.stdout.buffer)
-    become_supervisor(children, colour)
+    become_runner(
+        [
+            (process.supervised, backend)
+            for process, backend in zip(processes, backends, strict=True)
+        ],
+        django,
+        lambda name: devserver_command(name, django),
+    )

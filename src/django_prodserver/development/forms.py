@@ -27,6 +27,8 @@ RUNSERVER = "django_prodserver.backends.dev.django_runserver.DjangoRunserver"
 DAPHNE_RUNSERVER = "django_prodserver.backends.dev.daphne.DaphneRunserver"
 UVICORN = "django_prodserver.backends.uvicorn.UvicornServer"
 DEFAULT_PORT = 8000
+# Time the reloader takes beyond its worker's STOP_TIMEOUT to kill it and end.
+RELOADER_MARGIN = 5.0
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -48,6 +50,15 @@ class DevelopmentProcess:
     def reloaded_by_devserver(self) -> bool:
         """Workers are restarted by devserver; web servers reload themselves."""
         return self.kind == "worker"
+
+    @property
+    def supervised(self) -> ProcessSpec:
+        """The spec as the runner reads it: a worker's reloader stops on SIGTERM, and
+        takes its worker's own STOP_SIGNAL and STOP_TIMEOUT, with a margin to end."""
+        if not self.reloaded_by_devserver:
+            return self.spec
+        timeout = self.spec.stop_timeout + RELOADER_MARGIN
+        return dataclasses.replace(self.spec, stop_signal="SIGTERM", stop_timeout=timeout)
 
 
 def development_form(spec: ProcessSpec) -> DevelopmentProcess:

@@ -26,6 +26,7 @@ from typing import TextIO
 from django_prodserver.development.watching import POLL_INTERVAL, Watcher
 from django_prodserver.lifecycle.child import ChildProcess, start, stop_one
 from django_prodserver.lifecycle.watchdog import RUNNER_PID, Watchdog
+from django_prodserver.processes import ProcessSpec
 from django_prodserver.runner.manager import describe_exit
 
 # A burst of saves (an editor's "save all", a `git checkout`) has settled when this long
@@ -40,20 +41,20 @@ class WorkerReloader:
 
     def __init__(
         self,
-        name: str,
+        spec: ProcessSpec,
         argv: Sequence[str],
         env: Mapping[str, str],
-        stop_signal: signal.Signals,
-        stop_timeout: float,
         watcher: Callable[[], Watcher],
         output: TextIO,
         project: Sequence[Path] = (),
     ) -> None:
-        self.name = name
+        """`spec` is the worker's: its name, STOP_SIGNAL and STOP_TIMEOUT; `argv` and `env`
+        what is started for it."""
+        self.name = spec.name
         self.argv = list(argv)
         self.env = dict(env)
-        self.stop_signal = stop_signal
-        self.stop_timeout = stop_timeout
+        self.stop_signal = spec.stop_signal_number
+        self.stop_timeout = spec.stop_timeout
         self.make_watcher = watcher
         self.output = output
         self.project = project

@@ -80,7 +80,9 @@ class ExportOptions:
 
 @dataclass(frozen=True)
 class ExportedProcess:
-    name: str  # as in PRODUCTION_PROCESSES
+    """A process as the engine runs it: its settings (`spec`), and what the export decided."""
+
+    spec: ProcessSpec
     ident: str  # the name spelt for the engine (unit, program, service, resource)
     kind: str  # "web" or "worker"
     server: str
@@ -88,14 +90,25 @@ class ExportedProcess:
     replicas: int
     single_instance: bool
     stop_timeout: int  # seconds: at least the server's graceful timeout, plus a margin
-    stop_signal: str
-    restart: str
     environment: Mapping[str, str]  # written into the file
     secrets: tuple[str, ...]  # names only: their values come from outside the file
     address: Address | None  # where a web process listens, for health checks
     # A web process's HTTP check (its HEALTH against its address); None: a worker, or a
     # server whose address the plan does not give.
     http_check: HttpCheck | None = None
+
+    @property
+    def name(self) -> str:
+        """As in PRODUCTION_PROCESSES."""
+        return self.spec.name
+
+    @property
+    def stop_signal(self) -> str:
+        return self.spec.stop_signal
+
+    @property
+    def restart(self) -> str:
+        return self.spec.restart
 
     @property
     def release(self) -> bool:
@@ -280,7 +293,7 @@ def deployment_of(
             )
         processes.append(
             ExportedProcess(
-                name=spec.name,
+                spec=spec,
                 ident=idents[spec.name],
                 kind=backend.kind,
                 server=backend.server,
@@ -294,8 +307,6 @@ def deployment_of(
                 replicas=replicas_for(spec, backend, options.replicas, warnings.append),
                 single_instance=backend.single_instance,
                 stop_timeout=stop_timeout(spec, backend.graceful_timeout(plan)),
-                stop_signal=spec.stop_signal,
-                restart=spec.restart,
                 environment=environment,
                 secrets=secrets,
                 address=address,

@@ -1,36 +1,29 @@
-"""One process of the runner: what it starts, and its state across restarts."""
+"""One process of the runner: its settings, what the runner starts for it, and its state
+across restarts."""
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from django_prodserver.processes import ProcessSpec
 from django_prodserver.runner.backoff import Backoff
-
-
-@dataclass(frozen=True)
-class ChildSpec:
-    """What the runner starts for one process, and how it restarts and stops it."""
-
-    name: str
-    argv: tuple[str, ...]
-    env: Mapping[str, str]
-    restart: str
-    stop_signal: signal.Signals
-    stop_timeout: float
 
 
 @dataclass
 class Child:
     """A process of the runner across its runs.
 
-    `pid` is its main process while it runs. `pgid` is the process group of the last run
-    while the runner still waits for what is left of it (stopping). `start_at` is when it
-    is due to start (again), None when it is not to start.
+    `spec` holds what the runner reads of its settings (its name, RESTART, STOP_SIGNAL and
+    STOP_TIMEOUT); `argv` and `env` are what the runner starts for it, the whole command
+    line and environment. `pid` is its main process while it runs. `pgid` is the process
+    group of the last run while the runner still waits for what is left of it (stopping).
+    `start_at` is when it is due to start (again), None when it is not to start.
     """
 
-    spec: ChildSpec
+    spec: ProcessSpec
+    argv: tuple[str, ...]
+    env: Mapping[str, str]
     backoff: Backoff = field(default_factory=Backoff)
     pid: int | None = None
     pgid: int | None = None

@@ -172,7 +172,7 @@ class Manager:
     def _start(self, child: Child) -> None:
         child.start_at = None
         try:
-            started = self._spawn(child.spec.argv, child.spec.env)
+            started = self._spawn(child.argv, child.env)
         except OSError as error:
             child.failed = True
             self.printer.message(f"{child.name} could not start: {error}. Not started again.")
@@ -180,7 +180,7 @@ class Manager:
         pid, fd = started.pid, started.output
         assert fd is not None
         if self._watchdog is not None:
-            self._watchdog.watch(pid, child.spec.stop_signal, child.spec.stop_timeout)
+            self._watchdog.watch(pid, child.spec.stop_signal_number, child.spec.stop_timeout)
         child.pid, child.pgid, child.started_at = pid, pid, self.clock()
         child.stop_deadline, child.killed = None, False
         stream = Stream(child.name, fd, LineSplitter())
@@ -278,7 +278,7 @@ class Manager:
             child.start_at = None
             if child.pgid is None:
                 continue
-            stop = child.spec.stop_signal
+            stop = child.spec.stop_signal_number
             self.printer.message(
                 f"{received.name} received: sending {stop.name} to {child.name}, "
                 f"which has {child.spec.stop_timeout:g} s to stop."

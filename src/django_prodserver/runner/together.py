@@ -5,19 +5,19 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NoReturn
 
 from django_prodserver.backends.base import Backend, Plan
 from django_prodserver.environment import APPLIED
 from django_prodserver.errors import ProdserverError
-from django_prodserver.invocation import Invocation
+from django_prodserver.invocation import DjangoOptions, Invocation
 from django_prodserver.lifecycle.replacing import this_command_prefix
 from django_prodserver.lifecycle.watchdog import RUNNER_PID
 from django_prodserver.planning import PlannedProcess
 from django_prodserver.processes import ProcessSpec
 from django_prodserver.release import RELEASE_KIND, release_steps, run_release_steps
-from django_prodserver.runner.child import ChildSpec
+from django_prodserver.runner.child import Child
 from django_prodserver.runner.printer import wants_colour
 from django_prodserver.runner.supervise import become_supervisor
 from django_prodserver.shared_resources import (
@@ -46,19 +46,31 @@ def run_together(invocation: Invocation, planned: Sequence[PlannedProcess]) -> N
     backends = [backend for backend, _ in ready if backend.kind != RELEASE_KIND]
     if not backends:
         sys.exit(0)
+    django = invocation.django
+    become_runner(
+        [(backend.spec, backend) for backend in backends],
+        django,
+        lambda name: child_command(name, django),
+    )
+
+
+def become_runner(
+    processes: Sequence[tuple[ProcessSpec, Backend]],
+    django: DjangoOptions,
+    command: Callable[[str], Sequence[str]],
+) -> NoReturn:
+    """Become the runner of `processes` (each its spec as the runner reads it, and its
+    backend), each started as `command(NAME)`: `prodserver NAME`, or `devserver NAME`."""
+    backends = [backend for _, backend in processes]
     children = [
-        ChildSpec(
-            name=backend.name,
-            argv=tuple(child_command(backend.name, invocation)),
-            env=child_environment(backend.spec, environment_beside(backend, backends)),
-            restart=backend.spec.restart,
-            stop_signal=backend.spec.stop_signal_number,
-            stop_timeout=backend.spec.stop_timeout,
+        Child(
+            spec,
+            tuple(command(spec.name)),
+            child_environment(spec, environment_beside(backend, backends)),
         )
-        for backend in backends
+        for spec, backend in processes
     ]
-    colour = wants_colour(dataclasses.asdict(invocation.django), sys.stdout.buffer)
-    become_supervisor(children, colour)
+    become_supervisor(children, wants_colour(dataclasses.asdict(django), sys.stdout.buffer))
 
 
 def refuse_to_nest(invocation: Invocation) -> None:
@@ -107,7 +119,7 @@ def environment_beside(backend: Backend, backends: Sequence[Backend]) -> Mapping
     return backend.environment_beside([other for other in backends if other is not backend])
 
 
-def child_command(name: str, invocation: Invocation) -> list[str]:
+def child_command(name: str, django: DjangoOptions) -> list[str]:
     """`python manage.py prodserver NAME --skip-checks` with the runner's own options.
 
     The same interpreter, the same program (manage.py, django-admin, `-m django`) and
@@ -118,7 +130,7 @@ def child_command(name: str, invocation: Invocation) -> list[str]:
         "prodserver",
         name,
         "--skip-checks",
-        *invocation.django.arguments(),
+        *django.arguments(),
     ]
 
 

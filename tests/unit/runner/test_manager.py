@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 
 from django_prodserver.lifecycle.child import ChildProcess
+from django_prodserver.processes import ProcessSpec
 from django_prodserver.runner.backoff import Backoff
-from django_prodserver.runner.child import Child, ChildSpec
+from django_prodserver.runner.child import Child
 from django_prodserver.runner.manager import Manager
 from django_prodserver.runner.printer import RUNNER, Printer
 
@@ -319,8 +320,10 @@ def highest(low: float, high: float) -> float:
 
 
 def child(name, restart="never", stop_signal=signal.SIGTERM, stop_timeout=10.0, backoff=None):
-    spec = ChildSpec(name, (name,), {}, restart, stop_signal, stop_timeout)
-    return Child(spec, backoff or Backoff(uniform=highest))
+    spec = ProcessSpec(
+        name, "test", restart=restart, stop_signal=stop_signal.name, stop_timeout=stop_timeout
+    )
+    return Child(spec, (name,), {}, backoff or Backoff(uniform=highest))
 
 
 @dataclass

@@ -122,7 +122,7 @@ class Command(BaseCommand):
             self.stderr.write("Development processes (Ctrl-C stops them all):")
             for pair in pairs:
                 self.stderr.write(f"  {summary_line(*pair)}")
-            run_together(invocation, processes, planned)
+            run_together(processes, planned, django)
         [(process, planned_one)] = pairs
         backend, plan = planned_one.ready()
         if process.reloaded_by_devserver and not options["noreload"]:
