@@ -130,6 +130,8 @@ COMMAND_LAYER = (
     "development",
     "exports",
     "invocation",
+    "choosing",
+    "modes",
     "planning",
     "checks",
     "release",

@@ -6,8 +6,12 @@ first configured process of that kind. `prodserver` starts any.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django_prodserver.backends.base import Backend
 from django_prodserver.errors import ProdserverError
+from django_prodserver.loading import load_backend
+from django_prodserver.processes import ProcessSpec
 
 # A backend's kind, as the commands name it.
 KIND_NAMES = {"web": "web", "worker": "worker"}
@@ -26,3 +30,10 @@ def check_kind(backend: Backend, kind: str | None) -> None:
         f"Start it with `manage.py {right} {backend.name}` or `manage.py prodserver "
         f"{backend.name}`."
     )
+
+
+def of_kind(specs: Sequence[ProcessSpec], kind: str | None) -> list[ProcessSpec]:
+    """The processes `manage.py server` (web) or `manage.py worker` starts; None: every one."""
+    if kind is None:
+        return list(specs)
+    return [spec for spec in specs if load_backend(spec).kind == kind]

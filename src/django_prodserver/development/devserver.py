@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NoReturn, TextIO
 
+from django_prodserver.backends.base import Backend
 from django_prodserver.development.forms import DevelopmentProcess, development_form, url_of
 from django_prodserver.development.reloader import WorkerReloader
 from django_prodserver.development.watching import make_watcher, project_folders
@@ -19,7 +20,7 @@ from django_prodserver.invocation import DjangoOptions
 from django_prodserver.lifecycle.replacing import this_command_prefix
 from django_prodserver.loading import load_backend
 from django_prodserver.planning import PlannedProcess
-from django_prodserver.processes import Configuration
+from django_prodserver.processes import Configuration, ProcessSpec
 
 
 def chosen_processes(
@@ -29,7 +30,17 @@ def chosen_processes(
 
     With no name: every process, but those whose DEV is False and the schedulers (a
     second Celery beat beside another sends every periodic task twice): named, they run.
+    Each backend is loaded once, whether to tell a scheduler or to make the form.
     """
+    configured: dict[str, Backend] = {}
+
+    def load(spec: ProcessSpec) -> Backend:
+        if configuration.specs.get(spec.name) is not spec:
+            return load_backend(spec)  # a DEV or a replacement, which its form loads once
+        if spec.name not in configured:
+            configured[spec.name] = load_backend(spec)
+        return configured[spec.name]
+
     left_out: list[str] = []
     if names:
         specs = configuration.chosen(names)
@@ -45,7 +56,7 @@ def chosen_processes(
         for spec in configuration.every():
             if not spec.in_development:
                 left_out.append(f"{spec.name} (its DEV is False)")
-            elif load_backend(spec).single_instance:
+            elif load(spec).single_instance:
                 left_out.append(
                     f"{spec.name} (a scheduler, which must run once: name it to run it, "
                     f"`manage.py devserver {spec.name} ...`)"
@@ -56,7 +67,7 @@ def chosen_processes(
             raise ProdserverError(
                 "No process is left to run in development: " + "; ".join(left_out) + "."
             )
-    return [development_form(spec) for spec in specs], left_out
+    return [development_form(spec, load) for spec in specs], left_out
 
 
 def summary_line(process: DevelopmentProcess, planned: PlannedProcess) -> str:

@@ -9,9 +9,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import NoReturn
 
 from django_prodserver.backends.base import Backend, Plan
+from django_prodserver.choosing import Chosen
 from django_prodserver.environment import APPLIED
 from django_prodserver.errors import ProdserverError
-from django_prodserver.invocation import DjangoOptions, Invocation
+from django_prodserver.invocation import DjangoOptions
 from django_prodserver.lifecycle.replacing import this_command_prefix
 from django_prodserver.lifecycle.watchdog import RUNNER_PID
 from django_prodserver.planning import PlannedProcess
@@ -31,14 +32,14 @@ from django_prodserver.shared_resources import (
 UNDER_RUNNER = "DJANGO_PRODSERVER_UNDER_RUNNER"
 
 
-def run_together(invocation: Invocation, planned: Sequence[PlannedProcess]) -> NoReturn:
+def run_together(chosen: Chosen, planned: Sequence[PlannedProcess]) -> NoReturn:
     """Run the processes together until they are asked to stop, then exit.
 
     The release steps run first, each to its end (see release.py); the others start only
     if every one succeeded, else this exits with the failed step's status. This process
     then becomes the supervisor (see supervise.py): the exit status is its.
     """
-    refuse_to_nest(invocation)
+    refuse_to_nest(chosen)
     ready = check_together(planned)
     status = run_release_steps(release_steps(planned))
     if status:
@@ -46,7 +47,7 @@ def run_together(invocation: Invocation, planned: Sequence[PlannedProcess]) -> N
     backends = [backend for backend, _ in ready if backend.kind != RELEASE_KIND]
     if not backends:
         sys.exit(0)
-    django = invocation.django
+    django = chosen.django
     become_runner(
         [(backend.spec, backend) for backend in backends],
         django,
@@ -73,7 +74,7 @@ def become_runner(
     become_supervisor(children, wants_colour(dataclasses.asdict(django), sys.stdout.buffer))
 
 
-def refuse_to_nest(invocation: Invocation) -> None:
+def refuse_to_nest(chosen: Chosen) -> None:
     """A process of a runner that is asked to run several processes itself refuses.
 
     A runner among a runner's processes would start the same processes again, each under
@@ -83,10 +84,10 @@ def refuse_to_nest(invocation: Invocation) -> None:
     runner = os.environ.get(UNDER_RUNNER)
     if runner is not None:
         raise NestedRunnerError(
-            f"Cannot run {', '.join(invocation.names)} together: this command runs under a "
+            f"Cannot run {', '.join(chosen.names)} together: this command runs under a "
             f"prodserver runner (pid {runner}), and runners do not start runners. Run them "
             f"from the runner's own command line (`manage.py prodserver "
-            f"{' '.join(invocation.names)}`) instead of from one of its processes."
+            f"{' '.join(chosen.names)}`) instead of from one of its processes."
         )
 
 

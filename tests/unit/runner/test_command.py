@@ -6,7 +6,7 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 
 from django_prodserver.environment import missing_variables
-from django_prodserver.invocation import DjangoOptions, Invocation
+from django_prodserver.invocation import DjangoOptions
 from django_prodserver.lifecycle.replacing import this_command_prefix
 from django_prodserver.processes import ProcessSpec
 from django_prodserver.runner.together import child_command, child_environment
@@ -18,8 +18,7 @@ def test_child_runs_prodserver_name_like_the_runner(monkeypatch):
         sys, "orig_argv", ["python3", "-X", "dev", "manage.py", "prodserver", "--all", "--no-color"]
     )
     options = {"settings": "site.prod", "verbosity": 2, "no_color": True, "traceback": False}
-    invocation = Invocation((), together=True, django=DjangoOptions.from_options(options))
-    assert child_command("web", invocation.django) == [
+    assert child_command("web", DjangoOptions.from_options(options)) == [
         sys.executable,
         "-X",
         "dev",

@@ -16,7 +16,8 @@ from django.core.management import get_commands, load_command_class
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.management.commands.runserver import naiveip_re
 
-from django_prodserver.checks import checking_for_a_start
+from django_prodserver.checks import run_checks, start_scope
+from django_prodserver.choosing import Chosen
 from django_prodserver.development.devserver import (
     chosen_processes,
     dry_run_line,
@@ -26,9 +27,9 @@ from django_prodserver.development.devserver import (
 )
 from django_prodserver.environment import apply_process_environment
 from django_prodserver.errors import ProdserverError
-from django_prodserver.invocation import DjangoOptions, Invocation
+from django_prodserver.invocation import DjangoOptions
 from django_prodserver.lifecycle.watchdog import RUNNER_PID, check_the_runner_lives
-from django_prodserver.planning import plan_invocation
+from django_prodserver.planning import plan_chosen
 from django_prodserver.processes import configured_names, read_configuration
 
 
@@ -97,9 +98,9 @@ class Command(BaseCommand):
     def _handle(self, options: dict[str, Any]) -> None:
         configuration = read_configuration()
         names = options["names"]
-        if not options["skip_checks"] and configuration.problems:
-            with checking_for_a_start([], names=names or None):
-                self.check(tags=["prodserver"])
+        skip_checks = options["skip_checks"]
+        if not skip_checks and configuration.problems:
+            run_checks(self, start_scope([], names=names or None))
         processes, left_out = chosen_processes(configuration, names)
         for reason in left_out:
             self.stderr.write(f"Left out of development: {reason}.")
@@ -107,11 +108,10 @@ class Command(BaseCommand):
         if not together and not options["dry_run"]:
             apply_process_environment(processes[0].spec)
         django = DjangoOptions.from_options(options)
-        invocation = Invocation(tuple(p.spec for p in processes), together, (), django)
-        planned = plan_invocation(invocation)
-        if not options["skip_checks"]:
-            with checking_for_a_start(planned):
-                self.check(tags=["prodserver"])
+        chosen = Chosen(tuple(process.spec for process in processes), together, (), django)
+        planned = plan_chosen(chosen, {process.name: process.backend for process in processes})
+        if not skip_checks:
+            run_checks(self, start_scope(planned))
         pairs = list(zip(processes, planned, strict=True))
         for _, each in pairs:
             each.ready()
