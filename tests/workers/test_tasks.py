@@ -43,6 +43,8 @@ class TaskBackend:
     def skip_unless_installed(self) -> None:
         if self.django_6_only and not DJANGO_6:
             pytest.skip(f"{self.name} needs Django 6")
+        if not DJANGO_6 and importlib.util.find_spec("django_tasks") is None:
+            pytest.skip("Django's task framework: Django 6, or the django-tasks backport")
         for package in self.packages:
             if importlib.util.find_spec(package) is None:
                 pytest.skip(f"{package} is not installed")

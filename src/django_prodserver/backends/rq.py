@@ -21,6 +21,7 @@ from django_prodserver.backends.task_framework import (
 )
 from django_prodserver.errors import OptionError, ProdserverError
 from django_prodserver.options import OptionTable, OptionValue, normalize
+from django_prodserver.packages import require
 from django_prodserver.preflight.redis import probe_redis
 from django_prodserver.processes import ProcessSpec
 from django_prodserver.suggestions import did_you_mean
@@ -64,6 +65,11 @@ class RQWorker(TaskFrameworkWorker, ManagementCommandBackend):
         """Only with the job class that calls a task of the framework."""
         job_class = configured_value(spec.args, "job_class", "")
         return job_class in (TASKS_JOB_CLASS, OLD_TASKS_JOB_CLASS)
+
+    def require_packages(self) -> None:
+        super().require_packages()
+        if configured_value(self.spec.args, "job_class", "") == TASKS_JOB_CLASS:
+            require("django_tasks_rq", "django-tasks-rq", self.name, what="django-tasks-rq")
 
     def configured_options(self, table: OptionTable) -> tuple[list[OptionValue], list[str]]:
         """ARGS' `queues` are rqworker's positional arguments; the rest are options."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -20,6 +21,9 @@ COLOURS = (36, 33, 32, 35, 34, 31, 96, 93, 92, 95, 94, 91)
 RESET = b"\x1b[0m"
 # The bytes of one process's lines that may wait for the output to take them (see Printer).
 BACKLOG = 1024 * 1024
+# A pipe takes a non-blocking write of up to this many bytes whole or not at all; a longer
+# one may be cut anywhere. Writes of whole lines up to this size leave no half line behind.
+ATOMIC_WRITE = select.PIPE_BUF
 
 
 class LineSplitter:
@@ -129,8 +133,9 @@ class Printer:
         """Write what the stream takes now; True once nothing is left waiting."""
         while self._queue:
             name, data = self._queue[0]
+            chunk = data[: whole_lines_within(data, ATOMIC_WRITE)]
             try:
-                written = self.stream.write(data)
+                written = self.stream.write(chunk)
             except BlockingIOError as error:
                 written = error.characters_written
             except BrokenPipeError:
@@ -141,7 +146,9 @@ class Printer:
             self._waiting[name] -= written
             if written < len(data):
                 self._queue[0] = (name, data[written:])
-                return False
+                if written < len(chunk):
+                    return False
+                continue
             self._queue.popleft()
             if not self._queue:
                 self._tell_dropped()
@@ -160,6 +167,17 @@ class Printer:
     def _drop_output(self) -> None:
         # Nobody reads the output any more; the processes still run and stop as asked.
         self.stream = open(os.devnull, "wb")  # noqa: SIM115 - lives as long as the printer.
+
+
+def whole_lines_within(data: memoryview, size: int) -> int:
+    """How many bytes of `data` to write at once: its whole lines within `size` bytes.
+
+    A line longer than `size` goes in pieces of `size`: whole only once all are written.
+    """
+    if len(data) <= size:
+        return len(data)
+    end = data[:size].tobytes().rfind(b"\n")
+    return end + 1 if end >= 0 else size
 
 
 def wants_colour(options: Mapping[str, object], stream: BinaryIO) -> bool:

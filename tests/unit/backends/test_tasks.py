@@ -321,3 +321,18 @@ def test_a_missing_package_is_named_with_its_pip_line(monkeypatch):
         "Process 'tasks' needs django-tasks-redis, which is not installed.\n"
         "Install it with: pip install 'django-prodserver[django-tasks-redis]'"
     )
+
+
+def test_rq_names_django_tasks_rq_when_only_django_rq_is_installed(monkeypatch):
+    monkeypatch.setitem(sys.modules, "django_tasks_rq", None)
+    tasks = {"default": {"BACKEND": RQ}}
+    queues = {"default": {"URL": "redis://127.0.0.1:6379/0"}}
+    with (
+        override_settings(TASKS=tasks, RQ_QUEUES=queues),
+        pytest.raises(MissingPackageError) as error,
+    ):
+        worker().plan()
+    assert str(error.value) == (
+        "Process 'tasks' needs django-tasks-rq, which is not installed.\n"
+        "Install it with: pip install 'django-prodserver[django-tasks-rq]'"
+    )

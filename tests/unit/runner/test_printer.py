@@ -1,4 +1,6 @@
 import io
+import os
+import re
 import time
 
 from django_prodserver.runner.printer import RUNNER, LineSplitter, Printer, wants_colour
@@ -54,3 +56,21 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch):
     assert wants_colour({"force_color": True}, io.BytesIO())
     monkeypatch.setenv("NO_COLOR", "1")
     assert not wants_colour({}, Terminal())
+
+
+def test_a_pipe_that_fills_up_holds_whole_lines_only():
+    # A non-blocking write larger than the pipe's room takes part of it: the printer must
+    # never leave half a line in the pipe, whatever the reader does afterwards.
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    with os.fdopen(write_end, "wb", buffering=0) as stream, os.fdopen(read_end, "rb") as pipe:
+        printer = Printer(stream, ["one"], colour=False)
+        for count in range(200):
+            printer.lines("one", [b"x" * (count % 97 + 60)] * 100)
+        assert printer.pending
+        stream.close()
+        written = pipe.read()
+    whole = re.compile(rb"\d\d:\d\d:\d\d one +\| x+")
+    *lines, rest = written.split(b"\n")
+    assert rest == b""
+    assert all(whole.fullmatch(line) for line in lines)
