@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness import EXAMPLE, HOST, RESULTS, BenchError
-from harness.commands import environment
+from harness.commands import supervised_project
 from harness.http import START_TIMEOUT, wait_for_200
 from harness.processes import (
     ProcInfo,
@@ -57,9 +57,6 @@ from harness.processes import (
 from harness.rounds import VARIANTS, alternating
 from harness.tables import markdown_table, publish, ratio, report_head
 
-import django_prodserver
-
-PACKAGE_FOLDER = str(Path(django_prodserver.__file__).resolve().parents[1])
 # The tree has held the same processes this long: every child has started its own.
 STEADY = 3.0
 POLL = 0.2
@@ -92,26 +89,20 @@ def project(workers: int) -> Iterator[tuple[Path, dict[str, str], int, list[str]
             f"PRODUCTION_PROCESSES[{name!r}] = PRODUCTION_PROCESSES['tasks']\n"
             for name in tasks[1:]
         )
-        (directory / "bench_settings.py").write_text(
+        settings = (
             "from exampleproject.settings import *  # noqa\n"
             "if 'tasks' not in PRODUCTION_PROCESSES:\n"
             "    raise SystemExit('the demo needs django-tasks-db installed')\n" + extra
         )
         names = ["web", *tasks]
-        (directory / "Procfile").write_text(
-            "".join(f"{name}: {sys.executable} manage.py prodserver {name}\n" for name in names)
-        )
-        env = environment(
+        env = supervised_project(
+            directory,
+            settings,
+            names,
             {
-                "PYTHONPATH": os.pathsep.join([str(directory), str(EXAMPLE), PACKAGE_FOLDER]),
-                "DJANGO_SETTINGS_MODULE": "bench_settings",
-                "XDG_RUNTIME_DIR": str(directory),
-                "EXAMPLE_DATABASE": str(directory / "db.sqlite3"),
                 "EXAMPLE_BIND": f"{HOST}:{port}",
                 "EXAMPLE_TASK_LOG": str(directory / "task-log.txt"),
-                "PYTHONUNBUFFERED": "1",
             },
-            drop=("PORT", "WEB_CONCURRENCY"),
         )
         migrate = subprocess.run(
             [sys.executable, "manage.py", "migrate", "-v", "0"],
