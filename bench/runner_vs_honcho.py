@@ -40,7 +40,7 @@ from importlib import metadata
 from pathlib import Path
 
 from harness import EXAMPLE, HOST, RESULTS
-from harness.commands import environment
+from harness.commands import supervised_project
 from harness.http import START_TIMEOUT, get_status, wait_for_200
 from harness.processes import (
     cmdline,
@@ -54,10 +54,7 @@ from harness.processes import (
 from harness.rounds import alternating
 from harness.tables import cpu_model, markdown_table, publish
 
-import django_prodserver
-
 BACK_TIMEOUT = 15.0
-PACKAGE_FOLDER = str(Path(django_prodserver.__file__).resolve().parents[1])
 LINES_TIMEOUT = 300.0
 POLL = 0.02
 
@@ -115,24 +112,11 @@ def project(lines: int) -> Iterator[tuple[Path, dict[str, str], int, int]]:
             "lines1": {"BACKEND": "bench_backends.Lines", "ARGS": {"count": lines}},
             "lines2": {"BACKEND": "bench_backends.Lines", "ARGS": {"count": lines}},
         }
-        (directory / "bench_settings.py").write_text(
+        settings = (
             f"from exampleproject.settings import *  # noqa\nPRODUCTION_PROCESSES = {processes!r}\n"
         )
         (directory / "bench_backends.py").write_text(BACKENDS)
-        (directory / "Procfile").write_text(
-            "".join(f"{name}: {sys.executable} manage.py prodserver {name}\n" for name in processes)
-        )
-        env = environment(
-            {
-                # The package this script imported (PYTHONPATH=src: the working copy's).
-                "PYTHONPATH": os.pathsep.join([str(directory), str(EXAMPLE), PACKAGE_FOLDER]),
-                "DJANGO_SETTINGS_MODULE": "bench_settings",
-                "XDG_RUNTIME_DIR": str(directory),
-                "EXAMPLE_DATABASE": str(directory / "db.sqlite3"),
-                "PYTHONUNBUFFERED": "1",
-            },
-            drop=("PORT", "WEB_CONCURRENCY"),
-        )
+        env = supervised_project(directory, settings, list(processes), {})
         yield directory, env, web, admin
 
 
@@ -180,11 +164,13 @@ def wait_for_replacement(
 
 
 def own_helpers(supervisor: int) -> list[int]:
-    """The supervisor's own helper processes: honcho forks one Python process per child."""
+    """The supervisor's own helper processes: honcho forks one Python process per child, the
+    runner starts one watchdog."""
     return [
         info.pid
         for info in descendants(supervisor)
-        if "honcho" in command_line(info.pid) and not command_line(info.pid).startswith("/bin/sh")
+        if any(name in command_line(info.pid) for name in ("honcho", "prodserver-watchdog"))
+        and not command_line(info.pid).startswith("/bin/sh")
     ]
 
 

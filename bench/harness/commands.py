@@ -32,6 +32,33 @@ def environment(
     return env
 
 
+def supervised_project(
+    directory: Path, settings: str, names: Sequence[str], updates: Mapping[str, str]
+) -> dict[str, str]:
+    """`settings` as bench_settings.py in `directory`, and a Procfile there of the
+    `python manage.py prodserver NAME` lines (for honcho); the environment that runs
+    either from example/, with the package that the script imported and `updates`."""
+    import django_prodserver
+
+    (directory / "bench_settings.py").write_text(settings)
+    (directory / "Procfile").write_text(
+        "".join(f"{name}: {sys.executable} manage.py prodserver {name}\n" for name in names)
+    )
+    package_folder = str(Path(django_prodserver.__file__).resolve().parents[1])
+    return environment(
+        {
+            # The package the script imported (PYTHONPATH=src: the working copy's).
+            "PYTHONPATH": os.pathsep.join([str(directory), str(EXAMPLE), package_folder]),
+            "DJANGO_SETTINGS_MODULE": "bench_settings",
+            "XDG_RUNTIME_DIR": str(directory),
+            "EXAMPLE_DATABASE": str(directory / "db.sqlite3"),
+            "PYTHONUNBUFFERED": "1",
+            **updates,
+        },
+        drop=("PORT", "WEB_CONCURRENCY"),
+    )
+
+
 def server_env(
     run_dir: Path,
     port: int,

@@ -7,9 +7,9 @@ class ProdserverConfig(AppConfig):
     verbose_name = "Production processes"
 
     def ready(self) -> None:
-        from django_prodserver.checks import check_production_processes
+        from django_prodserver.checks import TAGS, check_production_processes
 
-        checks.register(check_production_processes, "prodserver")
+        checks.register(check_production_processes, *TAGS)
 
 
 class ProdserverAppConfig(ProdserverConfig):

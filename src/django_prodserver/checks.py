@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from django.apps import AppConfig
 from django.core.checks import CheckMessage, Error, Warning
+from django.core.checks.registry import registry
+from django.core.management.base import BaseCommand
 
 from django_prodserver.backends.base import Backend, Plan
+from django_prodserver.compat.none_flags import flags_set_by_none
 from django_prodserver.errors import MissingPackageError, ProdserverError
 from django_prodserver.loading import load_backend
 from django_prodserver.masking import mask_secrets
-from django_prodserver.options import none_flags
 from django_prodserver.planning import PlannedProcess, plan_process
 from django_prodserver.processes import Configuration, ProcessSpec, read_configuration
 from django_prodserver.shared_resources import shared_resources
+
+# The tag of the checks of PRODUCTION_PROCESSES (`manage.py check --tag prodserver`).
+TAGS = ("prodserver",)
 
 
 @dataclass(frozen=True)
@@ -42,27 +46,11 @@ class Scope:
         return names is None or name is None or name in names
 
 
-# Set by `manage.py check` (every process, in depth) and by `prodserver` (the processes it
-# starts). Unset, as before `migrate` or `runserver`, only the definitions' shape is
-# checked: validating options imports every server (about 0.2 s and 500 modules for
-# gunicorn and Celery), which those commands would pay on every run and every reload.
-_scope: ContextVar[Scope | None] = ContextVar("scope", default=None)
-
-
-@contextmanager
-def _checking(scope: Scope) -> Iterator[None]:
-    token = _scope.set(scope)
-    try:
-        yield
-    finally:
-        _scope.reset(token)
-
-
-def checking_for_a_start(
+def start_scope(
     planned: Sequence[PlannedProcess],
     configuration: Configuration | None = None,
     names: Collection[str] | None = None,
-) -> ContextManager[None]:
+) -> Scope:
     """The processes about to start, as planned; a start of `web` skips the workers.
 
     `names` widens the checks to processes that could not be planned (a definition of the
@@ -70,18 +58,70 @@ def checking_for_a_start(
     """
     by_name = {process.name: process for process in planned}
     chosen = frozenset(names) if names is not None else None
-    return _checking(Scope(by_name, starting=True, configuration=configuration, names=chosen))
+    return Scope(by_name, starting=True, configuration=configuration, names=chosen)
 
 
-def checking_in_depth() -> ContextManager[None]:
-    """Every process, each option validated as its server would: `manage.py check`."""
-    return _checking(Scope(None, starting=False))
+# Every process, each option validated as its server would: `manage.py check`.
+IN_DEPTH = Scope(None, starting=False)
+
+
+def messages_before_a_start(
+    planned: Sequence[PlannedProcess],
+    configuration: Configuration | None = None,
+    names: Collection[str] | None = None,
+) -> list[CheckMessage]:
+    """What the checks say of the processes about to start (see `start_scope`)."""
+    return production_process_messages(start_scope(planned, configuration, names))
+
+
+def messages_in_depth() -> list[CheckMessage]:
+    """What `manage.py check` says of PRODUCTION_PROCESSES."""
+    return production_process_messages(IN_DEPTH)
 
 
 def check_production_processes(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    return [masked(message) for message in production_process_messages()]
+    """The check registered with Django's: the shape of each definition only.
+
+    Django runs it before most commands (`migrate`, `runserver` at each reload), which
+    would pay for validating every option (importing every server: about 0.2 s and 500
+    modules for gunicorn and Celery) on every run. `manage.py check` and a start check
+    further, through `registered()`.
+    """
+    return production_process_messages(None)
+
+
+def run_checks(command: BaseCommand, scope: Scope) -> None:
+    """The checks of PRODUCTION_PROCESSES as far as `scope` goes, shown as Django shows its
+    checks (warnings printed, SystemCheckError on an error), through `command.check()`."""
+    with registered(scope):
+        command.check(tags=list(TAGS))
+
+
+@contextmanager
+def registered(scope: Scope) -> Iterator[None]:
+    """For its duration, Django runs the checks of PRODUCTION_PROCESSES as far as `scope` goes.
+
+    The check registered at start-up (the shape only) is replaced by one that holds `scope`:
+    the command that knows how far to check hands it to the check, rather than setting it
+    where the check would look.
+    """
+    checks: set[Any] = registry.registered_checks
+    scoped = functools.partial(_scoped_check, scope)
+    was_registered = check_production_processes in checks
+    checks.discard(check_production_processes)
+    registry.register(scoped, *TAGS)
+    try:
+        yield
+    finally:
+        checks.discard(scoped)
+        if was_registered:
+            checks.add(check_production_processes)
+
+
+def _scoped_check(scope: Scope, **kwargs: Any) -> list[CheckMessage]:
+    return production_process_messages(scope)
 
 
 def masked(message: CheckMessage) -> CheckMessage:
@@ -92,8 +132,13 @@ def masked(message: CheckMessage) -> CheckMessage:
     return message
 
 
-def production_process_messages() -> list[CheckMessage]:
-    scope = _scope.get()
+def production_process_messages(scope: Scope | None) -> list[CheckMessage]:
+    """What the checks of PRODUCTION_PROCESSES say, as far as `scope` goes (None: the shape
+    of each definition only), secrets masked."""
+    return [masked(message) for message in _messages(scope)]
+
+
+def _messages(scope: Scope | None) -> list[CheckMessage]:
     configuration = (scope and scope.configuration) or read_configuration()
     # A broken definition's options are checked in the same round as its shape.
     specs = {**configuration.specs, **configuration.checkable}
@@ -170,23 +215,6 @@ def dev_override_errors(spec: ProcessSpec) -> list[CheckMessage]:
             hint=f"Fix DEV in the definition of '{spec.name}', or remove it.",
             id=error.check_id,
         )
-    ]
-
-
-def flags_set_by_none(plan: Plan) -> list[CheckMessage]:
-    """`"preload": None` switches the flag on, as django-prodserver 3.0 read it: say so.
-
-    A warning, not an error: the server starts as that implementation started it, but
-    None reads as "unset" everywhere else in ARGS.
-    """
-    return [
-        Warning(
-            f"Process '{plan.process}': `{name}` is None, which switches the flag on "
-            f"(as django-prodserver 3.0 read it); write True.",
-            hint=f'Write "{name}": True to keep the flag on, or remove `{name}` to leave it off.',
-            id="prodserver.W003",
-        )
-        for name in none_flags(plan.options)
     ]
 
 

@@ -1,29 +1,5 @@
-"""django-prodserver 3.0's settings object (3.0 API): `app_settings.PRODUCTION_PROCESSES`.
+"""3.0's path of its settings object (compat.conf): code written for it runs unchanged."""
 
-Each `PRODUCTION_*` attribute is read from the project's settings when it is asked for,
-else its default. This package itself reads the setting in `processes.py` only.
-"""
+from django_prodserver.compat.conf import AppSettings, app_settings
 
-from __future__ import annotations
-
-from typing import Any
-
-from django.conf import settings
-
-PREFIX = "PRODUCTION_"
-DEFAULTS: dict[str, Any] = {"PRODUCTION_PROCESSES": {}}
-
-
-class AppSettings:
-    """The app's settings, each read from Django's settings at the moment it is asked for."""
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith(PREFIX) and hasattr(settings, name):
-            return getattr(settings, name)
-        if name in DEFAULTS:
-            default = DEFAULTS[name]
-            return type(default)(default)  # a copy: a caller may change what it gets
-        raise AttributeError(f"{type(self).__name__} has no setting {name!r}")
-
-
-app_settings = AppSettings()
+__all__ = ["AppSettings", "app_settings"]

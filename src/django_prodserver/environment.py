@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Mapping
 
+from django_prodserver.lifecycle.replacing import replace_this_process, this_command_prefix
 from django_prodserver.processes import ProcessSpec
 
 # Set in the environment of the second start, so that it never starts a third.
@@ -35,19 +36,4 @@ def apply_process_environment(spec: ProcessSpec) -> None:
     if not missing or already_applied:
         return
     environ = {**os.environ, **missing, APPLIED: spec.name}
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, *this_command_prefix()[1:], *sys.argv[1:]], environ)
-
-
-def this_command_prefix() -> list[str]:
-    """How this interpreter ran the program: `python [options] manage.py` or `python -m django`.
-
-    `sys.orig_argv` holds the interpreter's own options and the script (or `-m module`,
-    `-c code`) before the program's arguments, which are `sys.argv[1:]`.
-    """
-    arguments = len(sys.argv) - 1
-    original = list(getattr(sys, "orig_argv", []))
-    if not original or len(original) <= arguments:
-        return [sys.executable, sys.argv[0]]
-    return [sys.executable, *original[1 : len(original) - arguments]]
+    replace_this_process([*this_command_prefix(), *sys.argv[1:]], environ)

@@ -2,7 +2,7 @@
 
 `HEALTH` is a dict beside `BACKEND`: `PATH` (default `/`), `STATUS` (the status a healthy
 process answers, default 200), `HOST` (the `Host` header, so that `ALLOWED_HOSTS` lets the
-check in; default: see `probes/http.py`), `TIMEOUT` (seconds, default 5) and `WARMUP`
+check in; default: see `liveness/http.py`), `TIMEOUT` (seconds, default 5) and `WARMUP`
 (serve one request to `PATH` inside the process before it accepts connections).
 """
 

@@ -1,27 +1,23 @@
-"""One `prodserver` command, worked out once: the processes it means and the options given.
+"""One `prodserver` command, worked out once from what was typed: an `Invocation`.
 
-The management command builds an `Invocation` from what was typed, and the library
-functions (start, dry-run, together, list, export) take it from there.
+`Invocation.typed()` reads the options Django parsed and the words typed after the names
+(`split_server_args()`), once: the mode (a start, `--list`, `--probe`, `--export`,
+`--release`), the names, the server's options, the export's flags, Django's own options.
+What each mode takes of the rest is data (MODE_RULES): a part of the command line a mode
+does not take is an error that says what to leave out, never silently dropped. The mode's
+function (modes.py) takes it from there; nothing below it reads Django's options dict.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from django_prodserver.backends.base import Backend
 from django_prodserver.errors import ProdserverError
-from django_prodserver.loading import import_backend_class, load_backend
-from django_prodserver.processes import (
-    NAME_CHECK,
-    Configuration,
-    ProcessSpec,
-    nothing_configured,
-    problems_error,
-)
-from django_prodserver.task_workers import zero_configuration_worker
+from django_prodserver.exports.flags import FORMAT_NAMES, ExportRequest, export_flags_given
 
 # Django's own flags that a child of the runner is given as the runner was.
 PASSED_FLAGS = ("traceback", "no_color", "force_color")
@@ -77,164 +73,176 @@ class DjangoOptions:
         return argv
 
 
+# The parts of a command line besides its mode and Django's own options.
+NAMES = "names"
+ALL = "--all"
+OVERRIDES = "options typed after the names"
+DRY_RUN = "--dry-run"
+EXPORT_FLAGS = "the export's flags"
+
+
+@dataclass(frozen=True)
+class ModeRule:
+    """What a mode of `prodserver` takes, and what it says of a part it does not take
+    (`{given}`: the words to leave out)."""
+
+    flag: str  # how the mode is typed; "" for a start
+    takes: frozenset[str]
+    refusal: str
+
+
+MODE_RULES = {
+    "list": ModeRule(
+        "--list",
+        frozenset({NAMES, ALL}),
+        "--list shows the processes as configured; leave out {given}.",
+    ),
+    "probe": ModeRule(
+        "--probe",
+        frozenset(),
+        "--probe asks one process, named as --probe NAME; leave out {given}.",
+    ),
+    "export": ModeRule(
+        "--export",
+        frozenset({NAMES, ALL, EXPORT_FLAGS}),
+        "--export writes the processes as configured; leave out {given}.",
+    ),
+    "release": ModeRule(
+        "--release",
+        frozenset({NAMES, DRY_RUN}),
+        "--release runs the release steps as configured: it takes their names (default: "
+        "every one), not --all nor options typed after them.",
+    ),
+    "start": ModeRule("", frozenset({NAMES, ALL, OVERRIDES, DRY_RUN}), ""),
+}
+# Said of the export's flags by every mode but --export, whatever else it refuses.
+EXPORT_FLAGS_REFUSAL = (
+    "{given}: only for --export FORMAT (one of {formats}); a process that starts takes no "
+    "such option."
+)
+# The options that name a mode and take a value: a blank value is an error, not the mode
+# left out (`--export ""` once started the server).
+MODE_VALUES = {
+    "export": ("--export", f"a format, one of {', '.join(FORMAT_NAMES)}"),
+    "probe": ("--probe", "the name of the process to ask"),
+}
+
+
 @dataclass(frozen=True)
 class Invocation:
-    """The processes one command starts (or prints), and what was typed for them."""
+    """What one `prodserver` command was asked to do."""
 
-    processes: tuple[ProcessSpec, ...]
-    # Together under the runner: several names, or --all.
-    together: bool
+    mode: str
+    names: tuple[str, ...] = ()
+    every: bool = False  # --all
+    dry_run: bool = False
+    skip_checks: bool = False
+    # The process `--probe NAME` asks; the format and flags of `--export`.
+    probe: str | None = None
+    export: ExportRequest | None = None
     # The server options typed after the name: they replace the configured ones.
     overrides: tuple[str, ...] = ()
-    django: DjangoOptions = DjangoOptions()
+    django: DjangoOptions = field(default_factory=DjangoOptions)
+    # The kind of process this command starts: any (`prodserver`), "web" (`server`) or
+    # "worker" (`worker`), as django-prodserver 3.0 named them.
+    kind: str | None = None
 
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(spec.name for spec in self.processes)
+    @classmethod
+    def typed(
+        cls, options: Mapping[str, Any], overrides: Sequence[str], kind: str | None = None
+    ) -> Invocation:
+        """The invocation in Django's parsed `options` and the `overrides` typed after the
+        names; an error for a part of it that its mode does not take."""
+        for dest, (flag, what) in MODE_VALUES.items():
+            value = options.get(dest)
+            if isinstance(value, str) and not value.strip():
+                raise ProdserverError(f"{flag} was given an empty value; it takes {what}.")
+        typed = [mode for mode, rule in MODE_RULES.items() if rule.flag and options.get(mode)]
+        if len(typed) > 1:
+            flags = [MODE_RULES[mode].flag for mode in typed]
+            every_flag = [rule.flag for rule in MODE_RULES.values() if rule.flag]
+            raise ProdserverError(
+                f"{' and '.join(flags)}: give one of {', '.join(every_flag)} at a time."
+            )
+        mode = typed[0] if typed else "start"
+        given = {
+            NAMES: list(options.get("names") or ()),
+            ALL: [ALL] if options.get("all") else [],
+            OVERRIDES: list(overrides),
+            DRY_RUN: [DRY_RUN] if options.get("dry_run") else [],
+            EXPORT_FLAGS: export_flags_given(options),
+        }
+        refuse_what_the_mode_does_not_take(MODE_RULES[mode], given)
+        return cls(
+            mode=mode,
+            names=tuple(given[NAMES]),
+            every=bool(given[ALL]),
+            dry_run=bool(given[DRY_RUN]),
+            skip_checks=bool(options.get("skip_checks")),
+            probe=options.get("probe"),
+            export=ExportRequest.from_options(options) if mode == "export" else None,
+            overrides=tuple(overrides),
+            django=DjangoOptions.from_options(options),
+            kind=kind,
+        )
 
 
-def invocation(
-    configuration: Configuration,
-    names: Sequence[str],
-    every: bool,
-    overrides: Sequence[str],
-    django: DjangoOptions,
-    kind: str | None = None,
-) -> Invocation:
-    """The processes `prodserver NAME...` (or `--all`, or no name) means.
+def refuse_what_the_mode_does_not_take(rule: ModeRule, given: Mapping[str, list[str]]) -> None:
+    if given[EXPORT_FLAGS] and EXPORT_FLAGS not in rule.takes:
+        words = ", ".join(given[EXPORT_FLAGS])
+        raise ProdserverError(
+            EXPORT_FLAGS_REFUSAL.format(given=words, formats=", ".join(FORMAT_NAMES))
+        )
+    refused = [word for part, words in given.items() if part not in rule.takes for word in words]
+    if refused:
+        raise ProdserverError(rule.refusal.format(given=" ".join(refused)))
+    if given[NAMES] and given[ALL]:
+        raise ProdserverError(
+            f"Give process names or --all, not both (got --all and {' '.join(given[NAMES])})."
+        )
 
-    `kind` is that of `manage.py server` ("web") or `manage.py worker` ("worker"): with
-    no name, the first configured process of that kind; `--all`, every one of that kind.
+
+def split_server_args(
+    tokens: Sequence[str], parser: argparse.ArgumentParser, process_names: Collection[str]
+) -> tuple[list[str], list[str]]:
+    """Split `web --workers=8 -v 2 -k gevent` into Django's and the server's tokens.
+
+    Options the command itself knows (`--settings`, `-v`, `--dry-run`, ...) stay with
+    Django; every other option goes to the server, and so does everything after
+    `--`. A bare word after a server option without `=` is that option's value,
+    unless it names a configured process.
     """
-    if every and names:
-        raise ProdserverError(
-            f"Give process names or --all, not both (got --all and {' '.join(names)})."
-        )
-    bad_names = [problem for problem in configuration.problems if problem.id == NAME_CHECK]
-    if bad_names:
-        raise problems_error(bad_names)
-    if every:
-        processes = configuration.every()
-        if kind is not None:
-            processes = [spec for spec in processes if load_backend(spec).kind == kind]
-            if not processes:
-                raise ProdserverError(f"No {KIND_NAMES[kind]} process is configured.")
-    elif names:
-        processes = configuration.chosen(names)
-    else:
-        processes = [first_process(configuration, kind)]
-    # `prodserver web web` runs one process, under the runner all the same.
-    together = every or len(names) > 1
-    if together:
-        processes = with_release_steps(configuration, processes)
-    if together and overrides:
-        raise ProdserverError(
-            f"Options typed after the names ({' '.join(overrides)}) are for one "
-            f"process; with several, set them in each process's ARGS."
-        )
-    for word in overrides:
-        if "\x00" in word or not _encodable(word):
-            raise ProdserverError(
-                f"The option {word!r} typed after the name cannot be passed to a process: "
-                f"a command line word holds no NUL character and no lone surrogate."
-            )
-    return Invocation(tuple(processes), together, tuple(overrides), django)
+    own = parser._option_string_actions
+    django_tokens: list[str] = []
+    server_tokens: list[str] = []
+    remaining = list(tokens)
+    server_value_expected = False
+    while remaining:
+        token = remaining.pop(0)
+        if token == "--":
+            server_tokens.extend(remaining)
+            break
+        name = token.split("=", 1)[0]
+        if token.startswith("-") and _is_own(name, token, own):
+            django_tokens.append(token)
+            action = own.get(name)
+            if action is not None and action.nargs != 0 and "=" not in token and remaining:
+                django_tokens.append(remaining.pop(0))
+            server_value_expected = False
+        elif token.startswith("-") and len(token) > 1:
+            server_tokens.append(token)
+            server_value_expected = "=" not in token
+        elif server_value_expected and token not in process_names:
+            server_tokens.append(token)
+            server_value_expected = False
+        else:
+            django_tokens.append(token)
+            server_value_expected = False
+    return django_tokens, server_tokens
 
 
-def with_release_steps(
-    configuration: Configuration, processes: Sequence[ProcessSpec]
-) -> list[ProcessSpec]:
-    """Every configured release step first, in the order of the setting, then the others.
-
-    Processes run together start only once the release steps have succeeded, as on a
-    platform that runs a release phase before it starts the new processes.
-    """
-    steps = release_specs(configuration)
-    return [*steps, *(spec for spec in processes if spec not in steps)]
-
-
-def chosen_release_steps(configuration: Configuration, names: Sequence[str]) -> list[ProcessSpec]:
-    """The release steps `prodserver --release [NAME...]` runs: the named, or every one."""
-    from django_prodserver.backends.release import ReleaseCommand
-
-    backend = f"{ReleaseCommand.__module__}.{ReleaseCommand.__name__}"
-    steps = release_specs(configuration)
-    if names:
-        chosen = configuration.chosen(names)
-        others = [spec.name for spec in chosen if spec not in steps]
-        if others:
-            raise ProdserverError(
-                f"{', '.join(others)}: not a release step (its BACKEND is not {backend}); "
-                f"`--release` runs release steps only. Start it with `manage.py prodserver "
-                f"{others[0]}`."
-            )
-        steps = [spec for spec in steps if spec in chosen]
-    if not steps:
-        raise ProdserverError(
-            f"No release step is configured. A release step is a process whose BACKEND "
-            f'is {backend}, such as "migrate": {{"BACKEND": "{backend}", "ARGS": '
-            f'["migrate", "--noinput"]}}.'
-        )
-    return steps
-
-
-def release_specs(configuration: Configuration) -> list[ProcessSpec]:
-    """The configured processes whose BACKEND is a release step, in the order of the setting."""
-    return [spec for spec in configuration.specs.values() if is_release_spec(spec)]
-
-
-def is_release_spec(spec: ProcessSpec) -> bool:
-    from django_prodserver.backends.release import ReleaseCommand
-
-    try:
-        backend_class = import_backend_class(spec.name, spec.backend)
-    except ProdserverError:
-        return False  # reported where the process is planned or checked
-    return isinstance(backend_class, type) and issubclass(backend_class, ReleaseCommand)
-
-
-def _encodable(word: str) -> bool:
-    try:
-        os.fsencode(word)
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-# A backend's kind, as the commands name it.
-KIND_NAMES = {"web": "web", "worker": "worker"}
-# The command that starts each kind, besides `prodserver`.
-KIND_COMMANDS = {"web": "server", "worker": "worker"}
-
-
-def first_process(configuration: Configuration, kind: str | None) -> ProcessSpec:
-    """With no name: the first configured process (of `kind`), as django-prodserver 3.0 did."""
-    specs = list(configuration.specs.values())
-    if kind is not None:
-        specs = [spec for spec in specs if load_backend(spec).kind == kind]
-    if not specs and kind == "worker":
-        zero_configuration = zero_configuration_worker(configuration.names())
-        if zero_configuration is not None:
-            return zero_configuration
-    if not specs:
-        if kind is not None and configuration.specs:
-            raise ProdserverError(
-                f"No {KIND_NAMES[kind]} process is configured; `manage.py "
-                f"{KIND_COMMANDS[kind]}` starts only those (`manage.py prodserver NAME` "
-                f"starts any)."
-            )
-        raise nothing_configured()
-    return specs[0]
-
-
-def check_kind(backend: Backend, kind: str | None) -> None:
-    """`manage.py server` starts web processes only, `manage.py worker` workers only."""
-    if kind is None or backend.kind == kind:
-        return
-    right = KIND_COMMANDS.get(backend.kind, "prodserver")
-    raise ProdserverError(
-        f"Process '{backend.name}' is a {backend.kind} process ({backend.server}), and "
-        f"`manage.py {KIND_COMMANDS[kind]}` starts {KIND_NAMES[kind]} processes only. "
-        f"Start it with `manage.py {right} {backend.name}` or `manage.py prodserver "
-        f"{backend.name}`."
-    )
+def _is_own(name: str, token: str, own: dict[str, argparse.Action]) -> bool:
+    if name in own:
+        return True
+    # Short options written together with their value: `-v2`.
+    return not token.startswith("--") and token[:2] in own and own[token[:2]].nargs != 0

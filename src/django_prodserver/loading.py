@@ -9,22 +9,18 @@ import pkgutil
 from django_prodserver import backends as backends_package
 from django_prodserver.backend_code import call_backend, exception_text
 from django_prodserver.backend_names import is_registered_name, registered_path
-from django_prodserver.backends.base import (
-    Backend,
-    BaseProcessBackend,
-    BaseServerBackend,
-    BaseWorkerBackend,
-)
-from django_prodserver.backends.command import ServerBackend
+from django_prodserver.backends.base import Backend
 from django_prodserver.backends.management_command import ManagementCommandBackend
+from django_prodserver.backends.web_server import ServerBackend
 from django_prodserver.bounds import shown
+from django_prodserver.compat.api import BaseProcessBackend, BaseServerBackend, BaseWorkerBackend
 from django_prodserver.errors import BackendImportError, ProdserverError
 from django_prodserver.processes import ProcessSpec
 from django_prodserver.suggestions import did_you_mean
 
 PACKAGE = backends_package.__name__
 # Modules of the backends package that hold base classes, not backends a BACKEND names.
-BASE_MODULES = frozenset({"base", "command", "management_command", "task_framework"})
+BASE_MODULES = frozenset({"base", "web_server", "management_command", "task_framework"})
 # The classes backends derive from: a BACKEND that names one of them names no server.
 _BASE_CLASSES = (
     Backend,
@@ -43,7 +39,7 @@ def load_backend(spec: ProcessSpec) -> Backend:
     if is_registered_name(spec.backend):
         origin = registered_path(spec.name, spec.backend)[1]
     if issubclass(backend_class, BaseProcessBackend):
-        from django_prodserver.legacy import legacy_backend
+        from django_prodserver.compat.wrapper import legacy_backend
 
         return legacy_backend(spec, backend_class)
     if not issubclass(backend_class, Backend):

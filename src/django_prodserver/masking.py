@@ -12,20 +12,30 @@ read with `str.find` and patterns without nested repetition, so that a value of 
 
 from __future__ import annotations
 
+import functools
 import re
-
-from django.views.debug import SafeExceptionReporterFilter
 
 MASK = "********"
 
-_HIDDEN: re.Pattern[str] = SafeExceptionReporterFilter.hidden_settings
 # What Django's pattern misses and a deployment holds: GitHub's `GITHUB_PAT`, a Sentry
 # `SENTRY_DSN` (its user part is the key), `GOOGLE_APPLICATION_CREDENTIALS`, `PRIVATE`;
 # and AUTH, in Django's own pattern only from Django 5.0 on (`--basic-auth`).
 _ALSO_SENSITIVE = r"(?:\b|_)PAT(?:\b|_)|DSN|CREDENTIAL|PRIVATE|AUTH"
-# Django's own pattern, read once from its lazily compiled object (each use of which costs
-# a lazy-object lookup), with ours beside it.
-SENSITIVE_NAME = re.compile(f"{_HIDDEN.pattern}|{_ALSO_SENSITIVE}", _HIDDEN.flags | re.IGNORECASE)
+
+
+@functools.cache
+def sensitive_name() -> re.Pattern[str]:
+    """Django's own pattern with ours beside it, read once from its lazily compiled object.
+
+    Imported when first needed, not with this module: the runner's own interpreter masks
+    its messages without loading Django (django.views.debug is some 400 modules), and its
+    messages seldom hold a name to look at.
+    """
+    from django.views.debug import SafeExceptionReporterFilter
+
+    hidden: re.Pattern[str] = SafeExceptionReporterFilter.hidden_settings
+    return re.compile(f"{hidden.pattern}|{_ALSO_SENSITIVE}", hidden.flags | re.IGNORECASE)
+
 
 # A word as a shell (and `shlex.join`) writes it: runs of quoted and bare text, so that
 # `'DB_PASSWORD=a b'` is one word. An unterminated quote is a word of its own.
@@ -46,7 +56,7 @@ _OPTION = re.compile(r"--?[A-Za-z][\w.-]*")
 
 def sensitive(name: str) -> bool:
     """Whether a variable, option or parameter called `name` holds a secret."""
-    return bool(SENSITIVE_NAME.search(name)) and not _PATH_OPTION.fullmatch(name)
+    return bool(sensitive_name().search(name)) and not _PATH_OPTION.fullmatch(name)
 
 
 def mask_secrets(text: str) -> str:
@@ -93,7 +103,7 @@ def _masked_whole(word: str) -> str:
 def _mask_word(word: str) -> str:
     if "://" in word:
         word = _mask_urls(word)
-    if "=" in word and SENSITIVE_NAME.search(word):
+    if "=" in word and sensitive_name().search(word):
         word = _mask_assignments(word)
     return word
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from django_prodserver.backend_code import exception_text
 from django_prodserver.backends.base import AddressError, Backend, Plan
 from django_prodserver.bounds import shown
+from django_prodserver.choosing import Chosen
 from django_prodserver.errors import BackendFailure, OptionError, ProdserverError
-from django_prodserver.invocation import Invocation
 from django_prodserver.loading import load_backend
 from django_prodserver.processes import MAX_STOP_TIMEOUT, ProcessSpec
 
@@ -50,27 +50,44 @@ def plan_process(
     return _planned(spec, backend, overrides, env or {})
 
 
-def plan_invocation(invocation: Invocation) -> list[PlannedProcess]:
-    """Every process of the command, planned with the environment it will run with."""
-    loaded: list[tuple[ProcessSpec, Backend | None, ProdserverError | None]] = []
-    for spec in invocation.processes:
-        try:
-            loaded.append((spec, load_backend(spec), None))
-        except ProdserverError as failure:
-            loaded.append((spec, None, failure))
-    backends = [backend for _, backend, _ in loaded if backend is not None]
+def plan_loaded(
+    spec: ProcessSpec, backend: Backend, env: Mapping[str, str] | None = None
+) -> PlannedProcess:
+    """Plan a process whose backend is loaded already; a ProdserverError is kept, not raised."""
+    return _planned(spec, backend, (), env or {})
+
+
+def plan_chosen(
+    chosen: Chosen, loaded: Mapping[str, Backend | ProdserverError] | None = None
+) -> list[PlannedProcess]:
+    """Every process of the command, planned with the environment it will run with.
+
+    `loaded`: backends already loaded (or the error that stopped each), by process name;
+    the others are loaded here.
+    """
+    loaded = dict(loaded or {})
+    for spec in chosen.processes:
+        if spec.name not in loaded:
+            try:
+                loaded[spec.name] = load_backend(spec)
+            except ProdserverError as failure:
+                loaded[spec.name] = failure
+    backends = [
+        backend for spec in chosen.processes if isinstance(backend := loaded[spec.name], Backend)
+    ]
     planned = []
-    for spec, backend, error in loaded:
-        if backend is None:
-            planned.append(PlannedProcess(spec, None, None, error))
+    for spec in chosen.processes:
+        backend = loaded[spec.name]
+        if not isinstance(backend, Backend):
+            planned.append(PlannedProcess(spec, None, None, backend))
             continue
         beside = (
             backend.environment_beside([b for b in backends if b is not backend])
-            if invocation.together
+            if chosen.together
             else {}
         )
-        env = {**invocation.django.line_environment(), **beside}
-        planned.append(_planned(spec, backend, invocation.overrides, {**env, **spec.env}))
+        env = {**chosen.django.line_environment(), **beside}
+        planned.append(_planned(spec, backend, chosen.overrides, {**env, **spec.env}))
     return planned
 
 

@@ -1,7 +1,10 @@
 """`PRODUCTION_PROCESSES`, read and validated in one place.
 
-Everything else (the command, the checks, the backends) works from the
-`ProcessSpec` objects made here and never reads the raw setting.
+Everything else (the command, the checks, the backends, the runner, the reloader, the
+exports) works from the `ProcessSpec` objects made here and never reads the raw setting.
+Where a spec crosses an exec (into the runner's own interpreter, which loads no Django),
+it travels as JSON: `spec_to_data()` and `spec_from_data()`. Django's settings are
+imported where the setting is read, not with this module, for that interpreter.
 """
 
 from __future__ import annotations
@@ -11,10 +14,8 @@ import re
 import shlex
 import signal
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
-
-from django.conf import settings
 
 from django_prodserver.bounds import LARGEST_OPTION_NUMBER, option_number, shown
 from django_prodserver.errors import ProdserverError
@@ -106,6 +107,46 @@ class ProcessSpec:
         )
 
 
+def spec_to_data(spec: ProcessSpec) -> dict[str, Any]:
+    """The spec as JSON's types, for `spec_from_data()` on the other side of an exec.
+
+    ARGS values are JSON's types already, but for a value a 3.0 backend takes as it is
+    (a `Path`): it crosses as its text, and the runner, which reads the copy, reads no ARGS.
+    """
+    data = asdict(spec)
+    data["args"] = _json_value(spec.args)
+    if spec.dev is not None:
+        data["dev"]["args"] = _json_value(spec.dev.args)
+    return data
+
+
+def spec_from_data(data: Mapping[str, Any]) -> ProcessSpec:
+    """The spec that `spec_to_data()` gave `data` of."""
+    fields = dict(data)
+    fields["args"] = _args_from_json(fields["args"])
+    fields["health"] = HealthCheck(**fields["health"])
+    if fields["dev"] is not None:
+        dev = dict(fields["dev"])
+        dev["args"] = None if dev["args"] is None else _args_from_json(dev["args"])
+        fields["dev"] = DevOverride(**dev)
+    return ProcessSpec(**fields)
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, Mapping):
+        return {str(key): _json_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_value(item) for item in value]
+    return str(value)
+
+
+def _args_from_json(args: Any) -> Mapping[str, Any] | tuple[str, ...]:
+    """A dict of options, or a list of words (a tuple in a spec)."""
+    return dict(args) if isinstance(args, Mapping) else tuple(args)
+
+
 @dataclass(frozen=True)
 class DevOverride:
     """A process's DEV dict, checked: each field None when DEV leaves it as it is."""
@@ -174,6 +215,8 @@ class Configuration:
 
 def read_configuration() -> Configuration:
     """Every well-formed process, and a problem for each one that is not."""
+    from django.conf import settings
+
     raw = getattr(settings, SETTING, {})
     if not isinstance(raw, Mapping):
         return Configuration(
@@ -264,6 +307,8 @@ def nothing_configured() -> ProdserverError:
 
 
 def configured_names() -> list[str]:
+    from django.conf import settings
+
     raw = getattr(settings, SETTING, {})
     return [name_text(name) for name in raw] if isinstance(raw, Mapping) else []
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from django_prodserver.backends.base import Address, Backend, Plan
-from django_prodserver.backends.command import ServerBackend
+from django_prodserver.backends.web_server import ServerBackend
 from django_prodserver.errors import ProdserverError
 from django_prodserver.options import OptionValue, normalize
 
@@ -49,7 +49,7 @@ class Resource:
         hosts = {self.where, other.where}
         return len(hosts) == 1 or bool(hosts & WILDCARD_HOSTS)
 
-    def describe(self) -> str:
+    def label(self) -> str:
         if self.kind == "tcp":
             return f"the address {self.where}:{self.port}"
         return f"the {self.kind} {self.where}"
@@ -66,7 +66,7 @@ class Clash:
     def message(self) -> str:
         return (
             f"Processes '{self.first}' and '{self.second}' both use "
-            f"{self.resource.describe()} ({self.source}): run together on one machine, "
+            f"{self.resource.label()} ({self.source}): run together on one machine, "
             f"the second one fails to start or takes it over."
         )
 

@@ -23,7 +23,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from django_prodserver.checks import check_production_processes, checking_for_a_start
+from django_prodserver.checks import messages_before_a_start
 from django_prodserver.errors import ProdserverError
 from django_prodserver.loading import load_backend
 from django_prodserver.planning import plan_process
@@ -282,8 +282,7 @@ def test_the_page_shows_the_message_as_prodserver_prints_it(
         override_settings(PRODUCTION_PROCESSES=case.processes, **case.settings),
     ):
         planned = [plan_process(spec) for spec in read_configuration().specs.values()]
-        with checking_for_a_start(planned):
-            messages = check_production_processes()
+        messages = messages_before_a_start(planned)
 
     assert messages
     for message in messages:

@@ -18,11 +18,7 @@ from django.test import override_settings
 
 from django_prodserver.applications import check_attribute
 from django_prodserver.backends.base import Backend, Plan
-from django_prodserver.checks import (
-    check_production_processes,
-    checking_for_a_start,
-    checking_in_depth,
-)
+from django_prodserver.checks import messages_before_a_start, messages_in_depth
 from django_prodserver.errors import ApplicationError
 from django_prodserver.planning import plan_process
 from django_prodserver.processes import read_configuration
@@ -130,8 +126,8 @@ def myproject_backends(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("myproject_backends")
 def test_the_page_shows_a_faulty_backend_as_check_prints_it(backend, id):
     processes = {"web": {"BACKEND": f"myproject.backends.{backend}"}}
-    with override_settings(PRODUCTION_PROCESSES=processes), checking_in_depth():
-        messages = check_production_processes()
+    with override_settings(PRODUCTION_PROCESSES=processes):
+        messages = messages_in_depth()
 
     assert [message.id for message in messages] == [f"prodserver.{id}"]
     assert str(messages[0]) in PAGE.read_text(), f"not on {PAGE.name}:\n{messages[0]}"
@@ -139,8 +135,8 @@ def test_the_page_shows_a_faulty_backend_as_check_prints_it(backend, id):
 
 @pytest.mark.parametrize("processes", CASES.values(), ids=CASES.keys())
 def test_the_page_shows_the_message_as_check_prints_it(processes):
-    with override_settings(PRODUCTION_PROCESSES=processes), checking_in_depth():
-        messages = check_production_processes()
+    with override_settings(PRODUCTION_PROCESSES=processes):
+        messages = messages_in_depth()
 
     assert messages
     page = PAGE.read_text()
@@ -158,8 +154,7 @@ def test_the_page_shows_a_missing_package_as_the_start_prints_it(monkeypatch, mo
         override_settings(PRODUCTION_PROCESSES=gunicorn_with(args)),
     ):
         planned = [plan_process(spec) for spec in read_configuration().specs.values()]
-        with checking_for_a_start(planned):
-            messages = check_production_processes()
+        messages = messages_before_a_start(planned)
 
     assert [message.id for message in messages] == ["prodserver.E007"]
     assert str(messages[0]) in PAGE.read_text()
@@ -178,8 +173,8 @@ APPLICATIONS = {
 @pytest.mark.parametrize(("backend", "settings"), APPLICATIONS.values(), ids=APPLICATIONS.keys())
 def test_the_page_shows_an_application_that_cannot_be_found(backend, settings):
     processes = {"web": {"BACKEND": backend}}
-    with override_settings(PRODUCTION_PROCESSES=processes, **settings), checking_in_depth():
-        messages = check_production_processes()
+    with override_settings(PRODUCTION_PROCESSES=processes, **settings):
+        messages = messages_in_depth()
 
     assert [message.id for message in messages] == ["prodserver.E009"]
     assert str(messages[0]) in PAGE.read_text()

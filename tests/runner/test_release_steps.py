@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+import time
 
 import pytest
 
@@ -84,3 +86,28 @@ def test_dry_run_and_list_show_the_release_steps(make_project):
     assert project.manage("prodserver", "--release", "--dry-run").stdout == (
         "python manage.py migrate --noinput\n"
     )
+
+
+def test_a_step_that_ignores_the_stop_it_is_passed_is_killed_at_its_stop_timeout(
+    make_project, started
+):
+    ignoring = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print('step', 'running', flush=True); time.sleep(300)"
+    )
+    step = {"BACKEND": RELEASE, "ARGS": ["shell", "-c", ignoring], "STOP_TIMEOUT": 1}
+    project = make_project({"stubborn": step})
+    running = project.start("prodserver", "--release")
+    started.append(running)
+    deadline = time.monotonic() + 60
+    while "step running" not in running.output:
+        assert time.monotonic() < deadline, running.output
+        time.sleep(0.05)
+    code, seconds = running.stop()
+    assert code == 128 + signal.SIGTERM, running.output
+    assert seconds < 1 + 10, seconds  # its STOP_TIMEOUT, not its 300 s of sleep
+    assert "Release step 'stubborn' did not stop within 1 s (STOP_TIMEOUT): killing it." in (
+        running.output
+    )
+    assert "Release step 'stubborn' stopped by SIGTERM." in running.output
+    assert running.wait_for_no_process_left() == []

@@ -300,8 +300,8 @@ def test_processes_stop_when_the_runner_is_killed_by_sigkill(
     running = made.start("prodserver", "web", "tasks")
     started.append(running)
     running.wait_until_serving(f"127.0.0.1:{web}")
-    # The runner, gunicorn and its 2 workers, tasks, and a watchdog each (runner_death.py).
-    wait_for(lambda: len(running.session_pids()) == 7, 30, "7 processes", running)
+    # The runner, its watchdog (lifecycle/watchdog.py), gunicorn and its 2 workers, tasks.
+    wait_for(lambda: len(running.session_pids()) == 6, 30, "6 processes", running)
 
     running.popen.kill()
     running.popen.wait(10)
@@ -365,8 +365,8 @@ def test_stdout_nobody_reads_does_not_hold_a_stop(
     )
     running = Running(popen, tmp_path / "unread.log")
     started.append(running)
-    # The runner, one, two, stubborn, and a watchdog each.
-    wait_for(lambda: len(running.session_pids()) == 7, 30, "7 processes", running)
+    # The runner, its watchdog, one, two, stubborn.
+    wait_for(lambda: len(running.session_pids()) == 5, 30, "5 processes", running)
     time.sleep(2)  # the pipe has long been full: the runner drops lines
     code, seconds = running.stop(timeout=60)
     assert code == 0
@@ -456,8 +456,8 @@ def test_workers_that_stop_their_own_children_stop_cleanly_together(
     running = made.start("prodserver", "--all", env=env)
     started.append(running)
     # qcluster: the main process, sentinel, monitor, pusher, 2 workers; dramatiq: 2 or more;
-    # a watchdog each (runner_death.py).
-    assert running.wait_for_process_count(11, timeout=60) >= 11, running.output
+    # the runner's watchdog (lifecycle/watchdog.py).
+    assert running.wait_for_process_count(10, timeout=60) >= 10, running.output
     time.sleep(1)  # both clusters have installed their handlers
     code, seconds = running.stop(timeout=60)
     assert code == 0, running.output

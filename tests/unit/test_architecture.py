@@ -103,7 +103,7 @@ def test_backends_holds_only_backends_and_their_bases():
             "release",
             "__init__",
             "base",
-            "command",
+            "web_server",
             "management_command",
             "task_framework",
         )
@@ -120,3 +120,31 @@ def test_serving_code_is_never_imported_to_plan():
         for node in tree.body:
             if isinstance(node, ast.ImportFrom) and node.module:
                 assert not node.module.startswith(f"{PREFIX}.serving"), path
+
+
+# What runs a command, above the backends and the code that serves: the commands and what
+# only they use. A backend or a serving module that imported one would run back up the layers.
+COMMAND_LAYER = (
+    "management",
+    "runner",
+    "development",
+    "exports",
+    "invocation",
+    "choosing",
+    "modes",
+    "planning",
+    "checks",
+    "release",
+    "listing",
+    "environment",
+    "liveness.probe",
+)
+
+
+def test_no_import_runs_back_up_from_the_backends_or_the_serving_code():
+    upper = tuple(f"{PREFIX}.{name}" for name in COMMAND_LAYER)
+    for module, imported in import_graph().items():
+        if not module.startswith((f"{PREFIX}.backends", f"{PREFIX}.serving")):
+            continue
+        wrong = sorted(name for name in imported if name.startswith(upper))
+        assert wrong == [], f"{module} imports {', '.join(wrong)}"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from django_prodserver.command_line import split_server_args
+from django_prodserver.invocation import split_server_args
 from django_prodserver.management.commands.prodserver import Command
 
 PARSER = Command().create_parser("manage.py", "prodserver")

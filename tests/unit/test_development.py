@@ -8,7 +8,7 @@ import sys
 import pytest
 from django.test import override_settings
 
-from django_prodserver.development.command import chosen_processes
+from django_prodserver.development.devserver import chosen_processes
 from django_prodserver.development.watching import PollingWatcher, make_watcher
 from django_prodserver.errors import ProdserverError
 from django_prodserver.processes import read_configuration

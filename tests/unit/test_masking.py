@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from django_prodserver.exports.secrets import is_secret
+from django_prodserver.exports.deployment import is_secret
 from django_prodserver.masking import MASK, mask_secrets
 
 

@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 import pytest
-from django.core.checks import run_checks
 from django.test import override_settings
 
-from django_prodserver.checks import checking_for_a_start, checking_in_depth
+from django_prodserver.checks import messages_before_a_start, messages_in_depth
+from django_prodserver.compat.none_flags import none_flags
 from django_prodserver.errors import OptionError
 from django_prodserver.options import (
     Option,
     OptionTable,
-    none_flags,
     override,
     parse_bool,
     render,
@@ -115,11 +114,9 @@ UVICORN = "django_prodserver.backends.uvicorn.UvicornServer"
 def check_messages(processes, *, starting=False):
     with override_settings(PRODUCTION_PROCESSES=processes):
         if not starting:
-            with checking_in_depth():
-                return run_checks(tags=["prodserver"])
+            return messages_in_depth()
         specs, _ = read_processes()
-        with checking_for_a_start([plan_process(spec) for spec in specs.values()]):
-            return run_checks(tags=["prodserver"])
+        return messages_before_a_start([plan_process(spec) for spec in specs.values()])
 
 
 @pytest.mark.parametrize("starting", [False, True])

@@ -120,3 +120,30 @@ def test_bad_process_extras_are_problems(extra, words):
     assert [p.id for p in problems] == ["prodserver.E005"]
     assert words in problems[0].message
     assert "Process 'web'" in problems[0].message
+
+
+def test_a_spec_crosses_an_exec_as_json_and_comes_back_the_same():
+    import json
+    from pathlib import Path
+
+    from django_prodserver.processes import spec_from_data, spec_to_data
+
+    definition = {
+        "BACKEND": "django_prodserver.backends.gunicorn.GunicornServer",
+        "ARGS": {"bind": ["127.0.0.1:8000", "unix:/run/x.sock"], "workers": 4, "preload": None},
+        "ENV": {"GREETING": "h\u00e9llo \u2028 \x7f"},
+        "RESTART": "always",
+        "STOP_TIMEOUT": 2.5,
+        "STOP_SIGNAL": "SIGQUIT",
+        "HEALTH": {"PATH": "/healthz", "STATUS": 204, "WARMUP": True},
+        "DEV": {"ARGS": ["--reload"], "ENV": {"DEBUG": "1"}},
+    }
+    specs, problems = read({"web": definition})
+    assert problems == []
+    spec = specs["web"]
+    assert spec_from_data(json.loads(json.dumps(spec_to_data(spec)))) == spec
+    words = ProcessSpec("release", "x", args=("migrate", "--noinput"))
+    assert spec_from_data(json.loads(json.dumps(spec_to_data(words)))) == words
+    # A value a 3.0 backend takes as it is crosses as its text (the runner reads no ARGS).
+    legacy = ProcessSpec("old", "x", args={"root": Path("/srv")})
+    assert spec_from_data(json.loads(json.dumps(spec_to_data(legacy)))).args == {"root": "/srv"}

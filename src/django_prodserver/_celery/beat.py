@@ -19,7 +19,7 @@ from django.apps import apps
 
 from django_prodserver.errors import MissingPackageError, OptionError, ProdserverError
 from django_prodserver.options import OptionTable, OptionValue
-from django_prodserver.probes.database_tables import check_migrated, databases_of
+from django_prodserver.preflight.database_tables import check_migrated, databases_of
 from django_prodserver.project import project_folder
 
 if TYPE_CHECKING:

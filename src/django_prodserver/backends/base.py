@@ -7,9 +7,15 @@ import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NoReturn
+from typing import ClassVar, NoReturn
 
 from django_prodserver.bounds import LARGEST_PORT, shown, whole_number
+
+# 3.0's base classes, at 3.0's path (their home is compat/api.py).
+from django_prodserver.compat.api import BaseProcessBackend as BaseProcessBackend
+from django_prodserver.compat.api import BaseServerBackend as BaseServerBackend
+from django_prodserver.compat.api import BaseWorkerBackend as BaseWorkerBackend
+from django_prodserver.lifecycle.replacing import replace_this_process
 from django_prodserver.masking import mask_secrets
 from django_prodserver.options import OptionTable, OptionValue, override
 from django_prodserver.processes import ProcessSpec
@@ -233,9 +239,7 @@ class Backend:
 def exec_plan(plan: Plan) -> NoReturn:
     """Become the planned command: same PID, so signals and exit status are the server's."""
     argv = [sys.executable, "-m", plan.module, *plan.argv[1:]] if plan.module else list(plan.argv)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execvpe(argv[0], argv, with_project_on_path({**os.environ, **plan.env}))
+    replace_this_process(argv, with_project_on_path({**os.environ, **plan.env}))
 
 
 def with_project_on_path(env: dict[str, str]) -> dict[str, str]:
@@ -248,44 +252,3 @@ def with_project_on_path(env: dict[str, str]) -> dict[str, str]:
     if project not in paths:
         env["PYTHONPATH"] = os.pathsep.join([*paths, project])
     return env
-
-
-class BaseProcessBackend:
-    """The backend API of django-prodserver 3.0, kept so that its backends run unchanged.
-
-    The constructor takes the process definition as keyword arguments (`BACKEND`,
-    `ARGS`, `APP`, ...). A dict of ARGS becomes `--name=value` words (None: a bare
-    `--name`), a string is one word, a list is taken as it is. `prep_server_args()`
-    returns those words (override it to add fixed ones); `start_server(*args)` runs the
-    process in the foreground. `Backend` is the API to write new backends against.
-    """
-
-    def __init__(self, **definition: Any) -> None:
-        self.definition = definition
-        self.app: str | None = definition.get("APP")
-        self.args = self.words_of(definition.get("ARGS") or {})
-
-    @staticmethod
-    def words_of(args: Any) -> list[str]:
-        if isinstance(args, Mapping):
-            return [
-                f"--{name}" if value is None else f"--{name}={value}"
-                for name, value in args.items()
-            ]
-        if isinstance(args, str):
-            return [args]
-        return [str(word) for word in args]
-
-    def prep_server_args(self) -> list[str]:
-        return list(self.args)
-
-    def start_server(self, *args: str) -> None:
-        raise NotImplementedError(f"{type(self).__name__} must implement start_server(*args).")
-
-
-class BaseServerBackend(BaseProcessBackend):
-    """A web server, in django-prodserver 3.0's API (`manage.py server` starts these)."""
-
-
-class BaseWorkerBackend(BaseProcessBackend):
-    """A background worker, in django-prodserver 3.0's API (`manage.py worker` starts these)."""

@@ -37,7 +37,7 @@ from django_prodserver.options import Option, OptionTable, OptionValue, normaliz
 from django_prodserver.options import render as render_options
 from django_prodserver.options.from_click import click_option_table
 from django_prodserver.packages import require
-from django_prodserver.probes.celery_broker import broker_url, check_broker, check_transport
+from django_prodserver.preflight.celery_broker import broker_url, check_broker, check_transport
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -308,7 +308,7 @@ class CeleryWorker(TaskFrameworkWorker, CeleryBackend):
             )
 
     def probe(self, plan: Plan) -> str | None:
-        from django_prodserver.probes.celery_ping import node_name, ping_node
+        from django_prodserver.liveness.celery_ping import node_name, ping_node
 
         return ping_node(self.app, node_name(plan.value("hostname")), self.name, PING_SECONDS)
 

@@ -14,7 +14,7 @@ from django_prodserver.backends.management_command import ManagementCommandBacke
 from django_prodserver.backends.task_framework import TaskBackendSettings, TaskFrameworkWorker
 from django_prodserver.errors import OptionError
 from django_prodserver.packages import require
-from django_prodserver.probes.database_tables import check_migrated, databases_of
+from django_prodserver.preflight.database_tables import check_migrated, databases_of
 
 
 class ConcurrentTasksWorker(TaskFrameworkWorker, ManagementCommandBackend):

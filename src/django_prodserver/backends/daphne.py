@@ -18,8 +18,8 @@ from django.core.management import get_commands
 
 from django_prodserver.applications import asgi_application
 from django_prodserver.backends.base import Address, Plan, planned_address
-from django_prodserver.backends.command import ServerBackend
 from django_prodserver.backends.dev.django_runserver import RunserverBackend
+from django_prodserver.backends.web_server import ServerBackend
 from django_prodserver.errors import ApplicationError, OptionError, ProdserverError
 from django_prodserver.options import OptionTable
 from django_prodserver.options.from_argparse import argparse_option_table

@@ -85,7 +85,7 @@ class DjangoQ2Worker(ManagementCommandBackend):
         super().validate(arguments)
 
     def probe(self, plan: Plan) -> str | None:
-        from django_prodserver.probes.django_q2_stats import check_cluster
+        from django_prodserver.liveness.django_q2_stats import check_cluster
 
         return check_cluster(self.name)
 

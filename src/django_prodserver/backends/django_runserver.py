@@ -1,4 +1,4 @@
-"""The older path of `dev.django_runserver.DjangoRunserver` (the other implementation's 2.x)."""
+"""2.x's path of DjangoRunserver (dev.django_runserver): code written for it runs unchanged."""
 
 from django_prodserver.backends.dev.django_runserver import DjangoRunserver
 

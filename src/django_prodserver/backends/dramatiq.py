@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from django_prodserver.backends.base import Plan, with_project_on_path
 from django_prodserver.backends.management_command import ManagementCommandBackend
 from django_prodserver.options import OptionTable, OptionValue
-from django_prodserver.probes.redis import probe_redis
+from django_prodserver.preflight.redis import probe_redis
 
 SETTING = "DRAMATIQ_BROKER"
 

@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any, ClassVar
 
 from django_prodserver.backends.base import Address, Plan, planned_address
-from django_prodserver.backends.command import ServerBackend
+from django_prodserver.backends.web_server import ServerBackend
 from django_prodserver.errors import MissingPackageError, OptionError
 from django_prodserver.options import OptionTable, OptionValue, normalize
 from django_prodserver.options.from_click import click_default, click_option_table

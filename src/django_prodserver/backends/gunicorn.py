@@ -13,11 +13,11 @@ from typing import Any, NoReturn
 
 from django_prodserver.applications import asgi_application, wsgi_application
 from django_prodserver.backends.base import Address, Backend, Plan
-from django_prodserver.backends.command import ServerBackend
+from django_prodserver.backends.web_server import ServerBackend
 from django_prodserver.errors import MissingPackageError, OptionError
+from django_prodserver.liveness.http import warmup_request
 from django_prodserver.options import Option, OptionTable, OptionValue, normalize
 from django_prodserver.packages import pip_line
-from django_prodserver.probes.http import warmup_request
 from django_prodserver.suggestions import classes_of, did_you_mean
 
 # Worker classes that serve an ASGI application: gunicorn's own `asgi`, uvicorn's.

@@ -20,7 +20,7 @@ from django_prodserver.backends.management_command import ManagementCommandBacke
 from django_prodserver.backends.task_framework import TaskFrameworkWorker
 from django_prodserver.errors import OptionError, ProdserverError
 from django_prodserver.options import Option, OptionTable, OptionValue
-from django_prodserver.probes.redis import probe_redis
+from django_prodserver.preflight.redis import probe_redis
 
 SETTING = "HUEY"
 # STOP_SIGNAL -> huey's name for it in --graceful-signal.

@@ -26,7 +26,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from django_prodserver.backends.base import Address, Plan
-from django_prodserver.backends.command import ServerBackend
+from django_prodserver.backends.web_server import ServerBackend
 from django_prodserver.errors import MissingPackageError, OptionError
 from django_prodserver.options import OptionTable, OptionValue, normalize
 from django_prodserver.options.from_argparse import argparse_option_table

@@ -1,4 +1,7 @@
-"""The shared shape of a worker that a Django management command runs (`db_worker`, `qcluster`).
+"""The shared shape of a process that a Django management command runs in this process.
+
+A worker's command (`db_worker`, `qcluster`) or `runserver` (`backends/dev/`): the two
+share everything but their kind.
 
 Options come from the command's own argparse parser, so every option it documents is
 accepted under its own name and checked by its own parser. The plan is the line a person
@@ -28,7 +31,7 @@ from django_prodserver.options import (
 )
 from django_prodserver.options.from_argparse import argparse_option_table
 from django_prodserver.packages import require
-from django_prodserver.probes.database_tables import check_migrated, databases_of
+from django_prodserver.preflight.database_tables import check_migrated, databases_of
 
 # Options every Django command has that belong to the whole process, not to one worker:
 # prodserver's own --settings and --pythonpath set them, and --version only prints.
@@ -36,7 +39,7 @@ PROCESS_LEVEL_OPTIONS = ("--settings", "--pythonpath", "--version", "--help")
 
 
 class ManagementCommandBackend(Backend):
-    """A worker started by a management command that a Django app provides."""
+    """A process that a management command runs: a worker by default, runserver too."""
 
     kind = "worker"
     # The management command, the app that provides it (as listed in INSTALLED_APPS),

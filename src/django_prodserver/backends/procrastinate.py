@@ -19,7 +19,7 @@ from django_prodserver.backends.base import Plan
 from django_prodserver.backends.management_command import ManagementCommandBackend
 from django_prodserver.errors import OptionError, ProdserverError
 from django_prodserver.options import Option, OptionTable
-from django_prodserver.probes.database_tables import check_migrated
+from django_prodserver.preflight.database_tables import check_migrated
 
 SUB_COMMAND = "worker"
 POSTGRESQL_ENGINES = ("django.db.backends.postgresql",)

@@ -7,13 +7,12 @@ arguments, so that a misspelt step fails `manage.py check`, not a deploy.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Mapping, Sequence
 from typing import NoReturn
 
 from django.core.management import get_commands, load_command_class
 
-from django_prodserver.backends.base import Backend, Plan, exec_plan, with_project_on_path
+from django_prodserver.backends.base import Backend, Plan, exec_plan
 from django_prodserver.errors import OptionError
 from django_prodserver.suggestions import did_you_mean
 
@@ -86,13 +85,9 @@ class ReleaseCommand(Backend):
 
     def command_argv(self, plan: Plan) -> list[str]:
         """The plan's line as this interpreter runs it: `python manage.py COMMAND ...`."""
-        from django_prodserver.environment import this_command_prefix
+        from django_prodserver.lifecycle.replacing import this_command_prefix
 
         return [*this_command_prefix(), *plan.argv[2:]]
 
     def run(self, plan: Plan) -> int | None:
         exec_plan(Plan(plan.process, tuple(self.command_argv(plan)), plan.env))
-
-    def run_to_the_end(self, plan: Plan, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
-        """Start the step as a child, its output the command's own; the caller waits."""
-        return subprocess.Popen(self.command_argv(plan), env=with_project_on_path(dict(env)))

@@ -22,7 +22,7 @@ from django_prodserver.backends.task_framework import (
 from django_prodserver.errors import OptionError, ProdserverError
 from django_prodserver.options import OptionTable, OptionValue, normalize
 from django_prodserver.packages import require
-from django_prodserver.probes.redis import probe_redis
+from django_prodserver.preflight.redis import probe_redis
 from django_prodserver.processes import ProcessSpec
 from django_prodserver.suggestions import did_you_mean
 
@@ -85,7 +85,7 @@ class RQWorker(TaskFrameworkWorker, ManagementCommandBackend):
     def probe(self, plan: Plan) -> str | None:
         from django_rq import get_connection
 
-        from django_prodserver.probes.rq_heartbeat import check_heartbeat
+        from django_prodserver.liveness.rq_heartbeat import check_heartbeat
 
         names = plan.positionals or (DEFAULT_QUEUE,)
         return check_heartbeat(get_connection(names[0]), self.name, names, plan.value("name"))

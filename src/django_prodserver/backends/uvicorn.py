@@ -9,7 +9,7 @@ from functools import cache
 from typing import Any
 
 from django_prodserver.backends.base import Address, Plan, planned_address
-from django_prodserver.backends.command import ServerBackend
+from django_prodserver.backends.web_server import ServerBackend
 from django_prodserver.errors import MissingPackageError, OptionError
 from django_prodserver.options import OptionTable, OptionValue
 from django_prodserver.options.from_click import (

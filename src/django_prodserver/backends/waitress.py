@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from django_prodserver.backends.base import Address, Plan, planned_address
-from django_prodserver.backends.command import ServerBackend
+from django_prodserver.backends.web_server import ServerBackend
 from django_prodserver.errors import OptionError
+from django_prodserver.liveness.http import warmup_request
 from django_prodserver.options import OptionTable, OptionValue, normalize
 from django_prodserver.options.waitress import adjustments_class, option_table, read_command_line
-from django_prodserver.probes.http import warmup_request
 
 # How long the requests in flight may take to finish once a stop signal arrived: well
 # within the 30 s of STOP_TIMEOUT's default and of Kubernetes before SIGKILL, so that the

@@ -1,4 +1,4 @@
-"""The older path of `dev.werkzeug.WerkzeugRunserver` (the other implementation's 2.x)."""
+"""2.x's path of the Werkzeug backends (dev.werkzeug): code written for it runs unchanged."""
 
 from django_prodserver.backends.dev.werkzeug import RunserverPlus, WerkzeugRunserver
 

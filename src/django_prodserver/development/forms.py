@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.util import find_spec
 
@@ -19,26 +20,32 @@ from django.core.management import get_commands
 
 from django_prodserver.backends.base import Address, Backend, Plan
 from django_prodserver.errors import ProdserverError
-from django_prodserver.loading import load_backend
-from django_prodserver.planning import plan_process
+from django_prodserver.planning import plan_loaded
 from django_prodserver.processes import ProcessSpec
 
 RUNSERVER = "django_prodserver.backends.dev.django_runserver.DjangoRunserver"
 DAPHNE_RUNSERVER = "django_prodserver.backends.dev.daphne.DaphneRunserver"
 UVICORN = "django_prodserver.backends.uvicorn.UvicornServer"
 DEFAULT_PORT = 8000
+# Time the reloader takes beyond its worker's STOP_TIMEOUT to kill it and end.
+RELOADER_MARGIN = 5.0
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
 class DevelopmentProcess:
-    """A process as devserver runs it: `spec` is what runs, `configured` the definition."""
+    """A process as devserver runs it: `spec` is what runs (its backend loaded, `backend`),
+    `configured` the definition."""
 
     spec: ProcessSpec
     configured: ProcessSpec
-    kind: str
+    backend: Backend
     # How it came to be: "DEV", "as configured", "in place of gunicorn (WSGI)".
     origin: str
+
+    @property
+    def kind(self) -> str:
+        return self.backend.kind
 
     @property
     def name(self) -> str:
@@ -49,20 +56,35 @@ class DevelopmentProcess:
         """Workers are restarted by devserver; web servers reload themselves."""
         return self.kind == "worker"
 
+    @property
+    def supervised(self) -> ProcessSpec:
+        """The spec as the runner reads it: a worker's reloader stops on SIGTERM, and
+        takes its worker's own STOP_SIGNAL and STOP_TIMEOUT, with a margin to end."""
+        if not self.reloaded_by_devserver:
+            return self.spec
+        timeout = self.spec.stop_timeout + RELOADER_MARGIN
+        return dataclasses.replace(self.spec, stop_signal="SIGTERM", stop_timeout=timeout)
 
-def development_form(spec: ProcessSpec) -> DevelopmentProcess:
-    """The development form of one process (its backend loaded, a web server planned)."""
+
+def development_form(
+    spec: ProcessSpec, load: Callable[[ProcessSpec], Backend]
+) -> DevelopmentProcess:
+    """The development form of one process, its backend loaded with `load()` (once).
+
+    A web server that devserver replaces is planned, once, to read its address and the
+    interface it serves; its replacement is loaded (once) in its place.
+    """
     if spec.dev is not None:
         dev = spec.with_dev_override()
-        return DevelopmentProcess(dev, spec, load_backend(dev).kind, "DEV")
-    backend = load_backend(spec)
+        return DevelopmentProcess(dev, spec, load(dev), "DEV")
+    backend = load(spec)
     if backend.kind != "web" or backend.development_server:
-        return DevelopmentProcess(spec, spec, backend.kind, "as configured")
+        return DevelopmentProcess(spec, spec, backend, "as configured")
     # Planned to read the address and the interface; the server may not be installed here.
-    plan = plan_process(spec).plan
+    plan = plan_loaded(spec, backend).plan
     interface = served_interface(backend, plan)
     if interface is None:
-        return DevelopmentProcess(spec, spec, "web", "as configured (set DEV to replace it)")
+        return DevelopmentProcess(spec, spec, backend, "as configured (set DEV to replace it)")
     address = development_address(backend, plan)
     port = address.port or DEFAULT_PORT
     host = address.host if address.host in LOOPBACK else "127.0.0.1"
@@ -84,7 +106,7 @@ def development_form(spec: ProcessSpec) -> DevelopmentProcess:
     path, args = replacement
     dev = dataclasses.replace(spec, backend=path, args=args, app=None)
     return DevelopmentProcess(
-        dev, spec, "web", f"in place of {backend.server} ({interface.upper()})"
+        dev, spec, load(dev), f"in place of {backend.server} ({interface.upper()})"
     )
 
 

@@ -8,12 +8,13 @@ settled, stops the worker the way it stops in production (its STOP_SIGNAL, which
 framework takes as "finish the tasks in progress, take no more"; killed after
 STOP_TIMEOUT) and starts it again. A worker that ends by itself (an error at import,
 say) is started again at the next change, as runserver waits for a fix. SIGTERM or
-SIGINT stops the worker and ends the supervisor.
+SIGINT stops the worker and ends the supervisor. The worker is started and stopped by
+lifecycle/child.py, and watched by a watchdog of this supervisor's, as the runner's
+children are by the runner's (lifecycle/watchdog.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import time
@@ -23,17 +24,16 @@ from types import FrameType
 from typing import TextIO
 
 from django_prodserver.development.watching import POLL_INTERVAL, Watcher
-from django_prodserver.runner.child import DEFAULT_SIGNALS
+from django_prodserver.lifecycle.child import ChildProcess, start, stop_one
+from django_prodserver.lifecycle.watchdog import RUNNER_PID, Watchdog
+from django_prodserver.processes import ProcessSpec
 from django_prodserver.runner.manager import describe_exit
-from django_prodserver.runner.runner_death import RUNNER_PID
 
 # A burst of saves (an editor's "save all", a `git checkout`) has settled when this long
 # passes without another change; a burst longer than SETTLE_AT_MOST restarts anyway.
 QUIET = 0.2
 SETTLE_AT_MOST = 2.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
-# How often the stop of a worker is looked at.
-STOP_POLL = 0.05
 
 
 class WorkerReloader:
@@ -41,27 +41,28 @@ class WorkerReloader:
 
     def __init__(
         self,
-        name: str,
+        spec: ProcessSpec,
         argv: Sequence[str],
         env: Mapping[str, str],
-        stop_signal: signal.Signals,
-        stop_timeout: float,
         watcher: Callable[[], Watcher],
         output: TextIO,
         project: Sequence[Path] = (),
     ) -> None:
-        self.name = name
+        """`spec` is the worker's: its name, STOP_SIGNAL and STOP_TIMEOUT; `argv` and `env`
+        what is started for it."""
+        self.name = spec.name
         self.argv = list(argv)
         self.env = dict(env)
-        self.stop_signal = stop_signal
-        self.stop_timeout = stop_timeout
+        self.stop_signal = spec.stop_signal_number
+        self.stop_timeout = spec.stop_timeout
         self.make_watcher = watcher
         self.output = output
         self.project = project
-        self.pid: int | None = None
+        self.worker: ChildProcess | None = None
         # The worker being stopped, while the supervisor waits for it.
-        self.stopping: int | None = None
+        self.stopping: ChildProcess | None = None
         self.asked_to_stop: signal.Signals | None = None
+        self.watchdog: Watchdog | None = None
 
     def say(self, message: str) -> None:
         self.output.write(f"[devserver] {message}\n")
@@ -69,6 +70,7 @@ class WorkerReloader:
 
     def run(self) -> int:
         previous = {signum: signal.signal(signum, self._on_stop) for signum in STOP_SIGNALS}
+        self.watchdog = Watchdog.start()
         try:
             watcher = self.make_watcher()
             try:
@@ -81,14 +83,16 @@ class WorkerReloader:
                 watcher.close()
         finally:
             self._stop_worker()
+            if self.watchdog is not None:
+                self.watchdog.close()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
 
     def _on_stop(self, signum: int, frame: FrameType | None) -> None:
-        worker = self.pid or self.stopping
+        worker = self.worker or self.stopping
         if self.asked_to_stop is not None and worker is not None:
             # Asked again: kill now, as the runner and a terminal's second Ctrl-C do.
-            self._kill_group(worker)
+            worker.kill()
         self.asked_to_stop = signal.Signals(signum)
 
     def _loop(self, watcher: Watcher) -> int:
@@ -101,7 +105,7 @@ class WorkerReloader:
             changed |= self._settle(watcher)
             if self.asked_to_stop is not None:
                 break
-            self.say(f"{self.describe(changed)} changed: restarting {self.name}.")
+            self.say(f"{self.changed_files(changed)} changed: restarting {self.name}.")
             self._stop_worker()
             if self.asked_to_stop is None:
                 self._start()
@@ -119,7 +123,7 @@ class WorkerReloader:
             more |= batch
         return more
 
-    def describe(self, changed: set[Path]) -> str:
+    def changed_files(self, changed: set[Path]) -> str:
         first = sorted(changed)[0]
         shown = next(
             (str(first.relative_to(root)) for root in self.project if root in first.parents),
@@ -128,54 +132,41 @@ class WorkerReloader:
         return shown + (f" and {len(changed) - 1} more" if len(changed) > 1 else "")
 
     def _start(self) -> None:
-        # The worker stops with this supervisor, even if it is killed (see runner_death.py).
+        # The worker stops with this supervisor, even if it is killed (see lifecycle/watchdog.py).
         env = {**self.env, RUNNER_PID: str(os.getpid())}
-        self.pid = os.posix_spawn(
-            self.argv[0], self.argv, env, setpgroup=0, setsigdef=DEFAULT_SIGNALS
-        )
+        self.worker = start(self.argv, env, capture_output=False)
+        if self.watchdog is not None:
+            self.watchdog.watch(self.worker.pid, self.stop_signal, self.stop_timeout)
 
     def _notice_an_end(self) -> None:
         """A worker that ended by itself is reported, and started again at the next change."""
-        if self.pid is None:
+        worker = self.worker
+        if worker is None or not worker.ended():
             return
-        pid, status = os.waitpid(self.pid, os.WNOHANG)
-        if pid == 0:
-            return
-        self._kill_group(self.pid)
-        self.pid = None
-        how = describe_exit(os.waitstatus_to_exitcode(status))
-        self.say(f"{self.name} {how}; it starts again when a file changes.")
+        worker.kill()  # what is left of its group
+        self._forget(worker)
+        self.worker = None
+        assert worker.code is not None
+        self.say(f"{self.name} {describe_exit(worker.code)}; it starts again when a file changes.")
 
     def _stop_worker(self) -> None:
         """Its stop signal, then up to STOP_TIMEOUT for the tasks in progress; then killed."""
-        pid, self.pid = self.pid, None
-        if pid is None:
+        worker, self.worker = self.worker, None
+        if worker is None:
             return
-        self.stopping = pid
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, self.stop_signal)
-        deadline = time.monotonic() + self.stop_timeout
-        while True:
-            try:
-                ended, _ = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if ended:
-                break
-            if time.monotonic() >= deadline:
-                self.say(
-                    f"{self.name} did not stop within {self.stop_timeout:g} s (STOP_TIMEOUT): "
-                    f"killing it."
-                )
-                self._kill_group(pid)
-                os.waitpid(pid, 0)
-                break
-            time.sleep(STOP_POLL)
-        self._kill_group(pid)
+        self.stopping = worker
+        stop_one(
+            worker,
+            self.stop_signal,
+            self.stop_timeout,
+            lambda: self.say(
+                f"{self.name} did not stop within {self.stop_timeout:g} s (STOP_TIMEOUT): "
+                f"killing it."
+            ),
+        )
+        self._forget(worker)
         self.stopping = None
 
-    @staticmethod
-    def _kill_group(pgid: int) -> None:
-        """What is left of the worker's group (a pool's processes) goes with it."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, signal.SIGKILL)
+    def _forget(self, worker: ChildProcess) -> None:
+        if self.watchdog is not None:
+            self.watchdog.forget(worker.pid)

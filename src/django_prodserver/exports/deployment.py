@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from django_prodserver.backends.base import Address, Backend
 from django_prodserver.errors import ProdserverError
 from django_prodserver.exports.flags import DEPLOYMENT_FLAGS
-from django_prodserver.exports.secrets import is_secret
+from django_prodserver.liveness.http import HttpCheck, http_check
+from django_prodserver.masking import mask_secrets, sensitive
 from django_prodserver.planning import PlannedProcess
-from django_prodserver.probes.http import HttpCheck, http_check
 from django_prodserver.processes import ProcessSpec
 from django_prodserver.release import RELEASE_KIND, is_release
 
@@ -82,7 +82,9 @@ class ExportOptions:
 
 @dataclass(frozen=True)
 class ExportedProcess:
-    name: str  # as in PRODUCTION_PROCESSES
+    """A process as the engine runs it: its settings (`spec`), and what the export decided."""
+
+    spec: ProcessSpec
     ident: str  # the name spelt for the engine (unit, program, service, resource)
     kind: str  # "web" or "worker"
     server: str
@@ -90,8 +92,6 @@ class ExportedProcess:
     replicas: int
     single_instance: bool
     stop_timeout: int  # seconds: at least the server's graceful timeout, plus a margin
-    stop_signal: str
-    restart: str
     environment: Mapping[str, str]  # written into the file
     secrets: tuple[str, ...]  # names only: their values come from outside the file
     address: Address | None  # where a web process listens, for health checks
@@ -102,6 +102,19 @@ class ExportedProcess:
     # start to the next (Backend.runtime_files, .state_files): the engine gives it a place.
     runtime_files: str | None = None
     state_files: str | None = None
+
+    @property
+    def name(self) -> str:
+        """As in PRODUCTION_PROCESSES."""
+        return self.spec.name
+
+    @property
+    def stop_signal(self) -> str:
+        return self.spec.stop_signal
+
+    @property
+    def restart(self) -> str:
+        return self.spec.restart
 
     @property
     def release(self) -> bool:
@@ -216,6 +229,12 @@ def stop_timeout(spec: ProcessSpec, graceful: float | None) -> int:
     return math.ceil(seconds)
 
 
+def is_secret(name: str, value: str) -> bool:
+    """A name Django would hide (`SECRET_KEY`, `DB_PASS`, `API_TOKEN`), or a value with a
+    secret in it (a URL's password or user part, `?token=...`)."""
+    return sensitive(name) or mask_secrets(value) != value
+
+
 def split_environment(
     spec: ProcessSpec, export: ExportFormat
 ) -> tuple[dict[str, str], tuple[str, ...]]:
@@ -254,7 +273,7 @@ def replicas_for(
     return count
 
 
-def describe(
+def deployment_of(
     planned: Sequence[PlannedProcess],
     export: ExportFormat,
     options: ExportOptions,
@@ -280,7 +299,7 @@ def describe(
             )
         processes.append(
             ExportedProcess(
-                name=spec.name,
+                spec=spec,
                 ident=idents[spec.name],
                 kind=backend.kind,
                 server=backend.server,
@@ -294,8 +313,6 @@ def describe(
                 replicas=replicas_for(spec, backend, options.replicas, warnings.append),
                 single_instance=backend.single_instance,
                 stop_timeout=stop_timeout(spec, backend.graceful_timeout(plan)),
-                stop_signal=spec.stop_signal,
-                restart=spec.restart,
                 environment=environment,
                 secrets=secrets,
                 address=address,

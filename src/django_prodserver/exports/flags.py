@@ -1,17 +1,17 @@
 """The flags of `prodserver --export`, apart from the exports themselves.
 
 Every start of `prodserver` parses these flags; the exports (and the template engine
-they render with) are imported only when one is asked for.
+they render with) are imported only when one is asked for. What was typed of them
+becomes an `ExportRequest`, the exports' one input from the command.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from typing import Any
 
 from django.core.management.base import CommandParser
-
-from django_prodserver.errors import ProdserverError
 
 FORMAT_NAMES = ("procfile", "systemd", "supervisor", "compose", "kubernetes", "dockerfile")
 
@@ -106,12 +106,44 @@ def add_export_arguments(parser: CommandParser) -> None:
             group.add_argument(flag.flag, metavar=flag.metavar, help=flag.help)
 
 
-def reject_export_flags(options: dict[str, Any]) -> None:
-    """The export's flags without --export: an error rather than flags silently unused."""
-    # Given empty too (`--output ""`): typed, so not silently left unused.
-    given = [flag for dest, flag in DEPLOYMENT_FLAGS.items() if options.get(dest) not in (None, [])]
-    if given:
-        raise ProdserverError(
-            f"{', '.join(given)}: only for --export FORMAT (one of {', '.join(FORMAT_NAMES)}); "
-            f"a process that starts takes no such option."
-        )
+@dataclass(frozen=True)
+class ExportRequest:
+    """`--export FORMAT` and its flags as typed (None, or nothing: left out).
+
+    A field per flag of EXPORT_FLAGS, named by its dest (a test holds them together).
+    """
+
+    format: str
+    output: str | None = None
+    project: str | None = None
+    python: str | None = None
+    working_directory: str | None = None
+    image: str | None = None
+    run_as: str | None = None
+    environment_file: tuple[str, ...] = ()
+    dockerfile: str | None = None
+    context: str | None = None
+    requirements: str | None = None
+    replicas: tuple[str, ...] = ()
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> ExportRequest:
+        """The request in the options Django parsed (their `export` names the format)."""
+        given: dict[str, Any] = {}
+        for flag in fields(cls)[1:]:
+            value = options.get(flag.name)
+            given[flag.name] = tuple(value or ()) if flag.name in REPEATABLE else value
+        return cls(options["export"], **given)
+
+    def value(self, dest: str) -> str | tuple[str, ...] | None:
+        """The value of the flag `dest` (a DEPLOYMENT_FLAGS key)."""
+        value: str | tuple[str, ...] | None = getattr(self, dest)
+        return value
+
+
+REPEATABLE = frozenset(flag.dest for flag in EXPORT_FLAGS if flag.repeatable)
+
+
+def export_flags_given(options: Mapping[str, Any]) -> list[str]:
+    """The export's flags that were typed (given empty too: `--output ""` was typed)."""
+    return [flag for dest, flag in DEPLOYMENT_FLAGS.items() if options.get(dest) not in (None, [])]

@@ -1,19 +1,20 @@
 """A server's options as data, read from the server's own registry.
 
-`table` holds the shape every server shares (`OptionTable`); `from_click` and
-`from_argparse` build one from a click command or an argparse parser; `pipeline` turns
-a process's ARGS and the options typed on the command line into validated options.
+`table` holds the shape every server shares (`OptionTable`: an option found under any of
+its names, ARGS and typed words turned into `OptionValue`s, typed ones replacing
+configured ones); `from_click`, `from_argparse` and `waitress` build a table from a click
+command, an argparse parser or waitress's `Adjustments`; `addrport` reads runserver's
+address.
 """
 
 from django_prodserver.options.table import (
     Option,
     OptionTable,
     OptionValue,
-    describe,
-    none_flags,
     normalize,
     override,
     parse_bool,
+    quoted_value,
     render,
 )
 
@@ -21,10 +22,9 @@ __all__ = [
     "Option",
     "OptionTable",
     "OptionValue",
-    "describe",
-    "none_flags",
     "normalize",
     "override",
     "parse_bool",
+    "quoted_value",
     "render",
 ]

@@ -52,7 +52,8 @@ class OptionValue:
 
     `none_name` is the ARGS name of a flag switched on by `None` (django-prodserver 3.0
     turned `"preload": None` into a bare `--preload`). It travels with the plan's options,
-    so that `manage.py check` can warn about it without reading ARGS again (`none_flags`).
+    so that `manage.py check` can warn about it without reading ARGS again (see
+    compat/none_flags.py).
     """
 
     option: Option
@@ -84,7 +85,7 @@ def parse_bool(value: object) -> bool | None:
     return None
 
 
-def describe(value: object, name: str = "") -> str:
+def quoted_value(value: object, name: str = "") -> str:
     """The value as an error message quotes it; not at all for an option that holds a secret."""
     if sensitive(name):
         return "a value (not shown: the option holds a secret)"
@@ -177,7 +178,7 @@ class OptionTable:
             if switch is None:
                 raise OptionError(
                     f"Process '{process}': `{name}` is a flag of {self.server}; "
-                    f"expected True or False, got {describe(value, name)}."
+                    f"expected True or False, got {quoted_value(value, name)}."
                 )
             return self.switch(option, switch != negated)
         if option.optional_value and parse_bool(value) is True:
@@ -185,7 +186,7 @@ class OptionTable:
         items = list(value) if isinstance(value, (list, tuple)) else [value]
         if len(items) != 1 and not option.repeatable:
             raise OptionError(
-                f"Process '{process}': `{name}` takes one value, got {describe(value, name)}."
+                f"Process '{process}': `{name}` takes one value, got {quoted_value(value, name)}."
             )
         return OptionValue.given(option, [self._text(name, item, process) for item in items])
 
@@ -193,14 +194,14 @@ class OptionTable:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise OptionError(
                 f"Process '{process}': `{name}` takes a value (a string or a number), "
-                f"got {describe(value, name)}."
+                f"got {quoted_value(value, name)}."
             )
         text = option_number(value) if not isinstance(value, str) else value
         if text is None:
             raise OptionError(
                 f"Process '{process}': `{name}` is a number larger than any option of "
                 f"{self.server} takes (at most {LARGEST_OPTION_NUMBER}, a 64-bit integer), "
-                f"got {describe(value, name)}."
+                f"got {quoted_value(value, name)}."
             )
         return text
 
@@ -294,8 +295,3 @@ def override(
 
 def render(configured: Sequence[OptionValue]) -> list[str]:
     return [token for item in configured for token in item.tokens]
-
-
-def none_flags(configured: Sequence[OptionValue]) -> list[str]:
-    """The ARGS names of the flags that `None` switched on, as written."""
-    return [item.none_name for item in configured if item.none_name is not None]

@@ -13,9 +13,13 @@ signal acts on time whoever reads the output. What happens when a process ends:
 Whatever was left of the process's group is killed before it starts again, so that a
 crashed server's orphaned workers do not keep its port.
 
+The runner's watchdog (lifecycle/watchdog.py) is told of each process as it starts and
+of each group as it is gone, so that it can stop them if the runner is killed.
+
 Everything the loop asks of the system (starting, reaping and signalling processes,
-reading their pipes, waiting for events, the time) is an argument of `Manager`, the real
-one by default, so that a test can replay a history with a fake system.
+reading their pipes, waiting for events, the time, the watchdog) is an argument of
+`Manager`, the real one by default (no watchdog), so that a test can replay a history with
+a fake system.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from django_prodserver.runner.child import Child, signal_group, spawn
+from django_prodserver.lifecycle.child import ChildProcess, signal_group, start
+from django_prodserver.runner.child import Child
 from django_prodserver.runner.printer import LineSplitter, Printer
 from django_prodserver.runner.signals import FORWARD, STOP, SignalInbox
 
@@ -63,6 +68,19 @@ class Inbox(Protocol):
     def read(self) -> list[signal.Signals]: ...
 
 
+class Watcher(Protocol):
+    """What the manager tells the runner's watchdog (lifecycle/watchdog.py)."""
+
+    def watch(self, pid: int, stop_signal: signal.Signals, stop_timeout: float) -> None: ...
+
+    def forget(self, pid: int) -> None: ...
+
+
+def start_captured(argv: Sequence[str], env: Mapping[str, str]) -> ChildProcess:
+    """A child of the runner: in a group of its own, its output into a pipe the loop reads."""
+    return start(argv, env, capture_output=True)
+
+
 class Manager:
     def __init__(
         self,
@@ -70,7 +88,7 @@ class Manager:
         printer: Printer,
         clock: Callable[[], float] = time.monotonic,
         *,
-        spawn: Callable[[Sequence[str], Mapping[str, str]], tuple[int, int]] = spawn,
+        spawn: Callable[[Sequence[str], Mapping[str, str]], ChildProcess] = start_captured,
         waitpid: Callable[[int, int], tuple[int, int]] = os.waitpid,
         kill: Callable[[int, int], None] = os.kill,
         signal_group: Callable[[int, int], bool] = signal_group,
@@ -78,6 +96,7 @@ class Manager:
         close: Callable[[int], None] = os.close,
         selector: Callable[[], selectors.BaseSelector] = selectors.DefaultSelector,
         inbox: Callable[[], contextlib.AbstractContextManager[Inbox]] = SignalInbox,
+        watchdog: Watcher | None = None,
     ) -> None:
         self.children = list(children)
         self.printer = printer
@@ -89,6 +108,7 @@ class Manager:
         self._read_pipe = read
         self._close_pipe = close
         self._open_inbox = inbox
+        self._watchdog = watchdog
         self.selector = selector()
         self.streams: dict[int, Stream] = {}
         self.stopping = False
@@ -152,11 +172,15 @@ class Manager:
     def _start(self, child: Child) -> None:
         child.start_at = None
         try:
-            pid, fd = self._spawn(child.spec.argv, child.spec.env)
+            started = self._spawn(child.argv, child.env)
         except OSError as error:
             child.failed = True
             self.printer.message(f"{child.name} could not start: {error}. Not started again.")
             return
+        pid, fd = started.pid, started.output
+        assert fd is not None
+        if self._watchdog is not None:
+            self._watchdog.watch(pid, child.spec.stop_signal_number, child.spec.stop_timeout)
         child.pid, child.pgid, child.started_at = pid, pid, self.clock()
         child.stop_deadline, child.killed = None, False
         stream = Stream(child.name, fd, LineSplitter())
@@ -215,6 +239,8 @@ class Manager:
         pgid, child.pgid = child.pgid, None
         if pgid is not None and self._signal_group(pgid, signal.SIGKILL):
             self.printer.message(f"Killed what was left of {child.name}'s process group.")
+        if pgid is not None:
+            self._forget(pgid)
         policy = child.spec.restart
         if policy == "always" or (policy == "on-failure" and code != 0):
             delay = child.backoff.after_run(ran)
@@ -252,7 +278,7 @@ class Manager:
             child.start_at = None
             if child.pgid is None:
                 continue
-            stop = child.spec.stop_signal
+            stop = child.spec.stop_signal_number
             self.printer.message(
                 f"{received.name} received: sending {stop.name} to {child.name}, "
                 f"which has {child.spec.stop_timeout:g} s to stop."
@@ -283,6 +309,7 @@ class Manager:
             if child.pgid is None:
                 continue
             if child.pid is None and not self._signal_group(child.pgid, 0):
+                self._forget(child.pgid)
                 child.pgid = None
             elif child.stop_deadline is not None and now >= child.stop_deadline:
                 child.stop_deadline = None
@@ -305,6 +332,10 @@ class Manager:
             if self.stopping and child.pid is None and child.pgid is not None:
                 times.append(GROUP_POLL)
         return max(0.0, min(times))
+
+    def _forget(self, pgid: int) -> None:
+        if self._watchdog is not None:
+            self._watchdog.forget(pgid)
 
     def _signal_process(self, pid: int, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError):

@@ -3,21 +3,25 @@
 `prodserver web worker` checks the configuration and works out each child in the Django
 process, then replaces itself (same PID, so signals still reach it) with
 `python -m django_prodserver.runner.supervise FD`, FD being a file that holds the
-children as JSON. Supervising needs none of Django's or the servers' modules, and the
-runner lives as long as the processes it runs: this keeps its memory small.
+children as JSON (each one's ProcessSpec, see processes.spec_to_data, its command line and
+its environment). Supervising needs none of Django's or the servers' modules, and the
+runner lives as long as the processes it runs: this keeps its memory small. It starts its
+watchdog (lifecycle/watchdog.py) before its first child, and closes it after the last.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
-from django_prodserver.runner.child import Child, ChildSpec
+from django_prodserver.lifecycle.replacing import replace_this_process
+from django_prodserver.lifecycle.watchdog import Watchdog
+from django_prodserver.processes import spec_from_data, spec_to_data
+from django_prodserver.runner.child import Child
 from django_prodserver.runner.manager import Manager
 from django_prodserver.runner.output import nonblocking_output
 from django_prodserver.runner.printer import Printer
@@ -26,54 +30,47 @@ from django_prodserver.runner.printer import Printer
 NOT_INHERITED = ("DJANGO_PRODSERVER_ENV_APPLIED",)
 
 
-def become_supervisor(children: Sequence[ChildSpec], colour: bool) -> NoReturn:
+def become_supervisor(children: Sequence[Child], colour: bool) -> NoReturn:
     """Replace this process with the supervisor of `children`.
 
-    The specs travel in an unlinked temporary file rather than on the command line,
-    which anyone on the machine can read and where ENV's secrets do not belong. Each
-    child's environment is given as what it adds to this process's environment, which
-    the supervisor inherits.
+    The children travel in an unlinked temporary file rather than on the command line,
+    which anyone on the machine can read and where ENV's secrets do not belong.
     """
+    handoff = tempfile.TemporaryFile()  # noqa: SIM115 - handed on to the next program
+    handoff.write(handoff_document(children, colour, os.environ))
+    handoff.flush()
+    handoff.seek(0)
+    os.set_inheritable(handoff.fileno(), True)
+    module = "django_prodserver.runner.supervise"
+    replace_this_process([sys.executable, "-m", module, str(handoff.fileno())], os.environ)
+
+
+def handoff_document(children: Sequence[Child], colour: bool, environ: Mapping[str, str]) -> bytes:
+    """The children as `read_children()` reads them: each one's spec, command line, and
+    environment as what it adds to `environ`, which the supervisor inherits."""
     document = {
         "colour": colour,
         "children": [
             {
-                "name": child.name,
+                "spec": spec_to_data(child.spec),
                 "argv": list(child.argv),
                 "env": {
-                    key: value for key, value in child.env.items() if os.environ.get(key) != value
+                    key: value for key, value in child.env.items() if environ.get(key) != value
                 },
-                "restart": child.restart,
-                "stop_signal": child.stop_signal.name,
-                "stop_timeout": child.stop_timeout,
             }
             for child in children
         ],
     }
-    handoff = tempfile.TemporaryFile()  # noqa: SIM115 - handed on to the next program
-    handoff.write(json.dumps(document).encode())
-    handoff.flush()
-    handoff.seek(0)
-    os.set_inheritable(handoff.fileno(), True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    module = "django_prodserver.runner.supervise"
-    os.execv(sys.executable, [sys.executable, "-m", module, str(handoff.fileno())])
+    return json.dumps(document).encode()
 
 
-def read_children(fd: int) -> tuple[list[ChildSpec], bool]:
+def read_children(fd: int) -> tuple[list[Child], bool]:
+    """What `handoff_document()` wrote into `fd`: the children, and whether in colour."""
     with os.fdopen(fd, "rb") as handoff:
         document: dict[str, Any] = json.loads(handoff.read())
     inherited = {key: value for key, value in os.environ.items() if key not in NOT_INHERITED}
     children = [
-        ChildSpec(
-            name=child["name"],
-            argv=tuple(child["argv"]),
-            env={**inherited, **child["env"]},
-            restart=child["restart"],
-            stop_signal=signal.Signals[child["stop_signal"]],
-            stop_timeout=float(child["stop_timeout"]),
-        )
+        Child(spec_from_data(child["spec"]), tuple(child["argv"]), {**inherited, **child["env"]})
         for child in document["children"]
     ]
     return children, bool(document["colour"])
@@ -82,9 +79,15 @@ def read_children(fd: int) -> tuple[list[ChildSpec], bool]:
 def main(argv: Sequence[str]) -> int:
     children, colour = read_children(int(argv[1]))
     sys.stdout.flush()
-    with nonblocking_output(sys.stdout.fileno()) as output:
-        printer = Printer(output, [child.name for child in children], colour)
-        return Manager([Child(spec) for spec in children], printer).run()
+    watchdog = Watchdog.start()
+    try:
+        with nonblocking_output(sys.stdout.fileno()) as output:
+            printer = Printer(output, [child.name for child in children], colour)
+            manager = Manager(children, printer, watchdog=watchdog)
+            return manager.run()
+    finally:
+        if watchdog is not None:
+            watchdog.close()
 
 
 if __name__ == "__main__":

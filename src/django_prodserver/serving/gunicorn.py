@@ -23,7 +23,7 @@ from gunicorn.app.wsgiapp import WSGIApplication
 from django_prodserver.applications import check_attribute
 from django_prodserver.backends.base import Plan, exec_plan
 from django_prodserver.errors import ApplicationError
-from django_prodserver.probes.http import WarmUp
+from django_prodserver.liveness.http import WarmUp
 from django_prodserver.serving.warmup import warm_up
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)

@@ -37,8 +37,8 @@ from waitress.trigger import trigger
 from django_prodserver.applications import check_attribute
 from django_prodserver.backends.base import Plan
 from django_prodserver.errors import ApplicationError, OptionError, ProdserverError
+from django_prodserver.liveness.http import WarmUp
 from django_prodserver.options.waitress import WaitressCommand, read_command_line
-from django_prodserver.probes.http import WarmUp
 from django_prodserver.serving.warmup import warm_up
 
 # While draining, how often to look again at the connections still open.

@@ -14,7 +14,7 @@ from django.test import override_settings
 from django_prodserver._celery.app import load_app
 from django_prodserver.backends import celery as celery_backends
 from django_prodserver.backends.celery import CeleryBeat, CeleryFlower, CeleryWorker
-from django_prodserver.checks import check_production_processes, checking_in_depth
+from django_prodserver.checks import messages_in_depth
 from django_prodserver.errors import (
     ApplicationError,
     MissingPackageError,
@@ -22,7 +22,7 @@ from django_prodserver.errors import (
     ProdserverError,
 )
 from django_prodserver.loading import load_backend
-from django_prodserver.probes.celery_broker import check_broker
+from django_prodserver.preflight.celery_broker import check_broker
 from django_prodserver.processes import ProcessSpec
 from tests.support import free_port
 from tests.unit.backends import support
@@ -473,8 +473,8 @@ def test_an_app_that_needs_a_missing_module_names_it(tmp_path, monkeypatch):
 def test_manage_py_check_reports_a_missing_app():
     processes = {"worker": {"BACKEND": WORKER, "ARGS": {"concurrency": 2}}}
     # TASKS left at Django's default: no task waits for a worker (prodserver.W005).
-    with override_settings(PRODUCTION_PROCESSES=processes, TASKS=None), checking_in_depth():
-        errors = check_production_processes()
+    with override_settings(PRODUCTION_PROCESSES=processes, TASKS=None):
+        errors = messages_in_depth()
     assert [error.id for error in errors] == ["prodserver.E009"]
     assert "CeleryWorker needs APP" in errors[0].msg
 

@@ -6,7 +6,7 @@ import pytest
 import redis
 
 from django_prodserver.errors import ProdserverError
-from django_prodserver.probes.redis import probe_redis, redis_location
+from django_prodserver.preflight.redis import probe_redis, redis_location
 from tests.support import free_port
 
 

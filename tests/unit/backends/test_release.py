@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from django.core.checks import run_checks
 from django.test import override_settings
 
-from django_prodserver.checks import checking_in_depth
+from django_prodserver.checks import messages_in_depth
 from django_prodserver.errors import OptionError
 from django_prodserver.loading import load_backend
 from django_prodserver.processes import ProcessSpec
@@ -67,8 +66,8 @@ def test_check_reports_every_bad_step_in_one_round():
         "two": {"BACKEND": RELEASE, "ARGS": "migrate --bogus"},
         "good": {"BACKEND": RELEASE, "ARGS": ["migrate", "--noinput"]},
     }
-    with override_settings(PRODUCTION_PROCESSES=processes), checking_in_depth():
-        messages = run_checks(tags=["prodserver"])
+    with override_settings(PRODUCTION_PROCESSES=processes):
+        messages = messages_in_depth()
     assert [(message.id, message.msg.split(":")[0]) for message in messages] == [
         ("prodserver.E008", "Process 'one'"),
         ("prodserver.E008", "Process 'two'"),

@@ -12,9 +12,9 @@ from django.conf import settings
 from django.test import override_settings
 
 from django_prodserver.backends.tasks import TasksWorker
-from django_prodserver.checks import check_production_processes, checking_in_depth
+from django_prodserver.checks import messages_in_depth
+from django_prodserver.choosing import first_process
 from django_prodserver.errors import MissingPackageError, ProdserverError
-from django_prodserver.invocation import first_process
 from django_prodserver.listing import process_table
 from django_prodserver.loading import load_backend
 from django_prodserver.processes import ProcessSpec, read_configuration
@@ -266,10 +266,10 @@ def test_a_package_registers_the_worker_of_its_task_backend(tmp_path, monkeypatc
 
 
 def warnings_of(processes, tasks):
-    with override_settings(PRODUCTION_PROCESSES=processes, TASKS=tasks), checking_in_depth():
+    with override_settings(PRODUCTION_PROCESSES=processes, TASKS=tasks):
         return [
             (message.id, message.msg, message.hint)
-            for message in check_production_processes()
+            for message in messages_in_depth()
             if message.id == "prodserver.W005"
         ]
 

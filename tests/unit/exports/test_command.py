@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from django_prodserver.exports.command import FORMATS
 from django_prodserver.exports.flags import FORMAT_NAMES
+from django_prodserver.exports.writing import FORMATS
 from tests.unit.exports.support import GUNICORN, WORKER, export
 
 PROCESSES = {"web": {"BACKEND": GUNICORN}, "worker": {"BACKEND": WORKER}}

@@ -105,3 +105,51 @@ def test_a_start_reads_the_setting_once(calls, monkeypatch):
     with override_settings(PRODUCTION_PROCESSES=CountedReads(PROCESSES)):
         call_command("prodserver", "web", "--dry-run", skip_checks=False, stdout=io.StringIO())
     assert CountedReads.reads == 1
+
+
+@pytest.fixture
+def loads(monkeypatch):
+    """How often each process's backend was made (loaded), by process and backend class."""
+    from django_prodserver.backends.base import Backend
+
+    counted: Counter[str] = Counter()
+    original = Backend.__init__
+
+    def counting(self, spec, *args, **kwargs):
+        counted[f"{spec.name}:{type(self).__name__}"] += 1
+        original(self, spec, *args, **kwargs)
+
+    monkeypatch.setattr(Backend, "__init__", counting)
+    return counted
+
+
+@override_settings(PRODUCTION_PROCESSES=PROCESSES)
+def test_devserver_loads_and_plans_each_process_once(loads, calls, monkeypatch):
+    """Each web server is planned once to find where it listens, and its replacement,
+    Django's runserver, is loaded and planned once, the checks included."""
+    from django_prodserver.backends.dev.django_runserver import DjangoRunserver
+
+    original = DjangoRunserver.plan
+
+    def counting(self, *args, **kwargs):
+        calls[f"{self.name}.runserver.plan"] += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DjangoRunserver, "plan", counting)
+    stdout = io.StringIO()
+    call_command("devserver", "web", "admin", "--dry-run", skip_checks=False, stdout=stdout)
+    assert stdout.getvalue().splitlines()[0].startswith("web: python manage.py runserver")
+    assert loads == {
+        "web:GunicornServer": 1,
+        "web:DjangoRunserver": 1,
+        "admin:WaitressServer": 1,
+        "admin:DjangoRunserver": 1,
+    }
+    assert calls == {
+        "web.plan": 1,
+        "web.validate": 1,
+        "admin.plan": 1,
+        "admin.validate": 1,
+        "web.runserver.plan": 1,
+        "admin.runserver.plan": 1,
+    }

@@ -5,10 +5,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from django_prodserver.environment import missing_variables, this_command_prefix
-from django_prodserver.invocation import DjangoOptions, Invocation
+from django_prodserver.environment import missing_variables
+from django_prodserver.invocation import DjangoOptions
+from django_prodserver.lifecycle.replacing import this_command_prefix
 from django_prodserver.processes import ProcessSpec
-from django_prodserver.runner.command import child_command, child_environment
+from django_prodserver.runner.together import child_command, child_environment
 
 
 def test_child_runs_prodserver_name_like_the_runner(monkeypatch):
@@ -17,8 +18,7 @@ def test_child_runs_prodserver_name_like_the_runner(monkeypatch):
         sys, "orig_argv", ["python3", "-X", "dev", "manage.py", "prodserver", "--all", "--no-color"]
     )
     options = {"settings": "site.prod", "verbosity": 2, "no_color": True, "traceback": False}
-    invocation = Invocation((), together=True, django=DjangoOptions.from_options(options))
-    assert child_command("web", invocation) == [
+    assert child_command("web", DjangoOptions.from_options(options)) == [
         sys.executable,
         "-X",
         "dev",
@@ -55,31 +55,32 @@ def test_only_variables_that_differ_are_missing():
 
 
 def test_the_supervisor_reads_the_children_and_inherits_the_environment(monkeypatch, tmp_path):
-    import json
     import os
     import signal
 
-    from django_prodserver.runner.supervise import read_children
+    from django_prodserver.runner.child import Child
+    from django_prodserver.runner.supervise import handoff_document, read_children
 
     monkeypatch.setenv("INHERITED", "yes")
     monkeypatch.setenv("DJANGO_PRODSERVER_ENV_APPLIED", "web")
     handoff = tmp_path / "children.json"
-    child = {
-        "name": "web",
-        "argv": ["python", "manage.py", "prodserver", "web"],
-        "env": {"GREETING": "hello"},
-        "restart": "always",
-        "stop_signal": "SIGQUIT",
-        "stop_timeout": 5,
-    }
-    handoff.write_text(json.dumps({"colour": True, "children": [child]}))
-    [spec], colour = read_children(os.open(handoff, os.O_RDONLY))
+    sent = ProcessSpec("web", "x", restart="always", stop_signal="SIGQUIT", stop_timeout=5)
+    argv = ("python", "manage.py", "prodserver", "web")
+    child = Child(sent, argv, {**os.environ, "GREETING": "hello"})
+    handoff.write_bytes(handoff_document([child], True, os.environ))
+    [read], colour = read_children(os.open(handoff, os.O_RDONLY))
+    spec = read.spec
     assert colour
-    assert spec.argv == ("python", "manage.py", "prodserver", "web")
-    assert spec.env["GREETING"] == "hello"
-    assert spec.env["INHERITED"] == "yes"
-    assert "DJANGO_PRODSERVER_ENV_APPLIED" not in spec.env
-    assert (spec.restart, spec.stop_signal, spec.stop_timeout) == ("always", signal.SIGQUIT, 5.0)
+    assert read.argv == ("python", "manage.py", "prodserver", "web")
+    assert read.env["GREETING"] == "hello"
+    assert read.env["INHERITED"] == "yes"
+    assert "DJANGO_PRODSERVER_ENV_APPLIED" not in read.env
+    assert (spec.restart, spec.stop_signal_number, spec.stop_timeout) == (
+        "always",
+        signal.SIGQUIT,
+        5.0,
+    )
+    assert spec == sent
 
 
 def test_two_servers_on_one_default_address_are_refused_before_anything_starts(monkeypatch):

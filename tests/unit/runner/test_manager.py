@@ -20,8 +20,10 @@ from typing import Any
 
 import pytest
 
+from django_prodserver.lifecycle.child import ChildProcess
+from django_prodserver.processes import ProcessSpec
 from django_prodserver.runner.backoff import Backoff
-from django_prodserver.runner.child import Child, ChildSpec
+from django_prodserver.runner.child import Child
 from django_prodserver.runner.manager import Manager
 from django_prodserver.runner.printer import RUNNER, Printer
 
@@ -92,7 +94,7 @@ class System:
         for at, signum in signals:
             self.at(at, partial(self.pending.append, signum))
 
-    def manager(self, children, printer) -> Manager:
+    def manager(self, children, printer, watched=False) -> Manager:
         return Manager(
             children,
             printer,
@@ -105,6 +107,7 @@ class System:
             close=self.close,
             selector=lambda: Selector(self),
             inbox=lambda: Inbox(self),
+            watchdog=self if watched else None,
         )
 
     # Time
@@ -129,7 +132,7 @@ class System:
 
     # Processes
 
-    def spawn(self, argv, env) -> tuple[int, int]:
+    def spawn(self, argv, env) -> ChildProcess:
         name = argv[0]
         runs = self.runs[name]
         run = runs.pop(0) if len(runs) > 1 else runs[0]
@@ -143,7 +146,7 @@ class System:
             self.at(self.now + after, partial(self.write, process, data))
         if run.ends_after is not None:
             self.at(self.now + run.ends_after, partial(self.end, process, run.code))
-        return process.pid, process.fd
+        return ChildProcess(process.pid, process.fd)
 
     def write(self, process: Process, data: bytes) -> None:
         if process.alive:
@@ -200,6 +203,15 @@ class System:
         elif process.run.stops_after is not None and not process.stopping:
             process.stopping = True
             self.at(self.now + process.run.stops_after, partial(self.end, process, 0))
+
+    # The watchdog, when the history has one: what it is told, in the log
+
+    def watch(self, pid: int, stop_signal: signal.Signals, stop_timeout: float) -> None:
+        name = self.processes[pid].name
+        self.log.append((self.now, "watch", name, stop_signal.name, stop_timeout))
+
+    def forget(self, pid: int) -> None:
+        self.log.append((self.now, "forget", self.groups[pid].name))
 
     # Pipes
 
@@ -308,8 +320,10 @@ def highest(low: float, high: float) -> float:
 
 
 def child(name, restart="never", stop_signal=signal.SIGTERM, stop_timeout=10.0, backoff=None):
-    spec = ChildSpec(name, (name,), {}, restart, stop_signal, stop_timeout)
-    return Child(spec, backoff or Backoff(uniform=highest))
+    spec = ProcessSpec(
+        name, "test", restart=restart, stop_signal=stop_signal.name, stop_timeout=stop_timeout
+    )
+    return Child(spec, (name,), {}, backoff or Backoff(uniform=highest))
 
 
 @dataclass
@@ -320,7 +334,7 @@ class Replayed:
     log: list[tuple[Any, ...]]
 
 
-def replay(children, runs, signals=(), output=None, backlog=1024 * 1024) -> Replayed:
+def replay(children, runs, signals=(), output=None, backlog=1024 * 1024, watched=False) -> Replayed:
     """`output`: the keywords of the fake output (blocked_until, takes); else a BytesIO."""
     system = System(runs, signals)
     if output is not None:
@@ -328,7 +342,7 @@ def replay(children, runs, signals=(), output=None, backlog=1024 * 1024) -> Repl
     out: Any = system.output or io.BytesIO()
     names = [c.name for c in children]
     printer = Printer(out, names, colour=False, clock=lambda: 0.0, backlog=backlog)
-    status = system.manager(children, printer).run()
+    status = system.manager(children, printer, watched).run()
     assert not system.pipes, "every pipe is read to its end and closed"
     written = bytes(out.data) if isinstance(out, Output) else out.getvalue()
     printed = []
@@ -573,3 +587,16 @@ def test_lines_arrive_whole_when_the_output_takes_a_few_bytes_at_a_time():
         f"web | line {number:04d}" for number in range(100)
     ]
     assert replayed.printed[-1].startswith("web exited with status 0")
+
+
+def test_the_watchdog_is_told_of_each_start_and_of_each_group_gone():
+    web = child("web", restart="on-failure", stop_signal=signal.SIGQUIT, stop_timeout=5)
+    crash = Run(ends_after=1.0, code=1, workers=True)
+    runs = {"web": [crash, Run(stops_after=0.5, workers=True)]}
+    replayed = replay([web], runs, signals=[(3.0, signal.SIGTERM)], watched=True)
+    assert [entry for entry in replayed.log if entry[1] in ("watch", "forget")] == [
+        (0.0, "watch", "web", "SIGQUIT", 5),
+        (1.0, "forget", "web"),  # its workers killed as it ended
+        (1.5, "watch", "web", "SIGQUIT", 5),
+        (pytest.approx(8.0), "forget", "web"),  # its group emptied at its stop timeout
+    ]

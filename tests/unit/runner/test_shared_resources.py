@@ -1,8 +1,7 @@
 import pytest
-from django.core.checks import run_checks
 from django.test import override_settings
 
-from django_prodserver.checks import checking_in_depth
+from django_prodserver.checks import messages_in_depth
 from django_prodserver.loading import load_backend
 from django_prodserver.planning import plan_process
 from django_prodserver.processes import read_processes
@@ -121,6 +120,6 @@ def test_the_system_check_warns():
         "web": {"BACKEND": GUNICORN, "ARGS": {"bind": "0.0.0.0:8000"}},
         "admin": {"BACKEND": GUNICORN, "ARGS": {"bind": "0.0.0.0:8000"}},
     }
-    with override_settings(PRODUCTION_PROCESSES=processes), checking_in_depth():
-        found = [message.id for message in run_checks(tags=["prodserver"])]
+    with override_settings(PRODUCTION_PROCESSES=processes):
+        found = [message.id for message in messages_in_depth()]
     assert found == ["prodserver.W001"]

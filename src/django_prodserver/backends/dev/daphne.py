@@ -1,4 +1,4 @@
-"""daphne's ASGI `runserver`, at the other implementation's `dev` path."""
+"""3.0's path of DaphneRunserver (daphne): code written for it runs unchanged."""
 
 from django_prodserver.backends.daphne import DaphneRunserver
 

@@ -1,4 +1,4 @@
-"""`backends.servers.daphne`: django-prodserver 3.0's path of `backends.daphne`."""
+"""3.0's path of DaphneServer (daphne): code written for it runs unchanged."""
 
 from django_prodserver.backends.daphne import DaphneServer
 

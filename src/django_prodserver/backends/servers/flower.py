@@ -1,4 +1,4 @@
-"""`backends.servers.flower`: django-prodserver 3.0's path of `backends.celery`."""
+"""3.0's path of CeleryFlower (celery): code written for it runs unchanged."""
 
 from django_prodserver.backends.celery import CeleryFlower
 

@@ -1,4 +1,4 @@
-"""`backends.servers.granian`: django-prodserver 3.0's path of `backends.granian`."""
+"""3.0's path of the granian backends (granian): code written for it runs unchanged."""
 
 from django_prodserver.backends.granian import GranianASGIServer, GranianWSGIServer
 

@@ -1,4 +1,4 @@
-"""`backends.servers.gunicorn`: django-prodserver 3.0's path of `backends.gunicorn`."""
+"""3.0's path of GunicornServer (gunicorn): code written for it runs unchanged."""
 
 from django_prodserver.backends.gunicorn import GunicornServer
 

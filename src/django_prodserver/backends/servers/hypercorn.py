@@ -1,4 +1,4 @@
-"""`backends.servers.hypercorn`: django-prodserver 3.0's path of `backends.hypercorn`."""
+"""3.0's path of HypercornServer (hypercorn): code written for it runs unchanged."""
 
 from django_prodserver.backends.hypercorn import HypercornServer
 

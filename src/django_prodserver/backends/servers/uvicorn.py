@@ -1,4 +1,4 @@
-"""`backends.servers.uvicorn`: django-prodserver 3.0's path of `backends.uvicorn`."""
+"""3.0's path of UvicornServer, UvicornWSGIServer (uvicorn): code written for it runs unchanged."""
 
 from django_prodserver.backends.uvicorn import UvicornServer, UvicornWSGIServer
 

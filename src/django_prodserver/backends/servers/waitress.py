@@ -1,4 +1,4 @@
-"""`backends.servers.waitress`: django-prodserver 3.0's path of `backends.waitress`."""
+"""3.0's path of WaitressServer (waitress): code written for it runs unchanged."""
 
 from django_prodserver.backends.waitress import WaitressServer
 

@@ -1,4 +1,4 @@
-"""`backends.workers.celery`: django-prodserver 3.0's path of `backends.celery`."""
+"""3.0's path of the Celery backends (celery): code written for it runs unchanged."""
 
 from django_prodserver.backends.celery import CeleryBeat, CeleryFlower, CeleryWorker
 

@@ -1,4 +1,4 @@
-"""`backends.workers.django_q2`: django-prodserver 3.0's path of `backends.django_q2`."""
+"""3.0's path of DjangoQ2Worker (django_q2): code written for it runs unchanged."""
 
 from django_prodserver.backends.django_q2 import DjangoQ2Worker
 

@@ -1,4 +1,4 @@
-"""`backends.workers.django_tasks`: django-prodserver 3.0's path of the database task worker."""
+"""3.0's path of DjangoTasksWorker (database_tasks): code written for it runs unchanged."""
 
 from django_prodserver.backends.database_tasks import DatabaseTasksWorker as DjangoTasksWorker
 

@@ -1,4 +1,4 @@
-"""`backends.workers.dramatiq`: django-prodserver 3.0's path of `backends.dramatiq`."""
+"""3.0's path of DramatiqWorker (dramatiq): code written for it runs unchanged."""
 
 from django_prodserver.backends.dramatiq import DramatiqWorker
 

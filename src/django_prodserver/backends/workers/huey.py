@@ -1,4 +1,4 @@
-"""`backends.workers.huey`: django-prodserver 3.0's path of `backends.huey`."""
+"""3.0's path of HueyConsumer (huey): code written for it runs unchanged."""
 
 from django_prodserver.backends.huey import HueyConsumer
 

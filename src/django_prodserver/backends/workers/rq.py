@@ -1,4 +1,4 @@
-"""`backends.workers.rq`: django-prodserver 3.0's path of `backends.rq`."""
+"""3.0's path of RQWorker (rq): code written for it runs unchanged."""
 
 from django_prodserver.backends.rq import RQWorker
 

@@ -12,10 +12,10 @@ from typing import Any
 
 from django.core.management.commands.check import Command as DjangoCheckCommand
 
-from django_prodserver.checks import checking_in_depth
+from django_prodserver.checks import IN_DEPTH, registered
 
 
 class Command(DjangoCheckCommand):
     def handle(self, *app_labels: Any, **options: Any) -> None:
-        with checking_in_depth():
+        with registered(IN_DEPTH):
             super().handle(*app_labels, **options)

@@ -16,20 +16,21 @@ from django.core.management import get_commands, load_command_class
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.management.commands.runserver import naiveip_re
 
-from django_prodserver.checks import checking_for_a_start
-from django_prodserver.development.command import (
+from django_prodserver.checks import run_checks, start_scope
+from django_prodserver.choosing import Chosen
+from django_prodserver.development.devserver import (
     chosen_processes,
-    describe,
     dry_run_line,
     run_reloaded_worker,
     run_together,
+    summary_line,
 )
 from django_prodserver.environment import apply_process_environment
 from django_prodserver.errors import ProdserverError
-from django_prodserver.invocation import DjangoOptions, Invocation
-from django_prodserver.planning import plan_invocation
+from django_prodserver.invocation import DjangoOptions
+from django_prodserver.lifecycle.watchdog import RUNNER_PID, check_the_runner_lives
+from django_prodserver.planning import plan_chosen
 from django_prodserver.processes import configured_names, read_configuration
-from django_prodserver.runner.runner_death import RUNNER_PID, stop_with_the_runner
 
 
 class Command(BaseCommand):
@@ -97,9 +98,9 @@ class Command(BaseCommand):
     def _handle(self, options: dict[str, Any]) -> None:
         configuration = read_configuration()
         names = options["names"]
-        if not options["skip_checks"] and configuration.problems:
-            with checking_for_a_start([], names=names or None):
-                self.check(tags=["prodserver"])
+        skip_checks = options["skip_checks"]
+        if not skip_checks and configuration.problems:
+            run_checks(self, start_scope([], names=names or None))
         processes, left_out = chosen_processes(configuration, names)
         for reason in left_out:
             self.stderr.write(f"Left out of development: {reason}.")
@@ -107,11 +108,10 @@ class Command(BaseCommand):
         if not together and not options["dry_run"]:
             apply_process_environment(processes[0].spec)
         django = DjangoOptions.from_options(options)
-        invocation = Invocation(tuple(p.spec for p in processes), together, (), django)
-        planned = plan_invocation(invocation)
-        if not options["skip_checks"]:
-            with checking_for_a_start(planned):
-                self.check(tags=["prodserver"])
+        chosen = Chosen(tuple(process.spec for process in processes), together, (), django)
+        planned = plan_chosen(chosen, {process.name: process.backend for process in processes})
+        if not skip_checks:
+            run_checks(self, start_scope(planned))
         pairs = list(zip(processes, planned, strict=True))
         for _, each in pairs:
             each.ready()
@@ -121,21 +121,17 @@ class Command(BaseCommand):
         if together:
             self.stderr.write("Development processes (Ctrl-C stops them all):")
             for pair in pairs:
-                self.stderr.write(f"  {describe(*pair)}")
-            run_together(invocation, processes, planned)
+                self.stderr.write(f"  {summary_line(*pair)}")
+            run_together(processes, planned, django)
         [(process, planned_one)] = pairs
         backend, plan = planned_one.ready()
         if process.reloaded_by_devserver and not options["noreload"]:
-            stop_with_the_runner(
-                process.name, process.spec.stop_signal_number, process.spec.stop_timeout
-            )
+            check_the_runner_lives(process.name)
             sys.exit(run_reloaded_worker(process, django, dict(os.environ), sys.stderr))
         # Said once: not again by runserver's reloaded child, nor by a child of the runner.
         if not os.environ.get("RUN_MAIN") and RUNNER_PID not in os.environ:
-            self.stderr.write(describe(process, planned_one))
-        stop_with_the_runner(
-            process.name, process.spec.stop_signal_number, process.spec.stop_timeout
-        )
+            self.stderr.write(summary_line(process, planned_one))
+        check_the_runner_lives(process.name)
         status = backend.run(plan)
         if status:
             sys.exit(status)

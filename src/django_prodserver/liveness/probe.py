@@ -8,9 +8,9 @@ and a worker a look for its process.
 from __future__ import annotations
 
 from django_prodserver.errors import ProbeFailed
+from django_prodserver.liveness.http import http_check, run_http_check
+from django_prodserver.liveness.process import check_process_alive
 from django_prodserver.planning import PlannedProcess
-from django_prodserver.probes.http import http_check, run_http_check
-from django_prodserver.probes.process import check_process_alive
 
 
 def probe(planned: PlannedProcess) -> str:

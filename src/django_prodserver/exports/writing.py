@@ -7,7 +7,6 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from django.conf import ENVIRONMENT_VARIABLE, settings
 from django.core.management.base import OutputWrapper
@@ -25,10 +24,10 @@ from django_prodserver.exports.deployment import (
     Deployment,
     ExportFormat,
     ExportOptions,
-    describe,
+    deployment_of,
     engine_name,
 )
-from django_prodserver.exports.flags import DEPLOYMENT_FLAGS
+from django_prodserver.exports.flags import DEPLOYMENT_FLAGS, ExportRequest
 from django_prodserver.exports.rendering import ExportedFile
 from django_prodserver.invocation import DjangoOptions
 from django_prodserver.planning import plan_process
@@ -49,20 +48,21 @@ MAX_REPLICAS = 1000
 def run_export(
     configuration: Configuration,
     names: Sequence[str],
-    options: dict[str, Any],
+    request: ExportRequest,
+    django: DjangoOptions,
     stdout: OutputWrapper,
 ) -> None:
-    export, exporter = find_format(options["export"])
-    check_flags(export, options)
+    export, exporter = find_format(request.format)
+    check_flags(export, request)
     specs = configuration.chosen(names) if names else configuration.every()
     planned = [plan_process(spec) for spec in specs]
-    deployment = describe(planned, export, export_options(export, specs, options))
+    deployment = deployment_of(planned, export, export_options(export, specs, request, django))
     stderr = OutputWrapper(sys.stderr)
     for warning in deployment.warnings:
         stderr.write(f"Warning: {warning}")
     files = exporter(deployment)
-    if options.get("output"):
-        write_files(files, options["output"], stdout, private=bool(deployment.secrets))
+    if request.output:
+        write_files(files, request.output, stdout, private=bool(deployment.secrets))
     else:
         stdout.write(join_files(files), ending="")
 
@@ -76,17 +76,17 @@ def find_format(name: str) -> tuple[ExportFormat, Exporter]:
     )
 
 
-def check_flags(export: ExportFormat, options: dict[str, Any]) -> None:
+def check_flags(export: ExportFormat, request: ExportRequest) -> None:
     for dest, flag in DEPLOYMENT_FLAGS.items():
-        given = options.get(dest)
-        values = given if isinstance(given, list) else [given]
+        given = request.value(dest)
+        values = given if isinstance(given, tuple) else [given]
         if any(isinstance(value, str) and not value.strip() for value in values):
             # An empty shell variable, most likely (--run-as "$DEPLOY_USER").
             raise ProdserverError(
                 f"{flag} was given an empty value. Give it one, or leave {flag} out for its "
                 f"default."
             )
-        if dest == "output" or not options.get(dest) or dest in export.flags:
+        if dest == "output" or not given or dest in export.flags:
             continue
         takes = [DEPLOYMENT_FLAGS[name] for name in DEPLOYMENT_FLAGS if name in export.flags]
         raise ProdserverError(
@@ -96,33 +96,36 @@ def check_flags(export: ExportFormat, options: dict[str, Any]) -> None:
 
 
 def export_options(
-    export: ExportFormat, specs: Sequence[ProcessSpec], options: dict[str, Any]
+    export: ExportFormat,
+    specs: Sequence[ProcessSpec],
+    request: ExportRequest,
+    django: DjangoOptions,
 ) -> ExportOptions:
-    working_directory = options.get("working_directory")
+    working_directory = request.working_directory
     if working_directory is None and not export.in_container and export.name != "procfile":
         working_directory = str(project_folder())
     folder = Path(working_directory) if working_directory else project_folder()
-    project = engine_name(options.get("project") or folder.name, export, "The project name")
-    image = options.get("image") or re.sub(r"[^a-z0-9._-]+", "-", project.lower()) + ":latest"
-    python = options.get("python") or (
+    project = engine_name(request.project or folder.name, export, "The project name")
+    image = request.image or re.sub(r"[^a-z0-9._-]+", "-", project.lower()) + ":latest"
+    python = request.python or (
         os.path.abspath(sys.executable)
         if not export.in_container and export.name != "procfile"
         else "python"
     )
-    django_options = tuple(carried_django_options(DjangoOptions.from_options(options)))
+    django_options = tuple(carried_django_options(django))
     return ExportOptions(
         project=project,
         python=python,
         working_directory=working_directory,
         image=image,
-        image_given=bool(options.get("image")),
-        run_as=options.get("run_as"),
-        environment_files=tuple(options.get("environment_file") or ()),
-        replicas=read_replicas(options.get("replicas") or [], [spec.name for spec in specs]),
+        image_given=bool(request.image),
+        run_as=request.run_as,
+        environment_files=request.environment_file,
+        replicas=read_replicas(request.replicas, [spec.name for spec in specs]),
         django_options=django_options,
-        dockerfile=options.get("dockerfile"),
-        context=options.get("context"),
-        requirements=options.get("requirements"),
+        dockerfile=request.dockerfile,
+        context=request.context,
+        requirements=request.requirements,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 
 from django_prodserver.errors import ProbeFailed
-from django_prodserver.probes.rq_heartbeat import pid_runs
+from django_prodserver.liveness.rq_heartbeat import pid_runs
 
 
 def check_cluster(process: str) -> str:

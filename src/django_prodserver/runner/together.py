@@ -5,19 +5,21 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NoReturn
 
 from django_prodserver.backends.base import Backend, Plan
-from django_prodserver.environment import APPLIED, this_command_prefix
+from django_prodserver.choosing import Chosen
+from django_prodserver.environment import APPLIED
 from django_prodserver.errors import ProdserverError
-from django_prodserver.invocation import Invocation
+from django_prodserver.invocation import DjangoOptions
+from django_prodserver.lifecycle.replacing import this_command_prefix
+from django_prodserver.lifecycle.watchdog import RUNNER_PID
 from django_prodserver.planning import PlannedProcess
 from django_prodserver.processes import ProcessSpec
 from django_prodserver.release import RELEASE_KIND, release_steps, run_release_steps
-from django_prodserver.runner.child import ChildSpec
+from django_prodserver.runner.child import Child
 from django_prodserver.runner.printer import wants_colour
-from django_prodserver.runner.runner_death import RUNNER_PID, UNDER_RUNNER
 from django_prodserver.runner.supervise import become_supervisor
 from django_prodserver.shared_resources import (
     SharedResourceError,
@@ -25,15 +27,19 @@ from django_prodserver.shared_resources import (
     shared_resources,
 )
 
+# Kept by the runner's children and everything they start: they run under a runner, and
+# one of them asked to run several processes refuses (see refuse_to_nest).
+UNDER_RUNNER = "DJANGO_PRODSERVER_UNDER_RUNNER"
 
-def run_together(invocation: Invocation, planned: Sequence[PlannedProcess]) -> NoReturn:
+
+def run_together(chosen: Chosen, planned: Sequence[PlannedProcess]) -> NoReturn:
     """Run the processes together until they are asked to stop, then exit.
 
     The release steps run first, each to its end (see release.py); the others start only
     if every one succeeded, else this exits with the failed step's status. This process
     then becomes the supervisor (see supervise.py): the exit status is its.
     """
-    refuse_to_nest(invocation)
+    refuse_to_nest(chosen)
     ready = check_together(planned)
     status = run_release_steps(release_steps(planned))
     if status:
@@ -41,22 +47,34 @@ def run_together(invocation: Invocation, planned: Sequence[PlannedProcess]) -> N
     backends = [backend for backend, _ in ready if backend.kind != RELEASE_KIND]
     if not backends:
         sys.exit(0)
+    django = chosen.django
+    become_runner(
+        [(backend.spec, backend) for backend in backends],
+        django,
+        lambda name: child_command(name, django),
+    )
+
+
+def become_runner(
+    processes: Sequence[tuple[ProcessSpec, Backend]],
+    django: DjangoOptions,
+    command: Callable[[str], Sequence[str]],
+) -> NoReturn:
+    """Become the runner of `processes` (each its spec as the runner reads it, and its
+    backend), each started as `command(NAME)`: `prodserver NAME`, or `devserver NAME`."""
+    backends = [backend for _, backend in processes]
     children = [
-        ChildSpec(
-            name=backend.name,
-            argv=tuple(child_command(backend.name, invocation)),
-            env=child_environment(backend.spec, environment_beside(backend, backends)),
-            restart=backend.spec.restart,
-            stop_signal=backend.spec.stop_signal_number,
-            stop_timeout=backend.spec.stop_timeout,
+        Child(
+            spec,
+            tuple(command(spec.name)),
+            child_environment(spec, environment_beside(backend, backends)),
         )
-        for backend in backends
+        for spec, backend in processes
     ]
-    colour = wants_colour(dataclasses.asdict(invocation.django), sys.stdout.buffer)
-    become_supervisor(children, colour)
+    become_supervisor(children, wants_colour(dataclasses.asdict(django), sys.stdout.buffer))
 
 
-def refuse_to_nest(invocation: Invocation) -> None:
+def refuse_to_nest(chosen: Chosen) -> None:
     """A process of a runner that is asked to run several processes itself refuses.
 
     A runner among a runner's processes would start the same processes again, each under
@@ -66,10 +84,10 @@ def refuse_to_nest(invocation: Invocation) -> None:
     runner = os.environ.get(UNDER_RUNNER)
     if runner is not None:
         raise NestedRunnerError(
-            f"Cannot run {', '.join(invocation.names)} together: this command runs under a "
+            f"Cannot run {', '.join(chosen.names)} together: this command runs under a "
             f"prodserver runner (pid {runner}), and runners do not start runners. Run them "
             f"from the runner's own command line (`manage.py prodserver "
-            f"{' '.join(invocation.names)}`) instead of from one of its processes."
+            f"{' '.join(chosen.names)}`) instead of from one of its processes."
         )
 
 
@@ -102,7 +120,7 @@ def environment_beside(backend: Backend, backends: Sequence[Backend]) -> Mapping
     return backend.environment_beside([other for other in backends if other is not backend])
 
 
-def child_command(name: str, invocation: Invocation) -> list[str]:
+def child_command(name: str, django: DjangoOptions) -> list[str]:
     """`python manage.py prodserver NAME --skip-checks` with the runner's own options.
 
     The same interpreter, the same program (manage.py, django-admin, `-m django`) and
@@ -113,15 +131,15 @@ def child_command(name: str, invocation: Invocation) -> list[str]:
         "prodserver",
         name,
         "--skip-checks",
-        *invocation.django.arguments(),
+        *django.arguments(),
     ]
 
 
 def child_environment(spec: ProcessSpec, beside: Mapping[str, str]) -> dict[str, str]:
     """The runner's environment, then the process's ENV; output unbuffered.
 
-    The runner's PID (the supervisor's too: it replaces this process) lets the child stop
-    when the runner dies (see runner_death.py).
+    The runner's PID (the supervisor's too: it replaces this process) lets the child tell
+    a runner that has died from one that lives (see lifecycle/watchdog.py).
     """
     env = {key: value for key, value in os.environ.items() if key != APPLIED}
     runner = str(os.getpid())

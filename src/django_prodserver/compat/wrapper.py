@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from django_prodserver.backend_code import call_backend
-from django_prodserver.backends.base import Backend, BaseProcessBackend, BaseWorkerBackend, Plan
+from django_prodserver.backends.base import Backend, Plan
+from django_prodserver.compat.api import BaseProcessBackend, BaseWorkerBackend
 from django_prodserver.errors import BackendFailure
 from django_prodserver.processes import ProcessSpec
 

@@ -8,24 +8,19 @@ runner of `prodserver web worker`, each as `manage.py devserver NAME`.
 
 from __future__ import annotations
 
-import dataclasses
-import signal
-import sys
 from collections.abc import Sequence
 from typing import NoReturn, TextIO
 
+from django_prodserver.backends.base import Backend
 from django_prodserver.development.forms import DevelopmentProcess, development_form, url_of
 from django_prodserver.development.reloader import WorkerReloader
 from django_prodserver.development.watching import make_watcher, project_folders
-from django_prodserver.environment import this_command_prefix
 from django_prodserver.errors import ProdserverError
-from django_prodserver.invocation import DjangoOptions, Invocation
+from django_prodserver.invocation import DjangoOptions
+from django_prodserver.lifecycle.replacing import this_command_prefix
 from django_prodserver.loading import load_backend
 from django_prodserver.planning import PlannedProcess
 from django_prodserver.processes import Configuration, ProcessSpec
-
-# Time the reloader takes beyond its worker's STOP_TIMEOUT to kill it and end.
-RELOADER_MARGIN = 5.0
 
 
 def chosen_processes(
@@ -35,7 +30,17 @@ def chosen_processes(
 
     With no name: every process, but those whose DEV is False and the schedulers (a
     second Celery beat beside another sends every periodic task twice): named, they run.
+    Each backend is loaded once, whether to tell a scheduler or to make the form.
     """
+    configured: dict[str, Backend] = {}
+
+    def load(spec: ProcessSpec) -> Backend:
+        if configuration.specs.get(spec.name) is not spec:
+            return load_backend(spec)  # a DEV or a replacement, which its form loads once
+        if spec.name not in configured:
+            configured[spec.name] = load_backend(spec)
+        return configured[spec.name]
+
     left_out: list[str] = []
     if names:
         specs = configuration.chosen(names)
@@ -51,7 +56,7 @@ def chosen_processes(
         for spec in configuration.every():
             if not spec.in_development:
                 left_out.append(f"{spec.name} (its DEV is False)")
-            elif load_backend(spec).single_instance:
+            elif load(spec).single_instance:
                 left_out.append(
                     f"{spec.name} (a scheduler, which must run once: name it to run it, "
                     f"`manage.py devserver {spec.name} ...`)"
@@ -62,10 +67,10 @@ def chosen_processes(
             raise ProdserverError(
                 "No process is left to run in development: " + "; ".join(left_out) + "."
             )
-    return [development_form(spec) for spec in specs], left_out
+    return [development_form(spec, load) for spec in specs], left_out
 
 
-def describe(process: DevelopmentProcess, planned: PlannedProcess) -> str:
+def summary_line(process: DevelopmentProcess, planned: PlannedProcess) -> str:
     """`web: http://127.0.0.1:8000/, runserver in place of gunicorn (WSGI)`."""
     backend, plan = planned.ready()
     url = url_of(backend, plan) if process.kind == "web" else None
@@ -97,11 +102,9 @@ def run_reloaded_worker(
     """The worker under its reloader, until SIGTERM or SIGINT."""
     spec = process.spec
     reloader = WorkerReloader(
-        name=spec.name,
+        spec,
         argv=devserver_command(spec.name, django, "--noreload"),
         env={**environ, **spec.env, "PYTHONUNBUFFERED": "1"},
-        stop_signal=spec.stop_signal_number,
-        stop_timeout=spec.stop_timeout,
         watcher=make_watcher,
         output=output,
         project=project_folders(),
@@ -110,35 +113,19 @@ def run_reloaded_worker(
 
 
 def run_together(
-    invocation: Invocation,
     processes: Sequence[DevelopmentProcess],
     planned: Sequence[PlannedProcess],
+    django: DjangoOptions,
 ) -> NoReturn:
     """Become the runner of `prodserver web worker`, its children `devserver NAME`."""
-    from django_prodserver.runner.child import ChildSpec
-    from django_prodserver.runner.command import (
-        check_together,
-        child_environment,
-        environment_beside,
-    )
-    from django_prodserver.runner.printer import wants_colour
-    from django_prodserver.runner.supervise import become_supervisor
+    from django_prodserver.runner.together import become_runner, check_together
 
     backends = [backend for backend, _ in check_together(planned)]
-    children = []
-    for process, backend in zip(processes, backends, strict=True):
-        spec: ProcessSpec = process.spec
-        reloader = process.reloaded_by_devserver
-        children.append(
-            ChildSpec(
-                name=spec.name,
-                argv=tuple(devserver_command(spec.name, invocation.django)),
-                env=child_environment(spec, environment_beside(backend, backends)),
-                restart=spec.restart,
-                # The reloader stops its worker with the worker's own signal and timeout.
-                stop_signal=signal.SIGTERM if reloader else spec.stop_signal_number,
-                stop_timeout=spec.stop_timeout + (RELOADER_MARGIN if reloader else 0),
-            )
-        )
-    colour = wants_colour(dataclasses.asdict(invocation.django), sys.stdout.buffer)
-    become_supervisor(children, colour)
+    become_runner(
+        [
+            (process.supervised, backend)
+            for process, backend in zip(processes, backends, strict=True)
+        ],
+        django,
+        lambda name: devserver_command(name, django),
+    )

@@ -1,1 +1,0 @@
-"""Checks made right before a start: a broker answers, a database holds the tables."""
