@@ -27,6 +27,7 @@ from django_prodserver.exports.deployment import (
     ExportOptions,
     describe,
     engine_name,
+    sandboxed,
 )
 from django_prodserver.exports.flags import DEPLOYMENT_FLAGS
 from django_prodserver.exports.rendering import ExportedFile
@@ -123,6 +124,7 @@ def export_options(
         dockerfile=options.get("dockerfile"),
         context=options.get("context"),
         requirements=options.get("requirements"),
+        sandboxed=sandboxed(options.get("sandbox")),
     )
 
 
