@@ -191,7 +191,7 @@ def test_the_stack_deploys_runs_tasks_and_stops(stack):
         assert host["CapDrop"] == ["ALL"], service
         assert "no-new-privileges:true" in host["SecurityOpt"], service
         assert "/tmp" in host["Tmpfs"], service
-        assert container["Config"]["User"] == "", service  # the image's own
+        assert container["Config"]["User"] == "10001", service  # the image's own
         if service != "migrate":  # exited: no /proc/1 to read
             status = stack.docker("exec", stack.container(service), "cat", "/proc/1/status")
             fields = dict(line.split(":", 1) for line in status.stdout.splitlines() if ":" in line)
