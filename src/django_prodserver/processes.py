@@ -22,6 +22,8 @@ from django_prodserver.errors import ProdserverError
 from django_prodserver.health import EXAMPLE as HEALTH_EXAMPLE
 from django_prodserver.health import HealthCheck, read_health
 from django_prodserver.masking import sensitive
+from django_prodserver.resources import EXAMPLE as RESOURCES_EXAMPLE
+from django_prodserver.resources import Resources, read_resources
 from django_prodserver.suggestions import did_you_mean
 
 SETTING = "PRODUCTION_PROCESSES"
@@ -34,6 +36,7 @@ KNOWN_KEYS = (
     "STOP_TIMEOUT",
     "STOP_SIGNAL",
     "HEALTH",
+    "RESOURCES",
     "DEV",
 )
 # What DEV may replace for `manage.py devserver`; the rest of the definition stays.
@@ -77,6 +80,8 @@ class ProcessSpec:
     stop_signal: str = DEFAULT_STOP_SIGNAL
     # A web process's HTTP check (`--probe`, the exports' probes) and its warm-up.
     health: HealthCheck = field(default_factory=HealthCheck)
+    # The CPU and memory it asks for and may use (the Kubernetes export's resources).
+    resources: Resources = field(default_factory=Resources)
     # DEV: what `manage.py devserver` replaces (BACKEND, ARGS, ENV); None: nothing.
     # `in_development` is False when DEV is False: devserver leaves the process out.
     dev: DevOverride | None = None
@@ -125,6 +130,7 @@ def spec_from_data(data: Mapping[str, Any]) -> ProcessSpec:
     fields = dict(data)
     fields["args"] = _args_from_json(fields["args"])
     fields["health"] = HealthCheck(**fields["health"])
+    fields["resources"] = Resources(**fields["resources"])
     if fields["dev"] is not None:
         dev = dict(fields["dev"])
         dev["args"] = None if dev["args"] is None else _args_from_json(dev["args"])
@@ -357,6 +363,7 @@ def _read_process(name: str, definition: object) -> tuple[ProcessSpec | None, li
         "stop_timeout": read(_read_stop_timeout, DEFAULT_STOP_TIMEOUT),
         "stop_signal": read(_read_stop_signal, DEFAULT_STOP_SIGNAL),
         "health": read(_read_health, HealthCheck()),
+        "resources": read(_read_resources, Resources()),
         "dev": read(_read_dev, None),
         "in_development": definition.get("DEV", True) is not False,
     }
@@ -590,6 +597,13 @@ def _read_dev(name: str, definition: Mapping[str, Any]) -> DevOverride | None:
         args=_read_args(name, dev, "DEV's ARGS") if "ARGS" in dev else None,
         env=_read_env(name, dev, "DEV's ENV"),
     )
+
+
+def _read_resources(name: str, definition: Mapping[str, Any]) -> Resources:
+    resources, problems = read_resources(definition.get("RESOURCES"))
+    if problems:
+        raise _fail("prodserver.E005", name, "; ".join(problems) + ".", hint=RESOURCES_EXAMPLE)
+    return resources
 
 
 def _read_health(name: str, definition: Mapping[str, Any]) -> HealthCheck:

@@ -181,6 +181,26 @@ def test_the_stack_deploys_runs_tasks_and_stops(stack):
     schedule = stack.docker("exec", stack.container("beat"), "ls", "/var/lib/app").stdout
     assert "celerybeat-schedule" in schedule
 
+    # Each service as the file hardens it: read-only, no capability, no privilege to gain,
+    # the image's non-root user; and it wrote nothing in its container's file system
+    # (its /tmp is a tmpfs, beat's state a volume).
+    for service in ("migrate", "web", "worker", "beat"):
+        container = stack.docker.inspect(stack.container(service))
+        host = container["HostConfig"]
+        assert host["ReadonlyRootfs"] is True, service
+        assert host["CapDrop"] == ["ALL"], service
+        assert "no-new-privileges:true" in host["SecurityOpt"], service
+        assert "/tmp" in host["Tmpfs"], service
+        assert container["Config"]["User"] == "10001", service  # the image's own
+        if service != "migrate":  # exited: no /proc/1 to read
+            status = stack.docker("exec", stack.container(service), "cat", "/proc/1/status")
+            fields = dict(line.split(":", 1) for line in status.stdout.splitlines() if ":" in line)
+            assert fields["CapEff"].strip() == "0" * 16, (service, status.stdout)
+            assert fields["NoNewPrivs"].strip() == "1", (service, status.stdout)
+        assert stack.docker.written(stack.container(service)) == [], service
+    uid = stack.docker("exec", stack.container("web"), "id", "-u").stdout.strip()
+    assert uid == "10001"
+
     stopping = time.monotonic()
     stack.compose("stop", timeout=300)
     stopped_after = time.monotonic() - stopping

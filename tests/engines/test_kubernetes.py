@@ -132,6 +132,21 @@ def test_podman_plays_the_manifests(podman, played, web_port):
     # which no cluster does (the kubelet resolves the name and asks from outside).
     assert "http://localhost:0/" in " ".join(podman.inspect(web)["Config"]["Healthcheck"]["Test"])
 
+    # Each container as its pod spec hardens it (podman applies these fields).
+    for container in (web, worker):
+        config = podman.inspect(container)
+        host = config["HostConfig"]
+        assert host["ReadonlyRootfs"] is True, container
+        assert podman("exec", container, "id", "-u").stdout.strip() == "10001"
+        # The server itself: no capability, no privilege to gain, the runtime's seccomp filter.
+        status = podman("exec", container, "cat", "/proc/1/status").stdout
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        assert fields["CapEff"].strip() == "0" * 16, (container, status)
+        assert fields["NoNewPrivs"].strip() == "1", (container, status)
+        assert fields["Seccomp"].strip() == "2", (container, status)
+        # podman itself mounts /etc/hosts, /etc/resolv.conf and /etc/hostname into /etc.
+        written = [line for line in podman.written(container) if line != "C /etc"]
+        assert written == [], (container, written)
     print("kubernetes: memory in use", podman("stats", "--no-stream", "--format",
           "{{.Name}} {{.MemUsage}}", web, worker).stdout.replace("\n", "; "))  # fmt: skip
     # The worker first: its warm shutdown talks to the broker (it deletes its remote

@@ -120,6 +120,24 @@ def test_systemd_runs_the_units(podman, machine, web_port):
             assert time.monotonic() < deadline, journal(podman)
             time.sleep(0.5)
 
+    # Every unit runs as the project's own user (DynamicUser=), shared by its units, and
+    # what that user owns on the machine is in the places the units give it: the state
+    # folder (the SQLite database migrate made), gunicorn's runtime folder, private /tmps.
+    uids = {
+        unit: podman("exec", CONTAINER, "stat", "--format=%u",
+                     f"/proc/{show(podman, unit, 'MainPID')['MainPID']}").stdout.strip()
+        for unit in ("example-web.service", "example-worker.service")
+    }  # fmt: skip
+    [uid] = set(uids.values())
+    assert uid != "0", uids
+    owned = podman("exec", CONTAINER, "find", "/", "(", "-path", "/proc", "-o", "-path",
+                   "/sys", "-o", "-path", "/dev", ")", "-prune", "-o", "-uid", uid,
+                   "-print").stdout.split()  # fmt: skip
+    given = ("/var/lib/private/example", "/run/example-web", "/tmp/systemd-private-",
+             "/var/tmp/systemd-private-")  # fmt: skip
+    assert [path for path in owned if not path.startswith(given)] == [], owned
+    assert "/var/lib/private/example/db.sqlite3" in owned, owned
+
     # A worker killed is started again (Restart=on-failure).
     before = show(podman, "example-worker.service", "MainPID", "NRestarts")
     systemctl(podman, "kill", "--signal=SIGKILL", "example-worker.service")

@@ -119,7 +119,7 @@ def test_supervisord_runs_the_release_program_to_its_end(make_project, port, sta
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")
 def test_systemd_analyze_accepts_the_release_unit_and_its_ordering(make_project, port, tmp_path):
     project = make_project(processes(port))
-    units = export_files(project, "systemd", tmp_path / "units", "--run-as=root")
+    units = export_files(project, "systemd", tmp_path / "units")
     names = [unit.name for unit in units]
     assert names == [
         "example-migrate.service",

@@ -183,6 +183,37 @@ CASES = {
         f"(prodserver.E013) Process 'web 1': {NAME_RULE}",
     ),
     "a process name too long": ({"w" * 65: {"BACKEND": GUNICORN}}, "at most 64 characters"),
+    "RESOURCES not a dict": (
+        gunicorn(RESOURCES="big"),
+        "(prodserver.E005) Process 'web': RESOURCES must be a dict, got 'big'.",
+    ),
+    "RESOURCES unknown key": (gunicorn(RESOURCES={"GPU": 1}), "RESOURCES has an unknown key 'GPU'"),
+    "RESOURCES CPU a bool": (
+        gunicorn(RESOURCES={"CPU": True}),
+        "(prodserver.E005) Process 'web': RESOURCES['CPU'] must be cores or millicores such as "
+        "0.5, 2 or '250m', got True.",
+    ),
+    "RESOURCES CPU nan": (gunicorn(RESOURCES={"CPU": float("nan")}), "RESOURCES['CPU'] must be"),
+    "RESOURCES CPU zero": (
+        gunicorn(RESOURCES={"CPU": "0m"}),
+        "RESOURCES['CPU'] must be a whole number of millicores from 1m to 1024 cores, got '0m'.",
+    ),
+    "RESOURCES CPU too many cores": (gunicorn(RESOURCES={"CPU_LIMIT": 10**6}), "1024 cores"),
+    "RESOURCES MEMORY 10**5000": (
+        gunicorn(RESOURCES={"MEMORY": 10**5000}),
+        "RESOURCES['MEMORY'] must be bytes, or a number with a unit such as '512Mi' or '1Gi', "
+        "got an integer too long to write out.",
+    ),
+    "RESOURCES MEMORY unit": (
+        gunicorn(RESOURCES={"MEMORY": "1Pi"}),
+        "RESOURCES['MEMORY'] must be bytes, or a number with a unit (Ki, Mi, Gi, Ti, k, M, G, "
+        "T) such as '512Mi', got '1Pi'.",
+    ),
+    "RESOURCES request above its limit": (
+        gunicorn(RESOURCES={"MEMORY": "1Gi", "MEMORY_LIMIT": "512Mi"}),
+        "(prodserver.E005) Process 'web': RESOURCES['MEMORY'] (1Gi) is more than "
+        "RESOURCES['MEMORY_LIMIT'] (512Mi): a process cannot be guaranteed more than it may use.",
+    ),
     "a process name not a string": (
         {1: {"BACKEND": GUNICORN}},
         "(prodserver.E013) Process 1: a process name must be a string, got int.",

@@ -9,6 +9,7 @@ from django_prodserver.exports.deployment import (
     Deployment,
     ExportFormat,
     ExportOptions,
+    refuse_root,
 )
 from django_prodserver.exports.dockerfile import STATE_DIRECTORY
 from django_prodserver.exports.rendering import ExportedFile, render
@@ -26,6 +27,7 @@ DEFAULT_ENVIRONMENT_FILE = ".env"
 
 def export(deployment: Deployment) -> list[ExportedFile]:
     options = deployment.options
+    refuse_root(options, FORMAT, "without --run-as, the image's own user")
     environment_files = list(options.environment_files)
     if deployment.secrets and not environment_files:
         environment_files = [DEFAULT_ENVIRONMENT_FILE]

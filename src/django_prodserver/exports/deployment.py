@@ -20,6 +20,7 @@ from django_prodserver.masking import mask_secrets, sensitive
 from django_prodserver.planning import PlannedProcess
 from django_prodserver.processes import ProcessSpec
 from django_prodserver.release import RELEASE_KIND, is_release
+from django_prodserver.resources import Resources
 
 # Added to a server's own graceful timeout: the engine kills only after the server has
 # had its whole window and the time to exit.
@@ -54,8 +55,21 @@ class ExportFormat:
 LARGEST_USER_ID = 2**31 - 1
 # The flags of the engines that run each process in a container of the project's image.
 CONTAINER_FLAGS = frozenset(
-    {"project", "python", "working_directory", "image", "run_as", "environment_file", "replicas"}
+    {
+        "project",
+        "python",
+        "working_directory",
+        "image",
+        "run_as",
+        "environment_file",
+        "replicas",
+        "sandbox",
+    }
 )
+# --sandbox: each process confined to what it needs (the default), or not at all.
+SANDBOX_LEVELS = ("strict", "off")
+# --run-as values that mean root (a uid written with leading zeros is still 0).
+ROOT = re.compile(r"root|0+")
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,8 @@ class ExportOptions:
     context: str | None = None
     # The Dockerfile's dependency file (default: the first found beside manage.py).
     requirements: str | None = None
+    # --sandbox strict (True): least privilege in the engine's own terms; off (False): none.
+    sandboxed: bool = True
 
 
 @dataclass(frozen=True)
@@ -102,6 +118,8 @@ class ExportedProcess:
     # start to the next (Backend.runtime_files, .state_files): the engine gives it a place.
     runtime_files: str | None = None
     state_files: str | None = None
+    # RESOURCES: the CPU and memory it asks for and may use (Kubernetes).
+    resources: Resources = field(default_factory=Resources)
 
     @property
     def name(self) -> str:
@@ -319,9 +337,32 @@ def deployment_of(
                 http_check=http_check(spec, address) if address else None,
                 runtime_files=backend.runtime_files(plan),
                 state_files=backend.state_files(plan),
+                resources=spec.resources,
             )
         )
     return Deployment(export, options, tuple(processes), warnings)
+
+
+def sandboxed(level: str | None) -> bool:
+    """--sandbox LEVEL: whether the exported processes are confined (strict, the default)."""
+    if level is None or level == "strict":
+        return True
+    if level == "off":
+        return False
+    raise ProdserverError(
+        f"--sandbox takes one of {', '.join(SANDBOX_LEVELS)}, got {level!r}: strict (the "
+        f"default) confines each process to what it needs, off leaves that out."
+    )
+
+
+def refuse_root(options: ExportOptions, export: ExportFormat, instead: str) -> None:
+    """--run-as root with --sandbox strict: an error, the sandbox never runs as root."""
+    if options.sandboxed and options.run_as is not None and ROOT.fullmatch(options.run_as.strip()):
+        raise ProdserverError(
+            f"--run-as {options.run_as}: a sandboxed {export.name} export never runs a process "
+            f"as root ({instead}). Give another user, or --sandbox=off to run the processes "
+            f"as root, unconfined."
+        )
 
 
 def check_options(options: ExportOptions, export: ExportFormat) -> None:

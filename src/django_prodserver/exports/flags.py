@@ -77,6 +77,14 @@ EXPORT_FLAGS = (
         "requirements/production.txt, uv.lock, pyproject.toml found there).",
     ),
     ExportFlag(
+        "sandbox",
+        "LEVEL",
+        "strict (the default): each process with the least privilege it runs with: a "
+        "sandboxed systemd unit, Kubernetes' restricted profile with a read-only root, a "
+        "read-only Compose service without capabilities; off: none of it (see the deploy "
+        "guides to relax one thing instead).",
+    ),
+    ExportFlag(
         "replicas",
         "NAME=N",
         "Run N copies of process NAME (supervisor, compose, kubernetes); repeatable.",
@@ -124,6 +132,7 @@ class ExportRequest:
     dockerfile: str | None = None
     context: str | None = None
     requirements: str | None = None
+    sandbox: str | None = None
     replicas: tuple[str, ...] = ()
 
     @classmethod

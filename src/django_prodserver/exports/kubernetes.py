@@ -13,7 +13,9 @@ from django_prodserver.exports.deployment import (
     Deployment,
     ExportFormat,
     engine_notes,
+    refuse_root,
 )
+from django_prodserver.exports.dockerfile import DEFAULT_UID, RUNTIME_DIRECTORY, STATE_DIRECTORY
 from django_prodserver.exports.rendering import ExportedFile, render
 
 FORMAT = ExportFormat(
@@ -37,6 +39,7 @@ EXEC_PROBE_TIMEOUT = 15
 
 def export(deployment: Deployment) -> list[ExportedFile]:
     options = deployment.options
+    refuse_root(options, FORMAT, "the restricted profile's runAsNonRoot")
     project = deployment.project
     secret = f"{project}-env"
     notes = []
@@ -74,7 +77,15 @@ def export(deployment: Deployment) -> list[ExportedFile]:
         "project": project,
         "secret": secret,
         "options": options,
-        "run_as": run_as_uid(options.run_as),
+        # The restricted profile's numeric user: --run-as, else the Dockerfile export's.
+        "run_as": (
+            run_as_uid(options.run_as or str(DEFAULT_UID))
+            if options.sandboxed
+            else run_as_uid(options.run_as)
+        ),
+        "sandboxed": options.sandboxed,
+        "runtime_directory": RUNTIME_DIRECTORY,
+        "state_directory": STATE_DIRECTORY,
         "processes": [
             {
                 "process": process,
@@ -83,6 +94,8 @@ def export(deployment: Deployment) -> list[ExportedFile]:
                 "http_get": process.http_check if process.port else None,
                 "http_timeout": math.ceil(process.http_check.timeout) if process.http_check else 0,
                 "exec_timeout": EXEC_PROBE_TIMEOUT,
+                # A port below 1024: the lowest one a process without root may bind.
+                "low_port": process.port if process.port and process.port < 1024 else None,
             }
             for process in deployment.long_running
         ],

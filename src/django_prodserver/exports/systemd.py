@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import re
 
-from django_prodserver.exports.deployment import Deployment, ExportedProcess, ExportFormat
+from django_prodserver.exports.deployment import (
+    Deployment,
+    ExportedProcess,
+    ExportFormat,
+    ExportOptions,
+    refuse_root,
+)
+from django_prodserver.exports.filters import systemd_value
 from django_prodserver.exports.rendering import ExportedFile, render
 
 FORMAT = ExportFormat(
     name="systemd",
-    flags=frozenset({"project", "python", "working_directory", "run_as", "environment_file"}),
+    flags=frozenset(
+        {"project", "python", "working_directory", "run_as", "environment_file", "sandbox"}
+    ),
     in_container=False,
     # Unit names take [A-Za-z0-9:_.\-]; `@` would make a template unit, `\` an escape.
     name_disallowed=re.compile(r"[^A-Za-z0-9_.-]+"),
@@ -31,6 +41,7 @@ def export(deployment: Deployment) -> list[ExportedFile]:
             f"{', '.join(deployment.secrets)}: set in {' or '.join(environment_files)} "
             f"(NAME=value lines; readable by root only)."
         )
+    refuse_root(options, FORMAT, "without --run-as, a user of its own: DynamicUser=")
     release_units = [unit_name(project, step) for step in deployment.release_steps]
     units = []
     for process in deployment.processes:
@@ -52,6 +63,7 @@ def export(deployment: Deployment) -> list[ExportedFile]:
             "requires": waits_for,
             # The name of its folders under /run and /var/lib: its unit's.
             "directory": unit_name(project, process).removesuffix(".service"),
+            "sandbox": sandbox(process, options) if options.sandboxed else [],
         }
         template = "systemd-release.service" if process.release else "systemd.service"
         units.append(ExportedFile(unit_name(project, process), render(template, context)))
@@ -62,3 +74,96 @@ def export(deployment: Deployment) -> list[ExportedFile]:
 
 def unit_name(project: str, process: ExportedProcess) -> str:
     return f"{project}-{process.ident}.service"
+
+
+# A user name systemd takes for DynamicUser=: a letter or `_`, then letters, digits, `_`, `-`.
+USER_NAME_LENGTH = 31
+NOT_IN_A_USER_NAME = re.compile(r"[^a-z0-9_-]+")
+# Names of users that exist on every machine: DynamicUser= would run as them.
+SYSTEM_USERS = frozenset({"root", "nobody", "daemon", "bin", "sys"})
+# Where a project may live that ProtectHome=yes would hide.
+HOMES = ("/home/", "/root/", "/run/user/")
+# Below this port, binding needs CAP_NET_BIND_SERVICE (in the host's user namespace).
+PRIVILEGED_PORTS = 1024
+
+
+def sandbox(process: ExportedProcess, options: ExportOptions) -> list[str]:
+    """The unit's sandboxing directives (systemd.exec(5)), each relaxed one with its reason.
+
+    Everything but what the process is given stays read-only or hidden: its runtime
+    folder (RuntimeDirectory=), the project's state folder (StateDirectory=), a /tmp of
+    its own. `systemd-analyze security` rates what this leaves exposed.
+    """
+    lines = ["# The sandbox (--sandbox=off leaves it out; see docs/deploy-systemd.md)."]
+    if options.run_as:
+        lines.append(f"User={systemd_value(options.run_as)}")
+    else:
+        lines += [
+            "# A user of its own, made while a unit of the project runs (all share it).",
+            f"User={dynamic_user(options.project)}",
+            "DynamicUser=yes",
+        ]
+    kept = f"{process.state_files}, " if process.state_files else ""
+    lines += [
+        "NoNewPrivileges=yes",
+        "# All is read-only but /tmp (its own) and the folders below, owned by its user:",
+        "ProtectSystem=strict",
+        f"# $STATE_DIRECTORY of the project, /var/lib/{options.project}: {kept}a SQLite "
+        "database, uploads.",
+        f"StateDirectory={options.project}",
+    ]
+    paths = [options.working_directory or "", options.python]
+    # A virtualenv's python is a link to the Python it was made from: where it really is.
+    paths += [os.path.realpath(path) for path in paths if os.path.isabs(path)]
+    if any(path.startswith(HOMES) for path in paths):
+        lines += [
+            "# The project is in a home folder: ProtectHome=yes would hide it.",
+            "ProtectHome=read-only",
+        ]
+    else:
+        lines.append("ProtectHome=yes")
+    privileged_port = process.port is not None and process.port < PRIVILEGED_PORTS
+    if privileged_port:
+        lines += [
+            f"# Port {process.port}: the one capability to bind it. PrivateUsers= is left out:",
+            "# a capability in a user namespace of its own binds no port of the host.",
+            "CapabilityBoundingSet=CAP_NET_BIND_SERVICE",
+            "AmbientCapabilities=CAP_NET_BIND_SERVICE",
+        ]
+    else:
+        lines += ["CapabilityBoundingSet=", "AmbientCapabilities=", "PrivateUsers=yes"]
+    lines += [
+        "PrivateTmp=yes",
+        "PrivateDevices=yes",
+        "PrivateIPC=yes",
+        "PrivateMounts=yes",
+        "ProtectKernelTunables=yes",
+        "ProtectKernelModules=yes",
+        "ProtectKernelLogs=yes",
+        "ProtectControlGroups=yes",
+        "ProtectClock=yes",
+        "ProtectHostname=yes",
+        "ProtectProc=invisible",
+        "# ProcSubset=pid is left out: Python and its libraries read /proc/meminfo, /proc/stat.",
+        "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+        "RestrictNamespaces=yes",
+        "RestrictRealtime=yes",
+        "RestrictSUIDSGID=yes",
+        "LockPersonality=yes",
+        "MemoryDenyWriteExecute=yes",
+        "SystemCallArchitectures=native",
+        "SystemCallFilter=@system-service",
+        "SystemCallFilter=~@privileged @resources",
+        "SystemCallErrorNumber=EPERM",
+        "RemoveIPC=yes",
+        "UMask=0027",
+    ]
+    return lines
+
+
+def dynamic_user(project: str) -> str:
+    """The project's name as a user name of its own (not one every machine already has)."""
+    name = NOT_IN_A_USER_NAME.sub("_", project.lower())
+    if not (name[0].isalpha() or name[0] == "_") or name in SYSTEM_USERS:
+        name = f"app_{name}"
+    return name[:USER_NAME_LENGTH]

@@ -26,6 +26,7 @@ from django_prodserver.exports.deployment import (
     ExportOptions,
     deployment_of,
     engine_name,
+    sandboxed,
 )
 from django_prodserver.exports.flags import DEPLOYMENT_FLAGS, ExportRequest
 from django_prodserver.exports.rendering import ExportedFile
@@ -126,6 +127,7 @@ def export_options(
         dockerfile=request.dockerfile,
         context=request.context,
         requirements=request.requirements,
+        sandboxed=sandboxed(request.sandbox),
     )
 
 

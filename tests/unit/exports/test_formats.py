@@ -8,7 +8,20 @@ import textwrap
 from django.core.management import call_command
 from django.test import override_settings
 
+from django_prodserver.backends.gunicorn import option_table as gunicorn_options
 from tests.unit.exports.support import GUNICORN, WORKER, export
+
+# gunicorn 25.1 and later open a control socket: the unit gives it a runtime folder.
+CONTROL_SOCKET_LINES = """\
+# Where gunicorn's control socket goes: a folder of its own under /run, its user's.
+RuntimeDirectory=app-web
+Environment="XDG_RUNTIME_DIR=%t/app-web"
+"""
+
+
+def has_control_socket() -> bool:
+    return any(option.key == "control_socket" for option in gunicorn_options().options)
+
 
 PROCESSES = {
     "web": {"BACKEND": GUNICORN, "ARGS": {"bind": "0.0.0.0:8000"}, "ENV": {"LOG_LEVEL": "info"}},
@@ -42,12 +55,43 @@ def test_systemd_unit_and_target():
             [Service]
             WorkingDirectory=/srv/app
             ExecStart=/srv/app/venv/bin/python manage.py prodserver web --settings=tests.settings
-            User=www-data
             Environment="LOG_LEVEL=info"
             Restart=on-failure
-            # Where gunicorn's control socket goes: a folder of its own under /run, its user's.
-            RuntimeDirectory=app-web
-            Environment="XDG_RUNTIME_DIR=%t/app-web"
+            {CONTROL_SOCKET}# The sandbox (--sandbox=off leaves it out; see docs/deploy-systemd.md).
+            User=www-data
+            NoNewPrivileges=yes
+            # All is read-only but /tmp (its own) and the folders below, owned by its user:
+            ProtectSystem=strict
+            # $STATE_DIRECTORY of the project, /var/lib/app: a SQLite database, uploads.
+            StateDirectory=app
+            ProtectHome=yes
+            CapabilityBoundingSet=
+            AmbientCapabilities=
+            PrivateUsers=yes
+            PrivateTmp=yes
+            PrivateDevices=yes
+            PrivateIPC=yes
+            PrivateMounts=yes
+            ProtectKernelTunables=yes
+            ProtectKernelModules=yes
+            ProtectKernelLogs=yes
+            ProtectControlGroups=yes
+            ProtectClock=yes
+            ProtectHostname=yes
+            ProtectProc=invisible
+            # ProcSubset=pid is left out: Python and its libraries read /proc/meminfo, /proc/stat.
+            RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+            RestrictNamespaces=yes
+            RestrictRealtime=yes
+            RestrictSUIDSGID=yes
+            LockPersonality=yes
+            MemoryDenyWriteExecute=yes
+            SystemCallArchitectures=native
+            SystemCallFilter=@system-service
+            SystemCallFilter=~@privileged @resources
+            SystemCallErrorNumber=EPERM
+            RemoveIPC=yes
+            UMask=0027
             # The signal goes to prodserver, the master of the server, which stops its workers;
             # what is left when TimeoutStopSec runs out is killed, whole control group.
             KillMode=mixed
@@ -56,7 +100,7 @@ def test_systemd_unit_and_target():
 
             [Install]
             WantedBy=app.target"""
-        )
+        ).replace("{CONTROL_SOCKET}", CONTROL_SOCKET_LINES if has_control_socket() else "")
     )
     assert worker.startswith("app-worker.service <==\n")
     assert "Restart=always\n" in worker
@@ -103,6 +147,15 @@ def test_compose_services():
                 restart: "on-failure"
                 stop_signal: "SIGTERM"
                 stop_grace_period: "35s"
+                # Least privilege (--sandbox=off leaves it out): the root file system of the image
+                # read-only, a /tmp of its own in memory, no capability, no privilege to gain.
+                read_only: true
+                tmpfs:
+                  - "/tmp"
+                cap_drop:
+                  - "ALL"
+                security_opt:
+                  - "no-new-privileges:true"
                 ports:
                   - "8000:8000"
                 healthcheck:
@@ -142,7 +195,7 @@ def test_kubernetes_web_gets_a_service_and_http_probes():
     ]
     web = documents[1]
     assert "      terminationGracePeriodSeconds: 35\n" in web
-    assert "        runAsUser: 1000\n        runAsNonRoot: true\n" in web
+    assert "        runAsNonRoot: true\n        runAsUser: 1000\n        runAsGroup: 1000\n" in web
     http_get = textwrap.indent(
         textwrap.dedent(
             """\
