@@ -7,7 +7,7 @@ first configured one); `prodserver --release [NAME...]`, the release steps.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django_prodserver.compat.kinds import KIND_COMMANDS, KIND_NAMES, of_kind
@@ -34,6 +34,8 @@ class Chosen:
     # The server options typed after the name: they replace the configured ones.
     overrides: tuple[str, ...] = ()
     django: DjangoOptions = field(default_factory=DjangoOptions)
+    # A formation's copies (`web=2`): NAME -> count, for the processes given one.
+    copies: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -65,8 +67,8 @@ def choose(configuration: Configuration, invocation: Invocation) -> Chosen:
         processes = configuration.chosen(names)
     else:
         processes = [first_process(configuration, kind)]
-    # `prodserver web web` runs one process, under the runner all the same.
-    together = every or len(names) > 1
+    # `prodserver web web` runs one process, under the runner all the same; so does `web=2`.
+    together = every or len(names) > 1 or any(n > 1 for n in invocation.copies.values())
     if together:
         processes = with_release_steps(configuration, processes)
     if together and overrides:
@@ -80,7 +82,9 @@ def choose(configuration: Configuration, invocation: Invocation) -> Chosen:
                 f"The option {word!r} typed after the name cannot be passed to a process: "
                 f"a command line word holds no NUL character and no lone surrogate."
             )
-    return Chosen(tuple(processes), together, tuple(overrides), invocation.django)
+    return Chosen(
+        tuple(processes), together, tuple(overrides), invocation.django, dict(invocation.copies)
+    )
 
 
 def with_release_steps(

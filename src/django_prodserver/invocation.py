@@ -18,7 +18,11 @@ from typing import Any
 
 from django_prodserver.errors import ProdserverError
 from django_prodserver.exports.flags import FORMAT_NAMES, ExportRequest, export_flags_given
+from django_prodserver.formation import read_formation
 
+# prodserver's own options that, typed after a process's name, are the server's: they were
+# before prodserver had them.
+SERVERS_AFTER_A_NAME = frozenset({"--reload"})
 # Django's own flags that a child of the runner is given as the runner was.
 PASSED_FLAGS = ("traceback", "no_color", "force_color")
 
@@ -113,6 +117,12 @@ MODE_RULES = {
         "--release runs the release steps as configured: it takes their names (default: "
         "every one), not --all nor options typed after them.",
     ),
+    "reload": ModeRule(
+        "--reload",
+        frozenset(),
+        "--reload asks the running runners of this project to reload every process; "
+        "leave out {given}.",
+    ),
     "start": ModeRule("", frozenset({NAMES, ALL, OVERRIDES, DRY_RUN}), ""),
 }
 # Said of the export's flags by every mode but --export, whatever else it refuses.
@@ -134,6 +144,8 @@ class Invocation:
 
     mode: str
     names: tuple[str, ...] = ()
+    # A formation's copies (`web=2`): NAME -> count, for the names given with one.
+    copies: Mapping[str, int] = field(default_factory=dict)
     every: bool = False  # --all
     dry_run: bool = False
     skip_checks: bool = False
@@ -173,9 +185,17 @@ class Invocation:
             EXPORT_FLAGS: export_flags_given(options),
         }
         refuse_what_the_mode_does_not_take(MODE_RULES[mode], given)
+        names, copies = read_formation(given[NAMES])
+        if copies and mode != "start":
+            raise ProdserverError(
+                f"{' '.join(f'{name}={count}' for name, count in copies.items())}: a "
+                f"formation (NAME=N) is for starting processes; {MODE_RULES[mode].flag} "
+                f"takes the names alone."
+            )
         return cls(
             mode=mode,
-            names=tuple(given[NAMES]),
+            names=tuple(names),
+            copies=copies,
             every=bool(given[ALL]),
             dry_run=bool(given[DRY_RUN]),
             skip_checks=bool(options.get("skip_checks")),
@@ -210,20 +230,26 @@ def split_server_args(
     Options the command itself knows (`--settings`, `-v`, `--dry-run`, ...) stay with
     Django; every other option goes to the server, and so does everything after
     `--`. A bare word after a server option without `=` is that option's value,
-    unless it names a configured process.
+    unless it names a configured process. `--reload` after a name is the server's
+    (gunicorn's, uvicorn's own `--reload`, as before `prodserver --reload` existed).
     """
     own = parser._option_string_actions
     django_tokens: list[str] = []
     server_tokens: list[str] = []
     remaining = list(tokens)
     server_value_expected = False
+    named = False
     while remaining:
         token = remaining.pop(0)
         if token == "--":
             server_tokens.extend(remaining)
             break
         name = token.split("=", 1)[0]
-        if token.startswith("-") and _is_own(name, token, own):
+        if (
+            token.startswith("-")
+            and _is_own(name, token, own)
+            and not (named and name in SERVERS_AFTER_A_NAME)
+        ):
             django_tokens.append(token)
             action = own.get(name)
             if action is not None and action.nargs != 0 and "=" not in token and remaining:
@@ -238,6 +264,7 @@ def split_server_args(
         else:
             django_tokens.append(token)
             server_value_expected = False
+            named = named or not token.startswith("-")
     return django_tokens, server_tokens
 
 

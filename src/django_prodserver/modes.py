@@ -109,7 +109,7 @@ def dry_run(chosen: Chosen, planned: list[PlannedProcess], command: BaseCommand)
     if chosen.together:
         from django_prodserver.runner.together import dry_run_lines
 
-        command.stdout.write("\n".join(dry_run_lines(planned)))
+        command.stdout.write("\n".join(dry_run_lines(planned, chosen.copies)))
         return
     [process] = planned
     command.stdout.write(process.ready()[1].command_line())
@@ -135,7 +135,17 @@ def start_one(invocation: Invocation, planned: list[PlannedProcess], command: Ba
         sys.exit(status)
 
 
+def reload_runners(
+    invocation: Invocation, configuration: Configuration, command: BaseCommand
+) -> None:
+    """`--reload`: SIGHUP to each running runner of this project (see runner/registry.py)."""
+    from django_prodserver.runner.reload_command import reload_running
+
+    command.stdout.write(reload_running())
+
+
 MODES: dict[str, Mode] = {
+    "reload": reload_runners,
     "list": list_processes,
     "probe": answer_probe,
     "export": export,

@@ -53,7 +53,8 @@ def refusal(*typed: str) -> str:
         ),
         (
             ["--list", "--release"],
-            "--list and --release: give one of --list, --probe, --export, --release at a time.",
+            "--list and --release: give one of --list, --probe, --export, --release, --reload "
+            "at a time.",
         ),
         (
             ["--export", " "],

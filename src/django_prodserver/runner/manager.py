@@ -35,8 +35,11 @@ from typing import Protocol
 
 from django_prodserver.lifecycle.child import ChildProcess, signal_group, start
 from django_prodserver.runner.child import Child
+from django_prodserver.runner.health_probe import HttpProbe
 from django_prodserver.runner.printer import LineSplitter, Printer
-from django_prodserver.runner.signals import FORWARD, STOP, SignalInbox
+from django_prodserver.runner.rolling import Reloader
+from django_prodserver.runner.signals import RELOAD, STOP, SignalInbox
+from django_prodserver.runner.sockets import LISTEN_FDS, listen_fds_value
 
 READ_SIZE = 65536
 # How often to look whether a stopped process's group has emptied (no signal says so).
@@ -76,9 +79,12 @@ class Watcher(Protocol):
     def forget(self, pid: int) -> None: ...
 
 
-def start_captured(argv: Sequence[str], env: Mapping[str, str]) -> ChildProcess:
-    """A child of the runner: in a group of its own, its output into a pipe the loop reads."""
-    return start(argv, env, capture_output=True)
+def start_captured(
+    argv: Sequence[str], env: Mapping[str, str], pass_fds: Sequence[int] = ()
+) -> ChildProcess:
+    """A child of the runner: in a group of its own, its output into a pipe the loop reads,
+    the runner's listening sockets `pass_fds` inherited at their numbers."""
+    return start(argv, env, capture_output=True, pass_fds=pass_fds)
 
 
 class Manager:
@@ -88,7 +94,7 @@ class Manager:
         printer: Printer,
         clock: Callable[[], float] = time.monotonic,
         *,
-        spawn: Callable[[Sequence[str], Mapping[str, str]], ChildProcess] = start_captured,
+        spawn: Callable[..., ChildProcess] = start_captured,
         waitpid: Callable[[int, int], tuple[int, int]] = os.waitpid,
         kill: Callable[[int, int], None] = os.kill,
         signal_group: Callable[[int, int], bool] = signal_group,
@@ -113,6 +119,7 @@ class Manager:
         self.streams: dict[int, Stream] = {}
         self.stopping = False
         self._output_fd: int | None = None
+        self.reloader = Reloader(self)
 
     def run(self) -> int:
         """Run until every process has ended or been stopped; the exit status."""
@@ -120,6 +127,9 @@ class Manager:
             self.selector.register(inbox.fd, selectors.EVENT_READ, None)
             while not all(child.finished for child in self.children):
                 self._start_due()
+                if not self.stopping:
+                    self.reloader.advance()
+                    self._start_due()
                 self._watch_output()
                 for key, _ in self.selector.select(self._wait()):
                     if key.data is None:
@@ -127,10 +137,15 @@ class Manager:
                             self._on_signal(signum)
                     elif key.data == OUTPUT:
                         self.printer.flush()
+                    elif isinstance(key.data, HttpProbe):
+                        self.reloader.probe_ready()
+                        self._rewatch(key.data)
                     else:
                         self._read(key.data)
                 self._reap()
                 self._watch_groups()
+                if not self.stopping:
+                    self.reloader.advance()
             self._reap()
             for stream in list(self.streams.values()):
                 self._drain(stream)
@@ -169,14 +184,18 @@ class Manager:
             if child.start_at is not None and child.start_at <= now and child.pid is None:
                 self._start(child)
 
-    def _start(self, child: Child) -> None:
+    def _start(self, child: Child) -> bool:
         child.start_at = None
+        fds = (*child.fds, *child.extra_fds)
+        env = {**child.env, LISTEN_FDS: listen_fds_value(fds)} if fds else child.env
         try:
-            started = self._spawn(child.argv, child.env)
+            started = (
+                self._spawn(child.argv, env, pass_fds=fds) if fds else self._spawn(child.argv, env)
+            )
         except OSError as error:
             child.failed = True
             self.printer.message(f"{child.name} could not start: {error}. Not started again.")
-            return
+            return False
         pid, fd = started.pid, started.output
         assert fd is not None
         if self._watchdog is not None:
@@ -187,6 +206,54 @@ class Manager:
         self.streams[fd] = stream
         self.selector.register(fd, selectors.EVENT_READ, stream)
         self.printer.message(f"{child.name} started (pid {pid}).")
+        return True
+
+    # What a reload asks (see rolling.py)
+
+    def say(self, text: str) -> None:
+        self.printer.message(text)
+
+    def start_child(self, child: Child) -> bool:
+        return self._start(child)
+
+    def retire(self, child: Child) -> None:
+        """Stop `child` for good, warmly; it leaves the runner once it has ended."""
+        child.retiring, child.start_at = True, None
+        if child.pid is None and child.pgid is None:
+            self.children.remove(child)
+            return
+        self._stop_warmly(child)
+
+    def stop_to_restart(self, child: Child) -> None:
+        """Stop `child` warmly, to start it again as soon as it has ended."""
+        child.restarting = True
+        self.printer.message(
+            f"Reloading {child.name}: sending {child.spec.stop_signal_number.name} to it "
+            f"(pid {child.pid}), which has {child.spec.stop_timeout:g} s to stop; then it "
+            f"starts again."
+        )
+        self._stop_warmly(child)
+
+    def watch_probe(self, probe: HttpProbe | None, previous: HttpProbe | None) -> None:
+        """Have the loop wake for `probe` instead of `previous` (either may be None)."""
+        if previous is not None:
+            with contextlib.suppress(KeyError, ValueError):
+                self.selector.unregister(previous)
+        if probe is not None and probe.answer is None:
+            self.selector.register(probe, probe.events, probe)
+
+    def _rewatch(self, probe: HttpProbe) -> None:
+        """A probe that has sent its request waits to read the answer."""
+        with contextlib.suppress(KeyError, ValueError):
+            if probe.answer is None and self.selector.get_key(probe).events != probe.events:
+                self.selector.modify(probe, probe.events, probe)
+
+    def _stop_warmly(self, child: Child) -> None:
+        child.stop_deadline = self.clock() + child.spec.stop_timeout
+        if child.pid is not None:
+            self._signal_process(child.pid, child.spec.stop_signal_number)
+        elif child.pgid is not None:
+            self._signal_group(child.pgid, child.spec.stop_signal_number)
 
     # Output
 
@@ -223,7 +290,7 @@ class Manager:
                 return
             if pid == 0:
                 return
-            for child in self.children:
+            for child in list(self.children):
                 if child.pid == pid:
                     self._ended(child, os.waitstatus_to_exitcode(status))
 
@@ -231,16 +298,26 @@ class Manager:
         for stream in [s for s in self.streams.values() if s.name == child.name]:
             self._drain(stream)
         ran = self.clock() - child.started_at
-        child.pid = None
+        pid, child.pid = child.pid, None
         how = describe_exit(code)
         if self.stopping:
             self.printer.message(f"{child.name} {how}.")
             return
+        self.reloader.child_ended(child, how)
+        child.stop_deadline = None
         pgid, child.pgid = child.pgid, None
         if pgid is not None and self._signal_group(pgid, signal.SIGKILL):
             self.printer.message(f"Killed what was left of {child.name}'s process group.")
         if pgid is not None:
             self._forget(pgid)
+        if child.retiring:
+            self.printer.message(f"{child.name} (pid {pid}, replaced) {how}.")
+            self.children.remove(child)
+            return
+        if child.restarting:
+            child.restarting, child.start_at = False, self.clock()
+            self.printer.message(f"{child.name} {how}: starting it again for the reload.")
+            return
         policy = child.spec.restart
         if policy == "always" or (policy == "on-failure" and code != 0):
             delay = child.backoff.after_run(ran)
@@ -265,19 +342,17 @@ class Manager:
                 self._kill_all(signum)
             else:
                 self._stop_all(signum)
-        elif signum in FORWARD:
-            for child in self.children:
-                if child.pid is not None:
-                    self.printer.message(f"Passing {signum.name} on to {child.name}.")
-                    self._signal_process(child.pid, signum)
+        elif signum in RELOAD and not self.stopping:
+            self.reloader.request(signum.name)
 
     def _stop_all(self, received: signal.Signals) -> None:
         self.stopping = True
+        self.reloader.cancel()
         now = self.clock()
         for child in self.children:
             child.start_at = None
-            if child.pgid is None:
-                continue
+            if child.pgid is None or (child.stop_deadline is not None and not child.killed):
+                continue  # gone, or asked to stop already (by a reload): on its way
             stop = child.spec.stop_signal_number
             self.printer.message(
                 f"{received.name} received: sending {stop.name} to {child.name}, "
@@ -301,14 +376,12 @@ class Manager:
                 self._signal_group(child.pgid, signal.SIGKILL)
 
     def _watch_groups(self) -> None:
-        """While stopping: forget groups that have emptied, kill those out of time."""
-        if not self.stopping:
-            return
+        """Kill the groups out of time; while stopping, forget those that have emptied."""
         now = self.clock()
         for child in self.children:
             if child.pgid is None:
                 continue
-            if child.pid is None and not self._signal_group(child.pgid, 0):
+            if self.stopping and child.pid is None and not self._signal_group(child.pgid, 0):
                 self._forget(child.pgid)
                 child.pgid = None
             elif child.stop_deadline is not None and now >= child.stop_deadline:
@@ -323,7 +396,7 @@ class Manager:
     def _wait(self) -> float:
         """Seconds until the next thing to do without a signal or output to wake the loop."""
         now = self.clock()
-        times = [LONGEST_WAIT]
+        times = [LONGEST_WAIT, *(at - now for at in self.reloader.wake_at())]
         for child in self.children:
             if child.start_at is not None:
                 times.append(child.start_at - now)

@@ -14,11 +14,11 @@ from typing import Any
 
 # Stop every process (a second one: kill what is left at once).
 STOP = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
-# Passed on to each process's main process: servers reload on it.
-FORWARD = (signal.SIGHUP,)
+# Replace every process in turn with a new one, new code included (see rolling.py).
+RELOAD = (signal.SIGHUP,)
 # A child ended (or, as PID 1, an orphan): time to reap.
 CHILD = (signal.SIGCHLD,)
-HANDLED = (*STOP, *FORWARD, *CHILD)
+HANDLED = (*STOP, *RELOAD, *CHILD)
 
 
 def _wake(signum: int, frame: FrameType | None) -> None:

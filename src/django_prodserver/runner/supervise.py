@@ -7,6 +7,12 @@ children as JSON (each one's ProcessSpec, see processes.spec_to_data, its comman
 its environment). Supervising needs none of Django's or the servers' modules, and the
 runner lives as long as the processes it runs: this keeps its memory small. It starts its
 watchdog (lifecycle/watchdog.py) before its first child, and closes it after the last.
+
+The listening sockets the runner holds for its web processes (see holding.py) cross the
+exec at their numbers, inheritable for that moment only; the document says which belong
+to which child (`fds`), and how a reload replaces each (`style`, `probe`). The document
+also names the folder of the runner's record (registry.py), which `prodserver --reload`
+reads to find it.
 """
 
 from __future__ import annotations
@@ -25,31 +31,38 @@ from django_prodserver.runner.child import Child
 from django_prodserver.runner.manager import Manager
 from django_prodserver.runner.output import nonblocking_output
 from django_prodserver.runner.printer import Printer
+from django_prodserver.runner.registry import remove_record, write_record
 
 # Variables the runner must not hand on to its children (see environment.py).
 NOT_INHERITED = ("DJANGO_PRODSERVER_ENV_APPLIED",)
 
 
-def become_supervisor(children: Sequence[Child], colour: bool) -> NoReturn:
+def become_supervisor(children: Sequence[Child], colour: bool, record: str = "") -> NoReturn:
     """Replace this process with the supervisor of `children`.
 
     The children travel in an unlinked temporary file rather than on the command line,
     which anyone on the machine can read and where ENV's secrets do not belong.
     """
     handoff = tempfile.TemporaryFile()  # noqa: SIM115 - handed on to the next program
-    handoff.write(handoff_document(children, colour, os.environ))
+    handoff.write(handoff_document(children, colour, os.environ, record))
     handoff.flush()
     handoff.seek(0)
     os.set_inheritable(handoff.fileno(), True)
+    for fd in {fd for child in children for fd in child.fds}:
+        os.set_inheritable(fd, True)
     module = "django_prodserver.runner.supervise"
     replace_this_process([sys.executable, "-m", module, str(handoff.fileno())], os.environ)
 
 
-def handoff_document(children: Sequence[Child], colour: bool, environ: Mapping[str, str]) -> bytes:
-    """The children as `read_children()` reads them: each one's spec, command line, and
-    environment as what it adds to `environ`, which the supervisor inherits."""
+def handoff_document(
+    children: Sequence[Child], colour: bool, environ: Mapping[str, str], record: str = ""
+) -> bytes:
+    """The children as `read_children()` reads them: each one's spec, command line,
+    environment as what it adds to `environ`, which the supervisor inherits, and what the
+    runner holds for it."""
     document = {
         "colour": colour,
+        "record": record,
         "children": [
             {
                 "spec": spec_to_data(child.spec),
@@ -57,6 +70,11 @@ def handoff_document(children: Sequence[Child], colour: bool, environ: Mapping[s
                 "env": {
                     key: value for key, value in child.env.items() if environ.get(key) != value
                 },
+                "copy": child.copy,
+                "style": child.style,
+                "fds": list(child.fds),
+                "where": child.where,
+                "probe": dict(child.probe),
             }
             for child in children
         ],
@@ -64,28 +82,44 @@ def handoff_document(children: Sequence[Child], colour: bool, environ: Mapping[s
     return json.dumps(document).encode()
 
 
-def read_children(fd: int) -> tuple[list[Child], bool]:
-    """What `handoff_document()` wrote into `fd`: the children, and whether in colour."""
+def read_children(fd: int) -> tuple[list[Child], bool, str]:
+    """What `handoff_document()` wrote into `fd`: the children, whether in colour, and the
+    folder of the runner's record ("": none)."""
     with os.fdopen(fd, "rb") as handoff:
         document: dict[str, Any] = json.loads(handoff.read())
     inherited = {key: value for key, value in os.environ.items() if key not in NOT_INHERITED}
     children = [
-        Child(spec_from_data(child["spec"]), tuple(child["argv"]), {**inherited, **child["env"]})
+        Child(
+            spec_from_data(child["spec"]),
+            tuple(child["argv"]),
+            {**inherited, **child["env"]},
+            copy=child.get("copy"),
+            style=child.get("style", "restart"),
+            fds=tuple(child.get("fds", ())),
+            where=child.get("where", ""),
+            probe=child.get("probe", {}),
+        )
         for child in document["children"]
     ]
-    return children, bool(document["colour"])
+    # Inherited across the exec; from now on a child gets them only as `pass_fds`.
+    for fd in {fd for child in children for fd in child.fds}:
+        os.set_inheritable(fd, False)
+    return children, bool(document["colour"]), str(document.get("record", ""))
 
 
 def main(argv: Sequence[str]) -> int:
-    children, colour = read_children(int(argv[1]))
+    children, colour, folder = read_children(int(argv[1]))
     sys.stdout.flush()
     watchdog = Watchdog.start()
+    record = write_record(folder, sorted({c.spec.name for c in children})) if folder else ""
     try:
         with nonblocking_output(sys.stdout.fileno()) as output:
             printer = Printer(output, [child.name for child in children], colour)
             manager = Manager(children, printer, watchdog=watchdog)
             return manager.run()
     finally:
+        if record:
+            remove_record(record)
         if watchdog is not None:
             watchdog.close()
 

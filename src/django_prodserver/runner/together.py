@@ -17,9 +17,12 @@ from django_prodserver.lifecycle.replacing import this_command_prefix
 from django_prodserver.lifecycle.watchdog import RUNNER_PID
 from django_prodserver.planning import PlannedProcess
 from django_prodserver.processes import ProcessSpec
+from django_prodserver.project import project_folder
 from django_prodserver.release import RELEASE_KIND, release_steps, run_release_steps
 from django_prodserver.runner.child import Child
+from django_prodserver.runner.holding import Holding, hold
 from django_prodserver.runner.printer import wants_colour
+from django_prodserver.runner.registry import record_folder
 from django_prodserver.runner.supervise import become_supervisor
 from django_prodserver.shared_resources import (
     SharedResourceError,
@@ -27,6 +30,8 @@ from django_prodserver.shared_resources import (
     shared_resources,
 )
 
+# A copy of a formation (`prodserver worker=3`) is told its number, 1 to 3.
+COPY_NUMBER = "DJANGO_PRODSERVER_COPY"
 # Kept by the runner's children and everything they start: they run under a runner, and
 # one of them asked to run several processes refuses (see refuse_to_nest).
 UNDER_RUNNER = "DJANGO_PRODSERVER_UNDER_RUNNER"
@@ -44,14 +49,17 @@ def run_together(chosen: Chosen, planned: Sequence[PlannedProcess]) -> NoReturn:
     status = run_release_steps(release_steps(planned))
     if status:
         sys.exit(status)
-    backends = [backend for backend, _ in ready if backend.kind != RELEASE_KIND]
-    if not backends:
+    started = [(backend, plan) for backend, plan in ready if backend.kind != RELEASE_KIND]
+    if not started:
         sys.exit(0)
     django = chosen.django
     become_runner(
-        [(backend.spec, backend) for backend in backends],
+        [(backend.spec, backend) for backend, _ in started],
         django,
         lambda name: child_command(name, django),
+        held=hold(started),
+        copies=chosen.copies,
+        record=record_folder(str(project_folder()), settings_module()),
     )
 
 
@@ -59,19 +67,45 @@ def become_runner(
     processes: Sequence[tuple[ProcessSpec, Backend]],
     django: DjangoOptions,
     command: Callable[[str], Sequence[str]],
+    *,
+    held: Mapping[str, Holding] | None = None,
+    copies: Mapping[str, int] | None = None,
+    record: str = "",
 ) -> NoReturn:
     """Become the runner of `processes` (each its spec as the runner reads it, and its
-    backend), each started as `command(NAME)`: `prodserver NAME`, or `devserver NAME`."""
+    backend), each started as `command(NAME)`: `prodserver NAME`, or `devserver NAME`.
+
+    `held`: what the runner holds for each process (its sockets, see holding.py);
+    `copies`: how many of a process run (a formation, `web=2`), each a child of its own;
+    `record`: the folder of the runner's record, for `prodserver --reload`.
+    """
     backends = [backend for _, backend in processes]
-    children = [
-        Child(
-            spec,
-            tuple(command(spec.name)),
-            child_environment(spec, environment_beside(backend, backends)),
-        )
-        for spec, backend in processes
-    ]
-    become_supervisor(children, wants_colour(dataclasses.asdict(django), sys.stdout.buffer))
+    children = []
+    for spec, backend in processes:
+        holding = (held or {}).get(spec.name, Holding())
+        count = (copies or {}).get(spec.name, 1)
+        environment = child_environment(spec, environment_beside(backend, backends))
+        for number in range(1, count + 1):
+            children.append(
+                Child(
+                    spec,
+                    tuple(command(spec.name)),
+                    {**environment, COPY_NUMBER: str(number)} if count > 1 else environment,
+                    copy=number if count > 1 else None,
+                    style=holding.style,
+                    fds=holding.fds,
+                    where=holding.where,
+                    probe=holding.probe,
+                )
+            )
+    colour = wants_colour(dataclasses.asdict(django), sys.stdout.buffer)
+    become_supervisor(children, colour, record)
+
+
+def settings_module() -> str:
+    from django.conf import settings
+
+    return str(os.environ.get("DJANGO_SETTINGS_MODULE") or settings.SETTINGS_MODULE or "")
 
 
 def refuse_to_nest(chosen: Chosen) -> None:
@@ -95,16 +129,25 @@ class NestedRunnerError(ProdserverError):
     pass
 
 
-def dry_run_lines(planned: Sequence[PlannedProcess]) -> list[str]:
+def dry_run_lines(
+    planned: Sequence[PlannedProcess], copies: Mapping[str, int] | None = None
+) -> list[str]:
     """`NAME: line` for each process, the line being what its child runs.
 
     The release steps come first, marked: they run, in this order, before the others start.
+    The copies of a formation (`web=2`) are each a line: `web.1`, `web.2`.
     """
+    copies = copies or {}
     return [
-        f"{backend.name}{' (release step)' if backend.kind == RELEASE_KIND else ''}: "
+        f"{backend.name}{copy}{' (release step)' if backend.kind == RELEASE_KIND else ''}: "
         f"{plan.command_line()}"
         for backend, plan in check_together(planned)
+        for copy in copy_suffixes(copies.get(backend.name, 1))
     ]
+
+
+def copy_suffixes(count: int) -> list[str]:
+    return [""] if count == 1 else [f".{number}" for number in range(1, count + 1)]
 
 
 def check_together(planned: Sequence[PlannedProcess]) -> list[tuple[Backend, Plan]]:

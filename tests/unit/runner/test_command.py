@@ -68,7 +68,7 @@ def test_the_supervisor_reads_the_children_and_inherits_the_environment(monkeypa
     argv = ("python", "manage.py", "prodserver", "web")
     child = Child(sent, argv, {**os.environ, "GREETING": "hello"})
     handoff.write_bytes(handoff_document([child], True, os.environ))
-    [read], colour = read_children(os.open(handoff, os.O_RDONLY))
+    [read], colour, _ = read_children(os.open(handoff, os.O_RDONLY))
     spec = read.spec
     assert colour
     assert read.argv == ("python", "manage.py", "prodserver", "web")

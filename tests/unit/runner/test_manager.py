@@ -500,12 +500,35 @@ def test_a_second_stop_signal_kills_at_once():
     ]
 
 
-def test_a_hangup_is_passed_on_to_each_main_process():
-    signals = [(1.0, signal.SIGHUP), (2.0, signal.SIGTERM)]
-    replayed = replay([child("web")], {"web": [Run()]}, signals)
-    assert replayed.log[1] == (1.0, "kill", "web", "SIGHUP")
-    assert replayed.printed[1] == "Passing SIGHUP on to web."
-    assert starts(replayed) == [0.0]
+def test_hangups_together_restart_each_worker_in_turn_once():
+    hup, term = signal.SIGHUP, signal.SIGTERM
+    signals = [(1.0, hup), (1.05, hup), (1.1, hup), (9.0, term)]
+    children = [child("worker", stop_timeout=5), child("tasks")]
+    runs = {"worker": [Run(), Run()], "tasks": [Run(stops_after=1.0), Run()]}
+    replayed = replay(children, runs, signals)
+    # One reload, once the signals have settled: each stopped warmly, started again, in turn.
+    assert [entry for entry in replayed.log if entry[0] < 9.0] == [
+        (0.0, "start", "worker"),
+        (0.0, "start", "tasks"),
+        (1.2, "kill", "worker", "SIGTERM"),
+        (1.7, "start", "worker"),
+        (1.7, "kill", "tasks", "SIGTERM"),
+        (2.7, "start", "tasks"),
+    ]
+    assert "SIGHUP received: reloading every process in turn." in replayed.printed
+    assert replayed.printed.count("SIGHUP received: reloading every process in turn.") == 1
+    assert "Reload done: 2 processes replaced in 1.5 s." in replayed.printed
+    assert replayed.status == 0
+
+
+def test_a_hangup_during_a_reload_makes_one_more_after_it():
+    hup, term = signal.SIGHUP, signal.SIGTERM
+    signals = [(1.0, hup), (1.5, hup), (1.6, hup), (9.0, term)]
+    runs = {"worker": [Run(stops_after=1.0)] * 3}
+    replayed = replay([child("worker", restart="always")], runs, signals)
+    assert starts(replayed, "worker") == pytest.approx([0.0, 2.2, 3.4])
+    assert replayed.printed.count("Reload done: 1 processes replaced in 1.0 s.") == 2
+    assert any("one more reload follows this one" in line for line in replayed.printed)
 
 
 def test_the_exit_status_is_1_when_a_process_failed_for_good():

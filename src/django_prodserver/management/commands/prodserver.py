@@ -60,6 +60,12 @@ class Command(BaseCommand):
             help="Exit 0 if the running process NAME answers as a healthy one does (a web "
             "process: its HEALTH check over HTTP; a worker: its framework's liveness), else 1.",
         )
+        parser.add_argument(
+            "--reload",
+            action="store_true",
+            help="Ask the runners of this project running now (started from another shell) "
+            "to replace every process in turn, new code included, as SIGHUP to them does.",
+        )
         add_export_arguments(parser)
 
     def run_from_argv(self, argv: list[str]) -> None:
