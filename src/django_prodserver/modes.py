@@ -90,6 +90,12 @@ def start(invocation: Invocation, configuration: Configuration, command: BaseCom
         apply_process_environment(chosen.processes[0])
     planned = plan_chosen(chosen)
     refuse_typed_options(chosen, planned)
+    if not chosen.together:
+        from django_prodserver.socket_handover import serve_inherited_sockets
+
+        planned[0], handover = serve_inherited_sockets(planned[0])
+        if handover:
+            command.stderr.write(handover)
     for process in planned:
         # Run together, the release steps run first whatever the command's kind.
         if process.backend is not None and not (chosen.together and is_release(process)):
