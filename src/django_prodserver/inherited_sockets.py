@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import socket
 import stat
+import sys
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 
@@ -65,6 +66,11 @@ class InheritedSockets:
         listed = ", ".join(item.describe() for item in self.sockets)
         return f"the socket(s) {self.source} passed ({listed})"
 
+    def passed(self) -> str:
+        """`systemd passed it listening sockets (fd 3: 127.0.0.1:8000) in LISTEN_FDS`."""
+        listed = ", ".join(item.describe() for item in self.sockets)
+        return f"{self.source} passed it listening sockets ({listed}) in {self.variable}"
+
 
 def take_inherited_sockets(
     environ: MutableMapping[str, str], pid: int | None = None
@@ -76,6 +82,8 @@ def take_inherited_sockets(
     """
     pid = os.getpid() if pid is None else pid
     values = {name: environ.pop(name) for name in VARIABLES if name in environ}
+    if SYSTEMD_FDS not in values:
+        values.update(kept_by_twisted(pid))
     systemd = from_systemd(values, pid)
     runner = from_runner(values)
     if systemd is not None and runner is not None:
@@ -85,6 +93,29 @@ def take_inherited_sockets(
             f"of them. Start it from a systemd .socket unit or from the runner, not both."
         )
     return systemd or runner
+
+
+def kept_by_twisted(pid: int) -> dict[str, str]:
+    """systemd's variables as Twisted read them, if it removed them from the environment.
+
+    Importing `twisted.internet.endpoints` reads LISTEN_FDS and LISTEN_PID and deletes them;
+    daphne's app, in INSTALLED_APPS, imports it while Django sets up, before any command
+    runs. Twisted keeps what it read: that is what systemd passed.
+    """
+    endpoints = sys.modules.get("twisted.internet.endpoints")
+    parser = getattr(endpoints, "_SystemdParser", None)
+    kept = getattr(parser, "_sddaemon", None)
+    try:
+        fds = list(kept.inheritedDescriptors()) if kept is not None else []
+        names = list(kept.inheritedNamedDescriptors()) if kept is not None else []
+    except Exception:  # another Twisted than the one read here: nothing kept
+        return {}
+    if not fds or fds != list(range(SYSTEMD_FIRST_FD, SYSTEMD_FIRST_FD + len(fds))):
+        return {}
+    kept_values = {SYSTEMD_FDS: str(len(fds)), SYSTEMD_PID: str(pid)}
+    if names:
+        kept_values[SYSTEMD_NAMES] = ":".join(names)
+    return kept_values
 
 
 def from_systemd(values: dict[str, str], pid: int) -> InheritedSockets | None:

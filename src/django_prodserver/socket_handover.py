@@ -25,32 +25,38 @@ from django_prodserver.inherited_sockets import (
 from django_prodserver.planning import PlannedProcess
 
 
-def serve_inherited_sockets(
-    process: PlannedProcess, environ: MutableMapping[str, str] | None = None
-) -> tuple[PlannedProcess, str | None]:
-    """`process` planned on the sockets it inherited, and the line that says so.
+def take_sockets(
+    process: str, environ: MutableMapping[str, str] | None = None
+) -> InheritedSockets | None:
+    """The sockets this process inherited, their variables removed from `environ`.
 
-    Unchanged, with no line, when it inherited none or is no web process (a worker leaves
-    the variables alone). The variables are removed from `environ` (this process's
-    environment, which the server and its workers get).
+    Taken before the process is planned: planning imports the server, and Twisted (daphne)
+    removes systemd's variables as it is imported.
     """
-    backend = process.backend
-    if backend is None or process.plan is None or backend.kind != "web":
-        return process, None
-    environ = os.environ if environ is None else environ
     try:
-        inherited = take_inherited_sockets(environ)
+        return take_inherited_sockets(os.environ if environ is None else environ)
     except InheritedSocketError as error:
-        raise ProdserverError(f"Process '{process.name}': {error}") from None
-    if inherited is None:
-        return process, None
+        raise ProdserverError(f"Process '{process}': {error}") from None
+
+
+def serve_inherited_sockets(
+    process: PlannedProcess, inherited: InheritedSockets
+) -> tuple[PlannedProcess, str]:
+    """`process` planned on the sockets it inherited, and the line that says so."""
+    backend, plan = process.ready()
+    if backend.kind != "web":
+        raise ProdserverError(
+            f"Process '{process.name}': {inherited.passed()}, but it is a {backend.kind} "
+            f"process, which serves no HTTP. Pass listening sockets to web processes only"
+            f"{unit_fix(inherited)}."
+        )
     if not backend.takes_sockets:
         raise ProdserverError(refusal(process, inherited))
-    configured = backend.listen_address(process.plan)
-    plan, replaced = backend.serve_on_sockets(process.plan, inherited.fds)
+    configured = backend.listen_address(plan)
+    on_sockets, replaced = backend.serve_on_sockets(plan, inherited.fds)
     instead = ", ".join(replaced) if replaced else f"the default address {address(configured)}"
     line = f"{process.name}: serving on {inherited.describe()} instead of {instead}"
-    return replace(process, plan=plan), line
+    return replace(process, plan=on_sockets), line
 
 
 def refusal(process: PlannedProcess, inherited: InheritedSockets) -> str:
@@ -58,12 +64,17 @@ def refusal(process: PlannedProcess, inherited: InheritedSockets) -> str:
     backend = process.backend
     what = "a development server" if backend.development_server else backend.server
     return (
-        f"Process '{process.name}': {inherited.describe()} (in {inherited.variable}), but "
-        f"{what} cannot serve on them: {backend.sockets_refusal}. Nothing else would answer "
-        f"the connections made to them: stop passing sockets to this process"
-        f"{' (remove its .socket unit)' if inherited.source == 'systemd' else ''}, or give "
-        f"it a server that takes them (gunicorn, uvicorn, hypercorn, daphne, waitress)."
+        f"Process '{process.name}': {inherited.passed()}, but {what} cannot serve on an "
+        f"inherited socket: {backend.sockets_refusal}. Nothing would answer the connections "
+        f"made to it: stop passing sockets to this process{unit_fix(inherited)}, or serve it "
+        f"with a server that takes them (gunicorn, uvicorn, hypercorn, daphne, waitress)."
     )
+
+
+def unit_fix(inherited: InheritedSockets) -> str:
+    if inherited.source != "systemd":
+        return ""
+    return " (remove the .socket unit that starts its service; export without --socket-activation)"
 
 
 def address(configured: Address | None) -> str:

@@ -19,6 +19,7 @@ are all given the whole list, as uvicorn does for gunicorn's workers.
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 import sys
@@ -40,8 +41,10 @@ def inherited_sockets(text: str) -> list[socket.socket]:
 
 def serve_on(sockets: list[socket.socket]) -> None:
     """Make uvicorn's one server, its workers and its reloader serve on `sockets`."""
-    import uvicorn.main
     from uvicorn.server import Server
+
+    # The module, not the `uvicorn.main` attribute (uvicorn's package names its command so).
+    command_module = importlib.import_module("uvicorn.main")
 
     run = Server.run
 
@@ -50,8 +53,8 @@ def serve_on(sockets: list[socket.socket]) -> None:
 
     Server.run = run_on_sockets  # type: ignore[method-assign,assignment]
     for name in ("Multiprocess", "ChangeReload"):
-        supervisor = getattr(uvicorn.main, name)
-        setattr(uvicorn.main, name, with_sockets(supervisor, sockets))
+        supervisor = getattr(command_module, name)
+        setattr(command_module, name, with_sockets(supervisor, sockets))
 
 
 def with_sockets(supervisor: Any, sockets: list[socket.socket]) -> Any:
