@@ -23,6 +23,7 @@ from django_prodserver.listing import broken_rows, format_table, process_table
 from django_prodserver.planning import PlannedProcess, plan_chosen, plan_process
 from django_prodserver.processes import Configuration, concerns
 from django_prodserver.release import is_release, run_release_steps
+from django_prodserver.socket_handover import serve_inherited_sockets, take_sockets
 
 Mode = Callable[[Invocation, Configuration, BaseCommand], None]
 
@@ -86,10 +87,15 @@ def start(invocation: Invocation, configuration: Configuration, command: BaseCom
     check_broken_definitions(invocation, configuration, command)
     chosen = choose(configuration, invocation)
     say_which_one(invocation, configuration, chosen, command)
+    # Taken before anything imports a server: Twisted removes systemd's variables.
+    inherited = None if chosen.together else take_sockets(chosen.names[0])
     if not chosen.together and not invocation.dry_run:
         apply_process_environment(chosen.processes[0])
     planned = plan_chosen(chosen)
     refuse_typed_options(chosen, planned)
+    if inherited is not None and planned[0].error is None:
+        planned[0], handover = serve_inherited_sockets(planned[0], inherited)
+        command.stderr.write(handover)
     for process in planned:
         # Run together, the release steps run first whatever the command's kind.
         if process.backend is not None and not (chosen.together and is_release(process)):

@@ -43,6 +43,9 @@ class Plan:
     positionals: tuple[str, ...] = ()
     # Said after the line when `argv` is not a command a shell could run as it is.
     note: str | None = None
+    # The inherited listening sockets (fd numbers) the server serves on instead of its
+    # configured address (inherited_sockets.py); empty: it binds its own.
+    inherited_fds: tuple[int, ...] = ()
 
     def command_line(self) -> str:
         """The shell-quoted line, secrets masked."""
@@ -150,6 +153,13 @@ class Backend:
     single_instance: ClassVar[bool] = False
     # A development server with a reloader of its own: `manage.py devserver` runs it as it is.
     development_server: ClassVar[bool] = False
+    # Whether a web server of this backend can serve on listening sockets it inherits
+    # (systemd's socket activation, the runner's): `serve_on_sockets` then says how.
+    takes_sockets: ClassVar[bool] = False
+    # Why it cannot, when it cannot, and what to do instead: said when it is given sockets.
+    sockets_refusal: ClassVar[str] = (
+        "it has no way to serve on a socket it inherits; let it bind its configured address"
+    )
     # Where this backend came from, when the BACKEND path alone does not say it (`--list`
     # shows it): the worker a TASKS backend needs, a package's entry point.
     origin: str | None = None
@@ -188,6 +198,14 @@ class Backend:
 
     def run(self, plan: Plan) -> int | None:
         exec_plan(plan)
+
+    def serve_on_sockets(self, plan: Plan, fds: Sequence[int]) -> tuple[Plan, list[str]]:
+        """`plan` serving on the inherited listening sockets `fds` instead of its address.
+
+        Returns the new plan and what it no longer does ("bind=0.0.0.0:8000"). Only called
+        when `takes_sockets` is True.
+        """
+        raise NotImplementedError
 
     def graceful_timeout(self, plan: Plan) -> float | None:
         """Seconds the server may take to finish its work once asked to stop; None: unknown.

@@ -24,6 +24,8 @@ from django_prodserver.errors import ApplicationError, OptionError, ProdserverEr
 from django_prodserver.options import OptionTable
 from django_prodserver.options.from_argparse import argparse_option_table
 
+# Runs `daphne ARGS` with an `fd:` endpoint that adopts unix and IPv6 sockets too.
+RUNTIME_MODULE = "django_prodserver.serving.daphne"
 # daphne's runserver command, as --dry-run names it when it runs inside `prodserver`.
 RUNSERVER_COMMAND = "daphne.management.commands.runserver.Command"
 # daphne's `run()` maps --verbosity through a dict of these levels; another is a KeyError.
@@ -54,6 +56,14 @@ class DaphneServer(ServerBackend):
 
     def option_table(self) -> OptionTable:
         return option_table()
+
+    def socket_options(self, fds: Sequence[int]) -> Mapping[str, object]:
+        return {"endpoint": [f"fd:fileno={fd}" for fd in fds]}
+
+    def serve_on_sockets(self, plan: Plan, fds: Sequence[int]) -> tuple[Plan, list[str]]:
+        on_sockets, replaced = super().serve_on_sockets(plan, fds)
+        note = f"run by {RUNTIME_MODULE}, whose fd: endpoint adopts unix and IPv6 sockets too"
+        return replace(on_sockets, module=RUNTIME_MODULE, note=note), replaced
 
     def listen_address(self, plan: Plan) -> Address | None:
         from daphne.cli import DEFAULT_HOST, DEFAULT_PORT

@@ -106,6 +106,13 @@ class GranianServer(ServerBackend):
     address_options = ("host", "port", "uds")
     port_defaults = {"host": "0.0.0.0", "port": "{port}"}  # noqa: RUF012 - read only
     workers_option = "workers"
+    # granian builds its listening socket in Rust from an address (on Linux each worker binds
+    # its own, with SO_REUSEPORT, for TCP); none of its options takes a socket.
+    takes_sockets = False
+    sockets_refusal = (
+        "granian binds its own socket from its host and port (on Linux each worker binds "
+        "one, with SO_REUSEPORT), and none of its options takes an inherited one"
+    )
     # granian's interfaces that serve this backend's application.
     interfaces: ClassVar[tuple[str, ...]] = ()
 

@@ -95,9 +95,14 @@ class GunicornServer(ServerBackend):
     address_options = ("bind",)
     port_defaults = {"bind": "0.0.0.0:{port}"}  # noqa: RUF012 - read only
     workers_option = "workers"
+    # With reuse_port, gunicorn's workers each bind the configured address themselves.
+    replaced_by_sockets = ("reuse_port",)
 
     def option_table(self) -> OptionTable:
         return option_table()
+
+    def socket_options(self, fds: Sequence[int]) -> Mapping[str, object]:
+        return {"bind": [f"fd://{fd}" for fd in fds]}
 
     def application(self, options: Sequence[OptionValue]) -> str:
         if serves_asgi(options):

@@ -145,9 +145,14 @@ class HypercornServer(ServerBackend):
     address_options = ("bind",)
     port_defaults = {"bind": "0.0.0.0:{port}"}  # noqa: RUF012 - read only
     workers_option = "workers"
+    # The other places hypercorn listens: inherited sockets are the only ones.
+    replaced_by_sockets = ("insecure_bind", "quic_bind")
 
     def option_table(self) -> OptionTable:
         return option_table()
+
+    def socket_options(self, fds: Sequence[int]) -> Mapping[str, object]:
+        return {"bind": [f"fd://{fd}" for fd in fds]}
 
     def graceful_timeout(self, plan: Plan) -> float | None:
         from hypercorn.config import Config

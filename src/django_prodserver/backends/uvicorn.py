@@ -22,6 +22,8 @@ from django_prodserver.suggestions import did_you_mean
 
 # Runs `uvicorn ARGS` with TCP_NODELAY on the sockets uvicorn binds itself (serving/uvicorn.py).
 RUNTIME_MODULE = "django_prodserver.serving.uvicorn"
+# Every inherited socket, for that module: uvicorn's `--fd` takes one.
+SERVE_FDS = "DJANGO_PRODSERVER_UVICORN_FDS"  # serving.uvicorn's name for it
 
 # The options that name an implementation, and uvicorn's own table of their names
 # (uvicorn.config: LOOP_SETUPS became LOOP_FACTORIES in 0.36).
@@ -73,6 +75,19 @@ class UvicornServer(ServerBackend):
         # The dry-run line stays `uvicorn ...`; this process runs it through a module of
         # ours, which sets what uvicorn's `--workers` mode leaves unset.
         return replace(plan, module=RUNTIME_MODULE)
+
+    def socket_options(self, fds: Sequence[int]) -> Mapping[str, object]:
+        return {"fd": fds[0]}
+
+    def serve_on_sockets(self, plan: Plan, fds: Sequence[int]) -> tuple[Plan, list[str]]:
+        on_sockets, replaced = super().serve_on_sockets(plan, fds)
+        listed = ",".join(map(str, fds))
+        note = (
+            f"{RUNTIME_MODULE} serves every fd of {SERVE_FDS}, with --workers too; "
+            f"uvicorn's --fd takes one"
+        )
+        env = {**on_sockets.env, SERVE_FDS: listed}
+        return replace(on_sockets, env=env, note=note if len(fds) > 1 else None), replaced
 
     def graceful_timeout(self, plan: Plan) -> float | None:
         given = plan.value("timeout_graceful_shutdown")

@@ -8,6 +8,7 @@ graceful stop of its own. `serving.waitress` serves the same argv here instead.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from django_prodserver.backends.base import Address, Plan, planned_address
 from django_prodserver.backends.web_server import ServerBackend
@@ -42,6 +43,8 @@ class WaitressServer(ServerBackend):
     port_defaults = {"listen": "0.0.0.0:{port}"}  # noqa: RUF012 - read only
     # One process, `threads` threads: $WEB_CONCURRENCY counts processes, so it does not apply.
     workers_option = None
+    # The unix socket's mode is set by whoever binds it, systemd (SocketMode=) or the runner.
+    replaced_by_sockets = ("unix_socket_perms",)
 
     def option_table(self) -> OptionTable:
         return option_table()
@@ -67,6 +70,15 @@ class WaitressServer(ServerBackend):
 
     def validate(self, argv: Sequence[str]) -> None:
         read_command_line(argv, self.name)
+
+    def socket_options(self, fds: Sequence[int]) -> Mapping[str, object]:
+        return {}  # waitress-serve has no option for sockets; serve() gives them to waitress
+
+    def serve_on_sockets(self, plan: Plan, fds: Sequence[int]) -> tuple[Plan, list[str]]:
+        on_sockets, replaced = super().serve_on_sockets(plan, fds)
+        listed = ", ".join(map(str, fds))
+        note = f"served in this process on the inherited fd {listed} (waitress's `sockets`)"
+        return replace(on_sockets, note=note), replaced
 
     def run(self, plan: Plan) -> int | None:
         from django_prodserver.serving.waitress import serve

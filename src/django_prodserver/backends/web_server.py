@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import ClassVar
 
 from django_prodserver.applications import asgi_application, wsgi_application
@@ -32,6 +33,10 @@ class ServerBackend(Backend):
     port_defaults: ClassVar[Mapping[str, str]] = {}
     # The option that sets the number of worker processes, taken from $WEB_CONCURRENCY.
     workers_option: ClassVar[str | None] = None
+    takes_sockets = True
+    # Options that inherited sockets replace besides `address_options` (another place to
+    # listen, a way of binding that would ignore the inherited sockets).
+    replaced_by_sockets: ClassVar[tuple[str, ...]] = ()
 
     def option_table(self) -> OptionTable:
         raise NotImplementedError
@@ -62,6 +67,28 @@ class ServerBackend(Backend):
         argv = (self.server, *render(options), *application)
         self.validate(argv[1:])
         return Plan(self.name, argv, dict(env or {}), module=self.module, options=tuple(options))
+
+    def socket_options(self, fds: Sequence[int]) -> Mapping[str, object]:
+        """The server's own options that make it serve on the inherited sockets `fds`."""
+        raise NotImplementedError
+
+    def serve_on_sockets(self, plan: Plan, fds: Sequence[int]) -> tuple[Plan, list[str]]:
+        table = self.option_table()
+        names = (*self.address_options, *self.replaced_by_sockets)
+        replaced = {table.find(name, self.name)[0].key for name in names}
+        kept = [item for item in plan.options if item.option.key not in replaced]
+        dropped = [
+            f"{item.option.key}={','.join(item.values)}" if item.values else item.option.key
+            for item in plan.options
+            if item.option.key in replaced
+        ]
+        options = [*kept, *table.from_mapping(self.socket_options(fds), self.name)]
+        # The plan's line is the server, its options, then the application (plan() above).
+        application = plan.argv[1 + len(render(plan.options)) :]
+        argv = (plan.argv[0], *render(options), *application)
+        self.validate(argv[1:])
+        new_plan = replace(plan, argv=argv, options=tuple(options), inherited_fds=tuple(fds))
+        return new_plan, dropped
 
     def environment_defaults(
         self, table: OptionTable, options: Sequence[OptionValue]

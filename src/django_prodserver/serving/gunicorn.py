@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 from django.db import connections
 from django.urls import get_resolver
 from gunicorn.app.wsgiapp import WSGIApplication
+from gunicorn.arbiter import Arbiter
 
 from django_prodserver.applications import check_attribute
 from django_prodserver.backends.base import Plan, exec_plan
@@ -30,9 +31,21 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 
 
 class DjangoGunicornApplication(WSGIApplication):  # type: ignore[misc]
-    def __init__(self, argv: Sequence[str]) -> None:
+    def __init__(self, argv: Sequence[str], inherited_sockets: bool = False) -> None:
         self.argv = list(argv)
+        self.inherited_sockets = inherited_sockets
         super().__init__("%(prog)s [OPTIONS] [APP_MODULE]", prog="gunicorn")
+
+    def run(self) -> None:
+        if not self.inherited_sockets:
+            super().run()
+            return
+        try:
+            InheritedSocketsArbiter(self).run()
+        except RuntimeError as error:  # as gunicorn's own run() reports it
+            print(f"\nError: {error}\n", file=sys.stderr)
+            sys.stderr.flush()
+            sys.exit(1)
 
     def load_config(self) -> None:
         # gunicorn reads its command line from sys.argv. Lending it the planned argv makes
@@ -46,6 +59,20 @@ class DjangoGunicornApplication(WSGIApplication):  # type: ignore[misc]
         finally:
             sys.argv = saved
         self.cfg.set("post_fork", keep_early_stop_signals(self.cfg.post_fork))
+
+
+class InheritedSocketsArbiter(Arbiter):  # type: ignore[misc]
+    """gunicorn's arbiter, leaving the file of an inherited unix socket in place when it stops.
+
+    Given `fd://N`, gunicorn unlinks a unix socket's path as it stops unless systemd passed
+    the socket through LISTEN_FDS, which prodserver has already read and removed. The
+    socket belongs to systemd or the runner, which passes it to the next server: its path
+    must stay.
+    """
+
+    def stop(self, graceful: bool = True) -> None:
+        self.systemd = True  # gunicorn's own reason not to unlink the socket's file
+        super().stop(graceful)
 
 
 def keep_early_stop_signals(post_fork: Callable[..., Any]) -> Callable[..., Any]:
@@ -71,7 +98,7 @@ def leave_before_booting(signum: int, frame: FrameType | None) -> None:
 
 
 def serve(plan: Plan, warmup: WarmUp | None = None) -> int | None:
-    application = DjangoGunicornApplication(plan.argv[1:])
+    application = DjangoGunicornApplication(plan.argv[1:], bool(plan.inherited_fds))
     cfg = application.cfg
     if cfg.reload or cfg.raw_env:
         # Both need workers that import Django afresh: the reloader to pick up changed

@@ -22,6 +22,7 @@ import logging
 import os
 import pkgutil
 import signal
+import socket
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -87,6 +88,10 @@ def stop_signals_caught(stop: StopRequest) -> Iterator[None]:
 
 def serve(plan: Plan, graceful_timeout: float, warmup: WarmUp | None = None) -> int | None:
     command = read_command_line(plan.argv[1:], plan.process)
+    if plan.inherited_fds:
+        # Sockets systemd or the runner bound: waitress accepts on each, binds nothing.
+        sockets = [socket.socket(fileno=fd) for fd in plan.inherited_fds]
+        command.adjustments["sockets"] = sockets
     stop = StopRequest()
     # Caught from the start: a SIGTERM while the application loads stops it cleanly.
     with stop_signals_caught(stop):

@@ -25,6 +25,9 @@ class RunserverBackend(ManagementCommandBackend):
     kind = "web"
     command = "runserver"
     development_server = True
+    sockets_refusal = (
+        "a development server binds its own address (and its reloader restarts it there)"
+    )
 
     def configured_options(self, table: OptionTable) -> tuple[list[OptionValue], list[str]]:
         if isinstance(self.spec.args, Mapping):

@@ -72,6 +72,9 @@ class WerkzeugRunserver(Backend):
     kind = "web"
     server = SERVER
     development_server = True
+    sockets_refusal = (
+        "a development server binds its own address (and its reloader restarts it there)"
+    )
 
     def plan(self, overrides: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Plan:
         require("werkzeug", "werkzeug", self.name, what="Werkzeug")
