@@ -109,6 +109,8 @@ class GranianServer(ServerBackend):
     # granian builds its listening socket in Rust from an address (on Linux each worker binds
     # its own, with SO_REUSEPORT, for TCP); none of its options takes a socket.
     takes_sockets = False
+    # Two granians bind one port side by side (SO_REUSEPORT): a reload starts the new first.
+    reuses_port = True
     sockets_refusal = (
         "granian binds its own socket from its host and port (on Linux each worker binds "
         "one, with SO_REUSEPORT), and none of its options takes an inherited one"

@@ -84,7 +84,7 @@ def holding_of(backend: Backend, plan: Plan) -> Holding:
         "status": health.status,
         "host": health.host or default_host_header(address),
     }
-    if getattr(backend, "takes_sockets", False):
+    if backend.takes_sockets:
         listener = bind(backend.name, address, plan)
         return Holding(REPLACE, (listener.detach(),), shown(address), probe)
     if getattr(backend, "reuses_port", False) and address.path is None:

@@ -18,8 +18,10 @@ import socket
 import stat
 from collections.abc import Sequence
 
+from django_prodserver.inherited_sockets import RUNNER_FDS
+
 # The variable that tells a child the descriptors to serve on, comma-separated.
-LISTEN_FDS = "DJANGO_PRODSERVER_LISTEN_FDS"
+LISTEN_FDS = RUNNER_FDS
 # When the server's own options set none: the backlog gunicorn, uvicorn and daphne use.
 DEFAULT_BACKLOG = 2048
 LOOPBACK = "127.0.0.1"
