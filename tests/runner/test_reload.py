@@ -9,7 +9,6 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -100,6 +99,7 @@ def start(
 ) -> tuple[Project, Running]:
     project = make_project(processes, SETTINGS)
     write_views(project, "one")
+    assert project.manage("migrate", "-v", "0").returncode == 0  # the tasks worker's tables
     running = project.start("prodserver", *names, env={"PYTHONDONTWRITEBYTECODE": "1"})
     started.append(running)
     return project, running
@@ -162,3 +162,155 @@ def test_a_reload_under_load_serves_the_new_code_and_drops_nothing(
     code, _ = running.stop()
     assert code == 0, running.output
     assert running.wait_for_no_process_left() == []
+
+
+def test_a_new_child_that_fails_its_health_check_leaves_the_old_one_serving(
+    make_project: Callable[..., Project], started: list[Running]
+) -> None:
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    project, running = start(
+        make_project, started, {"web": web("gunicorn", port), "tasks": {"BACKEND": TASKS}}, "--all"
+    )
+    running.wait_until_serving(address)
+    [old] = started_pids(running, "web")
+
+    def broken_reload() -> None:
+        write_views(project, "two", healthy=False)
+        running.popen.send_signal(signal.SIGHUP)
+        reload_and_wait(running)
+
+    result = under_load(address, broken_reload)
+    assert re.search(
+        rf"Reload of web failed: GET http://127.0.0.1:\d+/healthz answered 503, not the 200 "
+        rf"of HEALTH\. The new child is stopped; the old one \(pid {old}\) keeps serving\. "
+        rf"The reload stops here: tasks keep running as they were\.",
+        running.output,
+    ), running.output
+    wait_for(lambda: "(pid" in running.output.split("Reload of web failed")[1], 30, "end", running)
+    wait_for(lambda: "replaced) " in running.output, 30, "new child's end", running)
+    assert [get(address)[1] for _ in range(5)] == ["one"] * 5
+    assert result.refused == 0, (result.summary(), result.errors)
+    assert result.failed == 0, (result.summary(), result.errors)
+    # The worker was not reloaded: it started once.
+    assert len(started_pids(running, "tasks")) == 1
+    code, _ = running.stop()
+    assert code == 0, running.output
+
+
+def test_signals_sent_together_make_one_reload_and_prodserver_reload_finds_the_runner(
+    make_project: Callable[..., Project], started: list[Running]
+) -> None:
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    project, running = start(
+        make_project, started, {"web": web("gunicorn", port), "tasks": {"BACKEND": TASKS}}, "--all"
+    )
+    running.wait_until_serving(address)
+    for _ in range(3):
+        running.popen.send_signal(signal.SIGHUP)
+    reload_and_wait(running)
+    time.sleep(1.0)
+    assert running.output.count("SIGHUP received: reloading every process in turn.") == 1
+    assert "one more reload" not in running.output
+    assert finished_reloads(running) == 1
+    assert len(started_pids(running, "web")) == 2
+
+    write_views(project, "three")
+    asked = project.manage("prodserver", "--reload")
+    assert asked.returncode == 0, asked.stderr
+    assert f"Asked the runner (pid {running.popen.pid}) of tasks, web to reload" in asked.stdout
+    reload_and_wait(running, 2)
+    assert get(address)[1] == "three"
+    assert len(started_pids(running, "web")) == 3
+
+    code, _ = running.stop()
+    assert code == 0, running.output
+    refused = project.manage("prodserver", "--reload")
+    assert refused.returncode != 0
+    assert "No prodserver runner of this project" in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_a_formation_serves_with_two_children_on_one_port(
+    make_project: Callable[..., Project], started: list[Running]
+) -> None:
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    processes = {"web": web("waitress", port), "tasks": {"BACKEND": TASKS}}
+    project = make_project(processes, SETTINGS)
+    write_views(project, "one")
+    assert project.manage("migrate", "-v", "0").returncode == 0
+    dry = project.manage("prodserver", "web=2", "tasks", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert [line.split(":")[0] for line in dry.stdout.splitlines()] == ["web.1", "web.2", "tasks"]
+    running = project.start("prodserver", "web=2", "tasks=2")
+    started.append(running)
+    running.wait_until_serving(address)
+    wait_for(lambda: len(started_pids(running, "web.2")) == 1, 30, "web.2", running)
+    web_pids = started_pids(running, "web.1") + started_pids(running, "web.2")
+    assert len(started_pids(running, "tasks.1") + started_pids(running, "tasks.2")) == 2
+    for name in ("web.1", "web.2"):
+        line = rf"^\d\d:\d\d:\d\d {re.escape(name)} +\| web: serving on the socket\(s\) the runner"
+        assert re.search(line, running.output, re.MULTILINE), running.output
+
+    def holders() -> set[int]:
+        """The children (web.1, web.2) that hold the one listening socket on the port."""
+        found = set()
+        for pid in web_pids:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with suppress(OSError):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:"):
+                        found.add(pid)
+        return found
+
+    assert holders() == set(web_pids)
+    result = under_load(address, lambda: time.sleep(1.0))
+    assert result.ok > 0, result.summary()
+    assert result.failed == 0, (result.summary(), result.errors)
+    assert result.refused == 0, (result.summary(), result.errors)
+
+    running.popen.send_signal(signal.SIGHUP)
+    reload_and_wait(running)
+    assert "Reload done: 4 processes replaced" in running.output, running.output
+    reloads = re.findall(r"Reloading (\S+?):", running.output)
+    assert reloads == ["web.1", "web.2", "tasks.1", "tasks.2"], reloads
+    code, _ = running.stop()
+    assert code == 0, running.output
+
+
+@pytest.mark.parametrize("typed", ["web=0", "web=x", "web=65", "=2"])
+def test_a_formation_with_a_wrong_count_is_refused(
+    make_project: Callable[..., Project], typed: str
+) -> None:
+    project = make_project({"web": web("waitress", free_port())})
+    done = project.manage("prodserver", typed, "--dry-run")
+    assert done.returncode != 0
+    assert "a formation is NAME=N, N a whole number of copies from 1 to 64" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_killed_web_child_leaves_its_port_open(
+    make_project: Callable[..., Project], started: list[Running]
+) -> None:
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    _, running = start(
+        make_project, started, {"web": web("gunicorn", port), "tasks": {"BACKEND": TASKS}}, "--all"
+    )
+    running.wait_until_serving(address)
+    [first] = started_pids(running, "web")
+
+    def kill() -> None:
+        os.kill(first, signal.SIGKILL)
+        # Made while no child runs: it waits in the runner's socket's backlog.
+        status, _ = get(address, timeout=30)
+        assert status == 200
+        assert len(started_pids(running, "web")) == 2, running.output
+
+    result = under_load(address, kill)
+    print(f"kill -9: {result.summary()}")
+    assert result.refused == 0, (result.summary(), result.errors)
+    assert "web was killed by SIGKILL" in running.output
+    code, _ = running.stop()
+    assert code == 0, running.output
