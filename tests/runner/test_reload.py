@@ -6,9 +6,12 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
+import stat
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -325,3 +328,42 @@ def test_a_killed_web_child_leaves_its_port_open(
     assert "web was killed by SIGKILL" in running.output
     code, _ = running.stop()
     assert code == 0, running.output
+
+
+def test_a_unix_socket_is_held_a_stale_one_removed_and_a_stop_during_a_reload_stops_all(
+    make_project: Callable[..., Project], started: list[Running], tmp_path: Path
+) -> None:
+    path = tmp_path / "web.sock"
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(str(path))
+    stale.close()  # the file stays, nobody listens: what a killed server leaves
+    definition = web("uvicorn", 0)
+    definition["ARGS"] = {"uds": str(path)}
+    _, running = start(
+        make_project, started, {"web": definition, "tasks": {"BACKEND": TASKS}}, "--all"
+    )
+    running.wait_until_serving(f"unix:{path}")
+    assert stat.S_ISSOCK(path.stat().st_mode)
+    running.popen.send_signal(signal.SIGHUP)
+    wait_for(lambda: "Reloading web: new child" in running.output, 30, "reload", running)
+    code, _ = running.stop()
+    assert code == 0, running.output
+    assert running.wait_for_no_process_left() == []
+    assert "Reload done" not in running.output
+
+
+def test_an_address_the_runner_cannot_listen_on_is_a_clear_error(
+    make_project: Callable[..., Project], started: list[Running]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        project = make_project({"web": web("gunicorn", port), "tasks": {"BACKEND": TASKS}})
+        done = project.manage("prodserver", "--all")
+    assert done.returncode != 0
+    assert (
+        f"Process 'web': the runner cannot listen on 127.0.0.1:{port} (Address already in "
+        f"use). Stop what holds it, or give 'web' another address in ARGS." in done.stderr
+    ), done.stderr
+    assert "Traceback" not in done.stderr

@@ -17,7 +17,6 @@ Only the standard library: the supervisor imports this.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import signal
@@ -29,6 +28,8 @@ SUPERVISOR_MODULE = "django_prodserver.runner.supervise"
 
 def record_folder(project: str, settings: str, uid: int | None = None) -> str:
     """The folder of this project's runner records."""
+    import hashlib  # here: the supervisor, which imports this module, needs none of it
+
     uid = os.getuid() if uid is None else uid
     base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
     key = hashlib.sha256(f"{project}\0{settings}".encode()).hexdigest()[:16]
