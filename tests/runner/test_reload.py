@@ -345,7 +345,7 @@ def test_a_unix_socket_is_held_a_stale_one_removed_and_a_stop_during_a_reload_st
     running.wait_until_serving(f"unix:{path}")
     assert stat.S_ISSOCK(path.stat().st_mode)
     running.popen.send_signal(signal.SIGHUP)
-    wait_for(lambda: "Reloading web: new child" in running.output, 30, "reload", running)
+    wait_for(lambda: "Reloading web: a new child" in running.output, 30, "reload", running)
     code, _ = running.stop()
     assert code == 0, running.output
     assert running.wait_for_no_process_left() == []
@@ -366,4 +366,21 @@ def test_an_address_the_runner_cannot_listen_on_is_a_clear_error(
         f"Process 'web': the runner cannot listen on 127.0.0.1:{port} (Address already in "
         f"use). Stop what holds it, or give 'web' another address in ARGS." in done.stderr
     ), done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_copies_of_a_release_step_are_refused(make_project: Callable[..., Project]) -> None:
+    port = free_port()
+    project = make_project(
+        {
+            "web": web("gunicorn", port),
+            "migrate": {
+                "BACKEND": "django_prodserver.backends.release.ReleaseCommand",
+                "ARGS": ["migrate", "--noinput"],
+            },
+        }
+    )
+    done = project.manage("prodserver", "web", "migrate=2", "--dry-run")
+    assert done.returncode != 0
+    assert "migrate=2: 'migrate' is a release step, which runs once" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr

@@ -172,23 +172,24 @@ class Reloader:
                 self._fail(step, f"the runner could not bind a loopback port to check it ({error})")
                 return
             new.extra_fds = (step.private.fileno(),)
+        if step.private is not None:
+            port = step.private.getsockname()[1]
+            self.runner.say(
+                f"Reloading {old.name}: a new child on {old.where}, its HEALTH check sent "
+                f"to {LOOPBACK}:{port}; once it passes, the old one (pid {old.pid}) stops."
+            )
+        else:
+            self.runner.say(
+                f"Reloading {old.name}: a new child beside the old one (pid {old.pid}), "
+                f"checked once it listens on {old.where}; once it passes, the old one stops."
+            )
         self.runner.children.insert(self.runner.children.index(old) + 1, new)
         if not self.runner.start_child(new):
             self._fail(step, "the new child could not start")
             return
         if step.private is not None:
-            port = step.private.getsockname()[1]
-            self.runner.say(
-                f"Reloading {old.name}: new child (pid {new.pid}) on {old.where}; its "
-                f"HEALTH check goes to {LOOPBACK}:{port} before the old one (pid "
-                f"{old.pid}) stops."
-            )
             self._try(step)
         else:
-            self.runner.say(
-                f"Reloading {old.name}: new child (pid {new.pid}) beside the old one (pid "
-                f"{old.pid}); it is checked once it listens on {old.where}."
-            )
             step.next_try = step.began
 
     def _progress(self, step: Step) -> None:

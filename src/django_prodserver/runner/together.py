@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import NoReturn
 
-from django_prodserver.backends.base import Backend, Plan
+from django_prodserver.backends.base import Address, Backend, Plan
 from django_prodserver.choosing import Chosen
 from django_prodserver.environment import APPLIED
 from django_prodserver.errors import ProdserverError
@@ -46,6 +46,7 @@ def run_together(chosen: Chosen, planned: Sequence[PlannedProcess]) -> NoReturn:
     """
     refuse_to_nest(chosen)
     ready = check_together(planned)
+    check_formation(ready, chosen.copies)
     status = run_release_steps(release_steps(planned))
     if status:
         sys.exit(status)
@@ -102,6 +103,38 @@ def become_runner(
     become_supervisor(children, colour, record)
 
 
+def check_formation(ready: Sequence[tuple[Backend, Plan]], copies: Mapping[str, int]) -> None:
+    """Copies of a process must be able to run side by side: a web process's copies share
+    the runner's socket (or bind with SO_REUSEPORT); a release step runs once."""
+    for name, count in copies.items():
+        if count == 1:
+            continue
+        [(backend, plan)] = [(backend, plan) for backend, plan in ready if backend.name == name]
+        if backend.kind == RELEASE_KIND:
+            raise FormationError(
+                f"{name}={count}: '{name}' is a release step, which runs once before the "
+                f"others start; give it without a count."
+            )
+        address = backend.listen_address(plan) if backend.kind == "web" else None
+        side_by_side = backend.takes_sockets or (
+            getattr(backend, "reuses_port", False) and address is not None and not address.path
+        )
+        if address is not None and not side_by_side:
+            raise FormationError(
+                f"{name}={count}: the copies of '{name}' would each bind {address_text(address)}, "
+                f"and {backend.server} cannot share the runner's socket: run one copy, or "
+                f"raise its own worker count in ARGS instead."
+            )
+
+
+class FormationError(ProdserverError):
+    pass
+
+
+def address_text(address: Address) -> str:
+    return f"unix:{address.path}" if address.path else f"{address.host}:{address.port}"
+
+
 def settings_module() -> str:
     from django.conf import settings
 
@@ -138,10 +171,12 @@ def dry_run_lines(
     The copies of a formation (`web=2`) are each a line: `web.1`, `web.2`.
     """
     copies = copies or {}
+    ready = check_together(planned)
+    check_formation(ready, copies)
     return [
         f"{backend.name}{copy}{' (release step)' if backend.kind == RELEASE_KIND else ''}: "
         f"{plan.command_line()}"
-        for backend, plan in check_together(planned)
+        for backend, plan in ready
         for copy in copy_suffixes(copies.get(backend.name, 1))
     ]
 
