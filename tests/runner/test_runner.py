@@ -135,8 +135,12 @@ def test_sigterm_lets_a_slow_request_finish_and_leaves_nothing_behind(
         # Called before the loop goes on: the late binding of `line` does not matter.
         wait_for(lambda: line in running.output, 10, line, running)  # noqa: B023
 
+    # A reload replaces both: each new gunicorn has its control socket where the old one had.
     running.popen.send_signal(signal.SIGHUP)
-    wait_for(lambda: running.output.count("Handling signal: hup") == 2, 10, "HUP", running)
+    wait_for(lambda: "Reload done: 2 processes" in running.output, 60, "reload", running)
+    wait_for(lambda: running.output.count("replaced) exited") == 2, 60, "old ones", running)
+    for name in ("web", "admin"):
+        assert (made.directory / f"prodserver-{name}" / "gunicorn.ctl").is_socket(), name
 
     thread, outcome = request_in_flight(f"127.0.0.1:{web}", seconds=2)
     code, _ = running.stop()

@@ -262,7 +262,7 @@ class Reloader:
         rest = [child.name for child in self.queue if reloadable(child)]
         self.queue = []
         new = step.new
-        if new is not None:
+        if new is not None and new in self.runner.children:
             new.extra_fds = ()
             self.runner.retire(new)
         old = step.old
@@ -282,7 +282,8 @@ class Reloader:
 
     def _finish(self) -> None:
         seconds = self.runner.clock() - self.began
-        self.runner.say(f"Reload done: {self.replaced} processes replaced in {seconds:.1f} s.")
+        count = f"{self.replaced} process{'' if self.replaced == 1 else 'es'}"
+        self.runner.say(f"Reload done: {count} replaced in {seconds:.1f} s.")
         self._after()
 
     def _after(self) -> None:

@@ -111,7 +111,16 @@ def main(argv: Sequence[str]) -> int:
     children, colour, folder = read_children(int(argv[1]))
     sys.stdout.flush()
     watchdog = Watchdog.start()
-    record = write_record(folder, sorted({c.spec.name for c in children})) if folder else ""
+    record = ""
+    if folder:
+        try:
+            record = write_record(folder, sorted({child.spec.name for child in children}))
+        except OSError as error:
+            print(
+                f"prodserver: cannot record this runner in {folder} ({error.strerror}): "
+                f"`prodserver --reload` will not find it; SIGHUP to pid {os.getpid()} reloads.",
+                flush=True,
+            )
     try:
         with nonblocking_output(sys.stdout.fileno()) as output:
             printer = Printer(output, [child.name for child in children], colour)

@@ -527,7 +527,7 @@ def test_a_hangup_during_a_reload_makes_one_more_after_it():
     runs = {"worker": [Run(stops_after=1.0)] * 3}
     replayed = replay([child("worker", restart="always")], runs, signals)
     assert starts(replayed, "worker") == pytest.approx([0.0, 2.2, 3.4])
-    assert replayed.printed.count("Reload done: 1 processes replaced in 1.0 s.") == 2
+    assert replayed.printed.count("Reload done: 1 process replaced in 1.0 s.") == 2
     assert any("one more reload follows this one" in line for line in replayed.printed)
 
 
@@ -623,3 +623,20 @@ def test_the_watchdog_is_told_of_each_start_and_of_each_group_gone():
         (1.5, "watch", "web", "SIGQUIT", 5),
         (pytest.approx(8.0), "forget", "web"),  # its group emptied at its stop timeout
     ]
+
+
+def test_a_stop_during_a_reload_starts_nothing_again():
+    signals = [(1.0, signal.SIGHUP), (2.0, signal.SIGTERM)]
+    children = [child("worker"), child("tasks")]
+    runs = {"worker": [Run(stops_after=3.0)], "tasks": [Run()]}
+    replayed = replay(children, runs, signals)
+    assert starts(replayed, "worker") == [0.0]
+    assert starts(replayed, "tasks") == [0.0]
+    # The worker was asked once (by the reload) and not again; tasks by the stop.
+    assert [entry for entry in replayed.log if entry[1] == "kill"] == [
+        (1.2, "kill", "worker", "SIGTERM"),
+        (2.0, "kill", "tasks", "SIGTERM"),
+    ]
+    assert replayed.ended_at == pytest.approx(4.2)
+    assert replayed.status == 0
+    assert not any("Reload done" in line for line in replayed.printed)
