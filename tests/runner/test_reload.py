@@ -384,3 +384,46 @@ def test_copies_of_a_release_step_are_refused(make_project: Callable[..., Projec
     assert done.returncode != 0
     assert "migrate=2: 'migrate' is a release step, which runs once" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+UNIX_ARGS = {
+    "gunicorn": lambda path: {"bind": f"unix:{path}", "workers": 1},
+    "uvicorn": lambda path: {"uds": path},
+    "hypercorn": lambda path: {"bind": f"unix:{path}"},
+    "daphne": lambda path: {"unix_socket": path},
+    "waitress": lambda path: {"unix_socket": path},
+}
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        *(server for server in UNIX_ARGS if server != "daphne"),
+        pytest.param(
+            "daphne",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="Twisted's unix Port, adopted from a descriptor, removes its path when "
+                "it stops (twisted/internet/unix.py Port.connectionLost): the old daphne "
+                "removes the file the new one serves on",
+            ),
+        ),
+    ],
+)
+def test_a_reload_on_a_unix_socket_leaves_the_socket_file_in_place(
+    make_project: Callable[..., Project], started: list[Running], tmp_path: Path, server: str
+) -> None:
+    path = tmp_path / "web.sock"
+    definition = web(server, 0)
+    definition["ARGS"] = UNIX_ARGS[server](str(path))
+    project, running = start(make_project, started, {"web": definition}, "--all")
+    running.wait_until_serving(f"unix:{path}")
+    write_views(project, "two")
+    running.popen.send_signal(signal.SIGHUP)
+    reload_and_wait(running)
+    wait_for(lambda: "replaced) " in running.output, 60, "the old child's end", running)
+    # The old server, as it stopped, did not remove the file the new one serves on.
+    assert path.is_socket(), running.output
+    assert get(f"unix:{path}")[1] == "two"
+    code, _ = running.stop()
+    assert code == 0, running.output

@@ -32,20 +32,26 @@ class ProbeAnswer:
 
 
 class HttpProbe:
-    """One GET of `path` to `host:port`, with `host_header` as its Host."""
+    """One GET of `path` to `host:port` (port 0: `host` is a unix socket's path), with
+    `host_header` as its Host."""
 
     def __init__(self, host: str, port: int, path: str, host_header: str) -> None:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        where: str | tuple[str, int] = host
+        if port == 0:
+            family, self.url = socket.AF_UNIX, f"http+unix://{host}{path}"
+        else:
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            where = (host, port)
+            self.url = f"http://{f'[{host}]' if ':' in host else host}:{port}{path}"
         self.socket = socket.socket(family, socket.SOCK_STREAM)
         self.socket.setblocking(False)
-        self.url = f"http://{f'[{host}]' if ':' in host else host}:{port}{path}"
         self.request = (
             f"GET {path} HTTP/1.0\r\nHost: {host_header}\r\nConnection: close\r\n"
             f"User-Agent: prodserver-reload\r\n\r\n"
         ).encode()
         self.received = b""
         self.answer: ProbeAnswer | None = None
-        code = self.socket.connect_ex((host, port))
+        code = self.socket.connect_ex(where)
         if code not in CONNECT_PENDING:
             self._end(None, f"no answer from {self.url} ({errno.errorcode.get(code, code)})")
 

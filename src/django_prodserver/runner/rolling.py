@@ -24,7 +24,6 @@ a reload makes one more after it, however many arrive. The loop never waits on a
 
 from __future__ import annotations
 
-import contextlib
 import math
 import socket
 from collections.abc import Callable
@@ -33,7 +32,7 @@ from typing import Protocol
 from django_prodserver.runner.child import Child
 from django_prodserver.runner.health_probe import HttpProbe
 from django_prodserver.runner.listening import group_listens
-from django_prodserver.runner.sockets import LOOPBACK, bind_private
+from django_prodserver.runner.sockets import bind_private, close_private, private_address
 
 # Signals this close together make one reload.
 SETTLE = 0.2
@@ -167,16 +166,16 @@ class Reloader:
         new = step.new = old.successor()
         if old.style == "replace":
             try:
-                step.private = bind_private()
+                step.private = bind_private(old.where.startswith("unix:"))
             except OSError as error:
                 self._fail(step, f"the runner could not bind a loopback port to check it ({error})")
                 return
             new.extra_fds = (step.private.fileno(),)
         if step.private is not None:
-            port = step.private.getsockname()[1]
             self.runner.say(
                 f"Reloading {old.name}: a new child on {old.where}, its HEALTH check sent "
-                f"to {LOOPBACK}:{port}; once it passes, the old one (pid {old.pid}) stops."
+                f"to {shown(private_address(step.private))}; once it passes, the old one "
+                f"(pid {old.pid}) stops."
             )
         else:
             self.runner.say(
@@ -224,7 +223,7 @@ class Reloader:
         new = step.new
         assert new is not None
         if step.private is not None:
-            host, port = LOOPBACK, step.private.getsockname()[1]
+            host, port = private_address(step.private)
         else:
             assert new.pgid is not None
             host, port = new.probe["connect"], int(new.probe["port"])
@@ -295,9 +294,13 @@ class Reloader:
     def _close(self, step: Step) -> None:
         self._watch(step, None)
         if step.private is not None:
-            with contextlib.suppress(OSError):
-                step.private.close()
+            close_private(step.private)
             step.private = None
+
+
+def shown(address: tuple[str, int]) -> str:
+    host, port = address
+    return f"unix:{host}" if port == 0 else f"{host}:{port}"
 
 
 def reloadable(child: Child) -> bool:

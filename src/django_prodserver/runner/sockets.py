@@ -16,6 +16,7 @@ import errno
 import os
 import socket
 import stat
+import tempfile
 from collections.abc import Sequence
 
 from django_prodserver.inherited_sockets import RUNNER_FDS
@@ -97,9 +98,38 @@ def remove_stale_socket(path: str) -> None:
     raise ListenError(errno.EADDRINUSE, f"a process listens on {path}")
 
 
-def bind_private() -> socket.socket:
-    """A socket on a free loopback port, for the runner's health check of a new child."""
-    return bind_tcp(LOOPBACK, 0, 16)
+def bind_private(unix: bool) -> socket.socket:
+    """A socket for the runner's health check of a new child: a free loopback port, or for
+    a server on a unix socket (waitress takes no TCP socket beside a unix one) a unix
+    socket in a folder of its own, which `close_private()` removes."""
+    if not unix:
+        return bind_tcp(LOOPBACK, 0, 16)
+    folder = tempfile.mkdtemp(prefix="prodserver-reload-")
+    try:
+        return bind_unix(os.path.join(folder, "check.sock"), 16, None, None)
+    except BaseException:
+        os.rmdir(folder)
+        raise
+
+
+def private_address(private: socket.socket) -> tuple[str, int]:
+    """Where the check connects: `(host, port)`, or `(path, 0)` for a unix socket."""
+    address = private.getsockname()
+    if private.family == socket.AF_UNIX:
+        return str(address), 0
+    return str(address[0]), int(address[1])
+
+
+def close_private(private: socket.socket) -> None:
+    unix = private.family == socket.AF_UNIX
+    path = str(private.getsockname()) if unix else ""
+    with contextlib.suppress(OSError):
+        private.close()
+    if unix:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        with contextlib.suppress(OSError):
+            os.rmdir(os.path.dirname(path))
 
 
 def listen_fds_value(fds: Sequence[int]) -> str:

@@ -24,7 +24,14 @@ from django_prodserver.runner.registry import (
     running_runners,
     write_record,
 )
-from django_prodserver.runner.sockets import ListenError, bind_tcp, bind_unix
+from django_prodserver.runner.sockets import (
+    ListenError,
+    bind_private,
+    bind_tcp,
+    bind_unix,
+    close_private,
+    private_address,
+)
 
 
 def test_a_formation_gives_each_name_its_count():
@@ -156,3 +163,18 @@ def test_a_unix_socket_replaces_a_stale_file_and_refuses_a_live_one(tmp_path: Pa
     regular.write_text("")
     with pytest.raises(ListenError, match="exists and is not a socket"):
         bind_unix(str(regular), 8, None, None)
+
+
+def test_a_private_unix_socket_is_probed_and_removed_with_its_folder():
+    private = bind_private(unix=True)
+    path, port = private_address(private)
+    assert port == 0
+    assert stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o700
+    serve_once(private, b"HTTP/1.0 200 OK\r\n\r\nok")
+    probe = HttpProbe(path, 0, "/healthz", "localhost")
+    run_probe(probe)
+    assert probe.answer is not None
+    assert probe.answer.status == 200
+    assert probe.answer.seen == f"GET http+unix://{path}/healthz answered 200"
+    close_private(private)
+    assert not os.path.exists(os.path.dirname(path))
