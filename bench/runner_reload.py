@@ -79,6 +79,7 @@ urlpatterns = [path("", version), path("healthz", healthz)]
 class Load:
     requests: int
     failed: int
+    read_errors: int  # of `failed`: connections the server closed as wrk sent on them
     refused: int
     p99_ms: float
 
@@ -113,9 +114,8 @@ def read_wrk(output: str) -> Load:
     connect, read, write, timeout = (int(n) for n in errors.groups()) if errors else (0, 0, 0, 0)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     failed = read + write + timeout + (int(non_2xx.group(1)) if non_2xx else 0)
-    return Load(
-        int(total.group(1)), failed, connect, float(p99.group(1)) * WRK_TIME_UNITS_MS[p99.group(2)]
-    )
+    p99_ms = float(p99.group(1)) * WRK_TIME_UNITS_MS[p99.group(2)]
+    return Load(int(total.group(1)), failed, read, connect, p99_ms)
 
 
 def body(port: int) -> str | None:
@@ -193,7 +193,8 @@ def main() -> None:
             before, during = measured.before, measured.during
             print(f"{server} round {number}: {measured}", file=sys.stderr)
             rows.append(
-                f"{server} | {number} | {during.requests} | {during.failed} | "
+                f"{server} | {number} | {during.requests} | {during.failed} "
+                f"({during.read_errors}) | "
                 f"{during.refused} | {measured.reload_s:.2f} | {measured.new_code_s:.2f} | "
                 f"{before.p99_ms:.1f} | {during.p99_ms:.1f}"
             )
@@ -208,15 +209,20 @@ def main() -> None:
         ),
         "",
         *markdown_table(
-            "server | round | requests during | failed | refused | SIGHUP to reload done (s) "
+            "server | round | requests during | failed (read errors) | refused "
+            "| SIGHUP to reload done (s) "
             "| SIGHUP to new code served (s) | p99 before (ms) | p99 during (ms)",
             "lrrrrrrrr",
             rows,
         ),
         "",
-        "failed: wrk's read, write and timeout errors and non-2xx answers; refused: its "
-        "connect errors. wrk counts as a read error a keep-alive connection that the server "
-        "closes while wrk sends on it, and does not send that request again.",
+        "failed: wrk's read, write and timeout errors and non-2xx answers (in brackets: the "
+        "read errors among them); refused: its connect errors. wrk counts as a read error a "
+        "keep-alive connection that the old server closes, as it stops, while wrk sends a "
+        "request on it, and does not send that request again: at most one per connection "
+        f"({CONNECTIONS}). A client that sends again a request whose connection closed "
+        "before any answer (browsers and HTTP libraries do, for an idempotent request; "
+        "tests/load.py does) sees none of those.",
     ]
     publish("\n".join(lines) + "\n", RESULTS / "runner-reload.md")
 
