@@ -317,7 +317,10 @@ def test_a_killed_web_child_leaves_its_port_open(
 
     def kill() -> None:
         os.kill(first, signal.SIGKILL)
-        # Made while no child runs: it waits in the runner's socket's backlog.
+        wait_for(lambda: "Starting it again in" in running.output, 10, "the restart", running)
+        # Made while no child runs (its workers were killed with it): the connection waits
+        # in the runner's socket's backlog until the new child takes it.
+        assert len(started_pids(running, "web")) == 1, running.output
         status, _ = get(address, timeout=30)
         assert status == 200
         assert len(started_pids(running, "web")) == 2, running.output
