@@ -151,6 +151,11 @@ class HypercornServer(ServerBackend):
     def option_table(self) -> OptionTable:
         return option_table()
 
+    def socket_unit_settings(self, plan: Plan) -> Mapping[str, str]:
+        from hypercorn.config import Config
+
+        return {"Backlog": plan.value("backlog") or str(Config.backlog)}
+
     def socket_options(self, fds: Sequence[int]) -> Mapping[str, object]:
         return {"bind": [f"fd://{fd}" for fd in fds]}
 

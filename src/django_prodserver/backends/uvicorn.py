@@ -76,6 +76,10 @@ class UvicornServer(ServerBackend):
         # ours, which sets what uvicorn's `--workers` mode leaves unset.
         return replace(plan, module=RUNTIME_MODULE)
 
+    def socket_unit_settings(self, plan: Plan) -> Mapping[str, str]:
+        backlog = plan.value("backlog") or str(click_default(uvicorn_command(), "backlog"))
+        return {"Backlog": backlog, "SocketMode": "0666"}  # uvicorn's mode for --uds
+
     def socket_options(self, fds: Sequence[int]) -> Mapping[str, object]:
         return {"fd": fds[0]}
 

@@ -71,6 +71,12 @@ class WaitressServer(ServerBackend):
     def validate(self, argv: Sequence[str]) -> None:
         read_command_line(argv, self.name)
 
+    def socket_unit_settings(self, plan: Plan) -> Mapping[str, str]:
+        defaults = adjustments_class()
+        backlog = plan.value("backlog") or str(defaults.backlog)
+        perms = plan.value("unix_socket_perms") or f"{defaults.unix_socket_perms:o}"
+        return {"Backlog": backlog, "SocketMode": f"{int(perms, 8):04o}"}
+
     def socket_options(self, fds: Sequence[int]) -> Mapping[str, object]:
         return {}  # waitress-serve has no option for sockets; serve() gives them to waitress
 
