@@ -250,7 +250,8 @@ def restart_under_load(project: Project, address: str, systemd: bool) -> tuple[L
     second: Running | None = None
     try:
         wait_for_answer(first, address)
-        with LoadClient(address, threads=6) as load:
+        # A request waits in the queue while the new server starts: seconds on a busy machine.
+        with LoadClient(address, threads=6, timeout=60) as load:
             load.wait_for_ok(50)
             first.popen.send_signal(signal.SIGTERM)
             # The socket stays open here (systemd's copy): connections queue in its backlog.
