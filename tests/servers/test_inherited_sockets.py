@@ -9,6 +9,7 @@ server on it, and restart it under load: no connection may be refused.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -20,7 +21,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.load import LoadClient, LoadResult
-from tests.support import MANAGE, Project, Running, free_port, get
+from tests.support import MANAGE, REPO, Project, Running, free_port, get
 
 pytestmark = pytest.mark.server
 
@@ -64,7 +65,9 @@ def project_for(make_project: Callable[..., Project], server: str, configured_po
     }
     if server == "uvicorn":
         filled["port"] = configured_port
-    return make_project({"web": {"BACKEND": backend, "ARGS": filled}})
+    # An ENV makes `prodserver web` exec itself once with it set: the sockets must survive.
+    env = {"DEPLOYED_BY": "socket tests"}
+    return make_project({"web": {"BACKEND": backend, "ARGS": filled, "ENV": env}})
 
 
 def listener(address: str) -> socket.socket:
@@ -283,3 +286,79 @@ def test_a_restart_under_load_refuses_no_connection(make_project, server):
     assert result.refused == 0, output
     assert result.ok > 100, output
     assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_restart_under_load_on_a_unix_socket_refuses_no_connection(
+    make_project, server, tmp_path
+):
+    """The socket's file stays where systemd made it when a server stops (gunicorn would
+    remove it: prodserver keeps it)."""
+    project = project_for(make_project, server, free_port())
+    path = tmp_path / "web.sock"
+
+    result, output = restart_under_load(project, f"unix:{path}", systemd=False)
+
+    print(f"{server} (unix socket): restart under load: {result.summary()}")
+    for error in result.errors[:5]:
+        print(f"  {error}")
+    assert result.refused == 0, output
+    assert result.ok > 100, output
+
+
+@pytest.mark.parametrize(
+    ("backend", "refusal"),
+    [
+        (f"{BACKENDS}.dev.django_runserver.DjangoRunserver", "a development server cannot"),
+        ("tests.unit.backends.custom.EchoBackend", "it is a worker process, which serves no HTTP"),
+    ],
+)
+def test_processes_that_cannot_serve_a_socket_refuse_it(make_project, backend, refusal):
+    project = make_project({"web": {"BACKEND": backend}})
+    with listener(f"127.0.0.1:{free_port()}") as sock:
+        fd = sock.fileno()
+        result = subprocess.run(
+            [sys.executable, str(MANAGE), "prodserver", "web"],
+            cwd=project.directory,
+            env=project.env(
+                {"DJANGO_PRODSERVER_LISTEN_FDS": str(fd), "PYTHONPATH": pythonpath(project)}
+            ),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            pass_fds=[fd],
+        )
+    assert result.returncode != 0
+    assert f"Process 'web': the runner passed it listening sockets (fd {fd}: 127.0.0.1:" in (
+        result.stderr
+    )
+    assert refusal in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def pythonpath(project: Project) -> str:
+    """The project's path, and the repository's: the tests' own backends."""
+    return os.pathsep.join([project.env()["PYTHONPATH"], str(REPO)])
+
+
+@needs_socket_activate
+def test_daphne_in_installed_apps_still_gets_systemd_s_socket(make_project, started):
+    """daphne's app imports Twisted while Django sets up, and Twisted deletes LISTEN_FDS."""
+    configured, activated = free_port(), free_port()
+    backend, _ = SERVERS["daphne"]
+    project = make_project(
+        {"web": {"BACKEND": backend, "ARGS": {"port": configured}}},
+        extra='INSTALLED_APPS = ["daphne", *INSTALLED_APPS]\n'
+        'ASGI_APPLICATION = "exampleproject.asgi.application"',
+    )
+    address = f"127.0.0.1:{activated}"
+    passed = [f"--setenv={name}" for name in project.env() if name.isupper() or name == "HOME"]
+    running = project.start(
+        "prodserver", "web", wrapper=(str(SOCKET_ACTIVATE), f"--listen={address}", *passed)
+    )
+    started.append(running)
+    assert running.wait_for_output("Listening on"), running.output
+
+    assert get(address, timeout=60) == (200, HOME), running.output
+    assert_not_listening(configured)
+    running.stop(signal.SIGTERM)
