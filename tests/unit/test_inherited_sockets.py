@@ -161,3 +161,28 @@ def test_both_sources_at_once_are_refused(listening):
         environ = {"LISTEN_FDS": "1", "LISTEN_PID": str(PID), RUNNER_FDS: "3"}
         with pytest.raises(InheritedSocketError, match="Both LISTEN_FDS"):
             take_inherited_sockets(environ, PID)
+
+
+def test_which_servers_take_sockets():
+    """The runner hands sockets only to these (Backend.takes_sockets)."""
+    from django_prodserver.backends import daphne, granian, gunicorn, hypercorn, uvicorn, waitress
+    from django_prodserver.backends.dev import django_runserver, werkzeug
+
+    taking = [
+        gunicorn.GunicornServer,
+        uvicorn.UvicornServer,
+        uvicorn.UvicornWSGIServer,
+        hypercorn.HypercornServer,
+        daphne.DaphneServer,
+        waitress.WaitressServer,
+    ]
+    refusing = [
+        granian.GranianASGIServer,
+        granian.GranianWSGIServer,
+        daphne.DaphneRunserver,
+        django_runserver.DjangoRunserver,
+        werkzeug.WerkzeugRunserver,
+    ]
+    assert all(backend.takes_sockets for backend in taking)
+    assert not any(backend.takes_sockets for backend in refusing)
+    assert "SO_REUSEPORT" in granian.GranianWSGIServer.sockets_refusal

@@ -51,6 +51,7 @@ class DaphneServer(ServerBackend):
     module = "daphne"
     extra = "daphne"
     interface = "asgi"
+    takes_sockets = True
     address_options = ("bind", "port", "unix_socket", "fd", "endpoint")
     port_defaults = {"bind": "0.0.0.0", "port": "{port}"}  # noqa: RUF012 - read only
 

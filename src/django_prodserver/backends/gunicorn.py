@@ -94,6 +94,7 @@ class GunicornServer(ServerBackend):
     extra = "gunicorn"
     address_options = ("bind",)
     port_defaults = {"bind": "0.0.0.0:{port}"}  # noqa: RUF012 - read only
+    takes_sockets = True
     workers_option = "workers"
     # With reuse_port, gunicorn's workers each bind the configured address themselves.
     replaced_by_sockets = ("reuse_port",)

@@ -144,6 +144,7 @@ class HypercornServer(ServerBackend):
     interface = "asgi"
     address_options = ("bind",)
     port_defaults = {"bind": "0.0.0.0:{port}"}  # noqa: RUF012 - read only
+    takes_sockets = True
     workers_option = "workers"
     # The other places hypercorn listens: inherited sockets are the only ones.
     replaced_by_sockets = ("insecure_bind", "quic_bind")

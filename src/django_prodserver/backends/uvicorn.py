@@ -56,6 +56,7 @@ class UvicornServer(ServerBackend):
     module = "uvicorn"
     extra = "uvicorn"
     interface = "asgi"
+    takes_sockets = True
     address_options = ("host", "port", "uds", "fd")
     port_defaults = {"host": "0.0.0.0", "port": "{port}"}  # noqa: RUF012 - read only
     workers_option = "workers"

@@ -38,6 +38,7 @@ class WaitressServer(ServerBackend):
     server = "waitress-serve"
     module = "waitress"
     extra = "waitress"
+    takes_sockets = True
     address_options = ("host", "port", "listen", "unix_socket")
     # waitress's own default host is 0.0.0.0 (IPv4, every interface).
     port_defaults = {"listen": "0.0.0.0:{port}"}  # noqa: RUF012 - read only
