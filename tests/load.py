@@ -179,7 +179,7 @@ class LoadClient:
         except OSError as error:
             current.close()
             if error.errno in REFUSED:
-                return "refused", "", False
+                return "refused", f"connect: {error!r}", False
             return "failed", f"connect: {error!r}", False
         try:
             current.request("GET", self.path, headers={"Host": "localhost"})

@@ -25,15 +25,17 @@ def missing_variables(spec: ProcessSpec, environ: Mapping[str, str]) -> dict[str
     return {name: value for name, value in spec.env.items() if environ.get(name) != value}
 
 
-def apply_process_environment(spec: ProcessSpec) -> None:
+def apply_process_environment(spec: ProcessSpec, keep: Mapping[str, str] | None = None) -> None:
     """Start this command again with the process's ENV set, unless it is set already.
 
     A second start that still finds a difference (the settings changed a variable
-    themselves) goes on as it is rather than starting over and over.
+    themselves) goes on as it is rather than starting over and over. `keep`: variables
+    this start has taken out of the environment that the next must find again (the
+    inherited sockets').
     """
     already_applied = os.environ.pop(APPLIED, None) == spec.name
     missing = missing_variables(spec, os.environ)
     if not missing or already_applied:
         return
-    environ = {**os.environ, **missing, APPLIED: spec.name}
+    environ = {**os.environ, **missing, **(keep or {}), APPLIED: spec.name}
     replace_this_process([*this_command_prefix(), *sys.argv[1:]], environ)

@@ -66,6 +66,16 @@ class InheritedSockets:
         listed = ", ".join(item.describe() for item in self.sockets)
         return f"the socket(s) {self.source} passed ({listed})"
 
+    def variables(self) -> dict[str, str]:
+        """The variables that passed them, for this process's exec of itself (same PID)."""
+        if self.source != "systemd":
+            return {RUNNER_FDS: ",".join(map(str, self.fds))}
+        variables = {SYSTEMD_FDS: str(len(self.sockets)), SYSTEMD_PID: str(os.getpid())}
+        names = [item.name or "" for item in self.sockets]
+        if any(names):
+            variables[SYSTEMD_NAMES] = ":".join(names)
+        return variables
+
     def passed(self) -> str:
         """`systemd passed it listening sockets (fd 3: 127.0.0.1:8000) in LISTEN_FDS`."""
         listed = ", ".join(item.describe() for item in self.sockets)
@@ -83,7 +93,7 @@ def take_inherited_sockets(
     pid = os.getpid() if pid is None else pid
     values = {name: environ.pop(name) for name in VARIABLES if name in environ}
     if SYSTEMD_FDS not in values:
-        values.update(kept_by_twisted(pid))
+        values.update(kept_by_twisted(pid) or initial_environment(pid))
     systemd = from_systemd(values, pid)
     runner = from_runner(values)
     if systemd is not None and runner is not None:
@@ -116,6 +126,27 @@ def kept_by_twisted(pid: int) -> dict[str, str]:
     if names:
         kept_values[SYSTEMD_NAMES] = ":".join(names)
     return kept_values
+
+
+def initial_environment(pid: int) -> dict[str, str]:
+    """systemd's variables as this process was started with them, on Linux.
+
+    Twisted deletes them even when it keeps nothing (systemd-socket-activate sets no
+    LISTEN_FDNAMES, and Twisted then ignores the sockets); the environment this program was
+    exec'd with still holds them in /proc/self/environ.
+    """
+    try:
+        with open("/proc/self/environ", "rb") as initial:
+            entries = initial.read().split(b"\0")
+    except OSError:
+        return {}
+    wanted = (SYSTEMD_FDS, SYSTEMD_PID, SYSTEMD_NAMES)
+    found = {}
+    for entry in entries:
+        name, _, value = os.fsdecode(entry).partition("=")
+        if name in wanted:
+            found[name] = value
+    return found if found.get(SYSTEMD_PID, "").strip() == str(pid) else {}
 
 
 def from_systemd(values: dict[str, str], pid: int) -> InheritedSockets | None:

@@ -90,7 +90,8 @@ def start(invocation: Invocation, configuration: Configuration, command: BaseCom
     # Taken before anything imports a server: Twisted removes systemd's variables.
     inherited = None if chosen.together else take_sockets(chosen.names[0])
     if not chosen.together and not invocation.dry_run:
-        apply_process_environment(chosen.processes[0])
+        kept = inherited.variables() if inherited else None
+        apply_process_environment(chosen.processes[0], keep=kept)
     planned = plan_chosen(chosen)
     refuse_typed_options(chosen, planned)
     if inherited is not None and planned[0].error is None:

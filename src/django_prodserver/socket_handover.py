@@ -1,7 +1,8 @@
 """A web process started with inherited sockets serves on them, not on its own address.
 
-`prodserver NAME` asks `serve_inherited_sockets` once its process is planned: when systemd
-(socket activation) or the runner passed listening sockets, the plan is made again with
+`prodserver NAME` takes the sockets (`take_sockets`) before it plans its process, then asks
+`serve_inherited_sockets`: when systemd (socket activation) or the runner passed listening
+sockets, the plan is made again with
 the server's own options for them (gunicorn's `fd://`, uvicorn's `--fd`, ...), and a line
 says which sockets replace which configured address. A web server that cannot take a
 socket (granian, the development servers, a third party's backend that does not say it

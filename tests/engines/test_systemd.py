@@ -9,8 +9,10 @@ stops each within TimeoutStopSec with success, and a killed worker is started ag
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,6 +47,36 @@ def machine(
     tmp_path: Path,
 ) -> Iterator[Path]:
     """The machine, running, with the units in /etc/systemd/system; their folder here."""
+    with running_machine(docker, podman, example_image, example_project, web_port, tmp_path):
+        yield tmp_path / "units"
+
+
+@pytest.fixture
+def socket_activated_machine(
+    docker: Docker,
+    podman: Podman,
+    example_image: str,
+    example_project: Project,
+    web_port: int,
+    tmp_path: Path,
+) -> Iterator[Path]:
+    """The machine, with the units of `--socket-activation`: web's socket is systemd's."""
+    with running_machine(
+        docker, podman, example_image, example_project, web_port, tmp_path, "--socket-activation"
+    ):
+        yield tmp_path / "units"
+
+
+@contextmanager
+def running_machine(
+    docker: Docker,
+    podman: Podman,
+    example_image: str,
+    example_project: Project,
+    web_port: int,
+    tmp_path: Path,
+    *export_flags: str,
+) -> Iterator[None]:
     base = images.ensure(docker, images.systemd())
     podman.load_from(docker, base)
     podman.load_from(docker, example_image)
@@ -57,6 +89,7 @@ def machine(
         "--project=example",
         "--python=/usr/bin/python3",
         "--working-directory=/srv/example",
+        *export_flags,
     )
     podman(
         "run", "--detach", f"--name={CONTAINER}", "--systemd=always", "--stop-signal=SIGRTMIN+3",
@@ -68,7 +101,7 @@ def machine(
         for unit in units:
             podman("cp", str(unit), f"{CONTAINER}:/etc/systemd/system/{unit.name}")
         systemctl(podman, "daemon-reload")
-        yield tmp_path / "units"
+        yield
     finally:
         # The units were stopped by the test; the machine's own halt is not under test (it
         # took from 5 to over 30 seconds): removed at once.
@@ -158,4 +191,56 @@ def test_systemd_runs_the_units(podman, machine, web_port):
         # Ended by its own exit after the stop signal, not killed when the time ran out.
         assert stopped["Result"] == "success", f"{unit}: {stopped}\n{journal(podman)}"
         assert seconds < 35, f"{unit} took {seconds:.1f} s to stop (TimeoutStopSec {timeout})"
+    assert "Traceback" not in journal(podman)
+
+
+# Run inside the machine: the load client of tests/load.py against web's socket while
+# systemd restarts web's service; the counts, as JSON.
+RESTART_UNDER_LOAD = """\
+import json, subprocess, sys, time
+sys.path.insert(0, "/tmp")
+from load import LoadClient
+with LoadClient("127.0.0.1:{port}", threads=6, timeout=60) as load:
+    load.wait_for_ok(50)
+    subprocess.run(["systemctl", "restart", "example-web.service"], check=True)
+    before = load.result.ok
+    deadline = time.monotonic() + 60
+    while load.result.ok < before + 50 and time.monotonic() < deadline:
+        time.sleep(0.05)
+result = load.result
+print(json.dumps({{"ok": result.ok, "failed": result.failed, "refused": result.refused,
+                  "retried": result.retried, "errors": result.errors[:5]}}))
+"""
+
+
+def test_systemd_socket_activation_restarts_web_without_refusing(
+    podman, socket_activated_machine, web_port
+):
+    systemctl(podman, "start", "example.target")
+    socket_unit = show(podman, "example-web.socket", "ActiveState", "Listen")
+    assert socket_unit["ActiveState"] == "active", journal(podman)
+    assert socket_unit["Listen"] == f"0.0.0.0:{web_port} (Stream)", socket_unit
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            assert get(f"127.0.0.1:{web_port}", "/healthz/") == (200, "ok\n")
+            break
+        except OSError:
+            assert time.monotonic() < deadline, journal(podman)
+            time.sleep(0.5)
+    # The web service serves on the socket systemd passed, not on one it bound.
+    assert "web: serving on the socket(s) systemd passed (fd 3: 0.0.0.0:" in journal(podman)
+
+    load = Path(__file__).parents[1] / "load.py"
+    podman("cp", str(load), f"{CONTAINER}:/tmp/load.py")
+    script = RESTART_UNDER_LOAD.format(port=web_port)
+    ran = podman("exec", CONTAINER, "/usr/bin/python3", "-c", script, timeout=300)
+    counts = json.loads(ran.stdout.strip().splitlines()[-1])
+
+    print(f"gunicorn under systemd, systemctl restart under load: {counts}")
+    assert counts["refused"] == 0, f"{counts}\n{journal(podman)}"
+    assert counts["ok"] > 100, counts
+    restarted = show(podman, "example-web.service", "ActiveState", "NRestarts")
+    assert restarted["ActiveState"] == "active", journal(podman)
+    systemctl(podman, "stop", "example.target")
     assert "Traceback" not in journal(podman)

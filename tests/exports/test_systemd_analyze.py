@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import export_files
+from tests.support import EXAMPLE, PACKAGE_FOLDER, REPO, export_files
 
 pytestmark = [
     pytest.mark.server,
@@ -123,3 +123,63 @@ def test_every_unit_scores_ok_in_systemd_analyze_security(make_project, tmp_path
     # The score can fail the bound: without the sandbox, systemd rates them unsafe.
     unconfined = export_files(project, "systemd", tmp_path / "off", "--sandbox=off", *flags)
     assert all(score > 9 for score in exposure(unconfined).values())
+
+
+# --socket-activation: a .socket unit per web process whose server takes a socket.
+SOCKET_ACTIVATED = {
+    "web": {
+        "BACKEND": "django_prodserver.backends.gunicorn.GunicornServer",
+        "ARGS": {"bind": "0.0.0.0:80", "backlog": 512},
+    },
+    "api": {
+        "BACKEND": "django_prodserver.backends.waitress.WaitressServer",
+        "ARGS": {"unix_socket": "/run/example-api/api.sock", "unix_socket_perms": "660"},
+    },
+    "fast": {"BACKEND": "django_prodserver.backends.granian.GranianWSGIServer"},
+    "worker": {"BACKEND": "tests.unit.backends.custom.EchoBackend"},
+}
+
+
+def test_socket_activation_writes_a_socket_unit_per_web_process(make_project, tmp_path):
+    project = make_project(SOCKET_ACTIVATED)
+    output = tmp_path / "units"
+    path = os.pathsep.join(map(str, [project.directory, EXAMPLE, REPO, PACKAGE_FOLDER]))
+    result = project.manage(
+        "prodserver", "--export", "systemd", "--socket-activation", f"--output={output}",
+        env={"PYTHONPATH": path},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    units = sorted(output.iterdir())
+    names = [unit.name for unit in units]
+    assert "example-web.socket" in names
+    assert "example-api.socket" in names
+    # granian binds its own socket: no .socket unit, and the output says why.
+    assert "example-fast.socket" not in names
+    assert "Process 'fast' gets no .socket unit: granian cannot serve on a socket" in (
+        result.stderr
+    )
+    assert "example-worker.socket" not in names
+
+    web_socket = (output / "example-web.socket").read_text()
+    assert "ListenStream=0.0.0.0:80\n" in web_socket
+    assert "Backlog=512\n" in web_socket
+    assert "Service=example-web.service\n" in web_socket
+    assert "SocketMode" not in web_socket  # a TCP socket has no file mode
+    api_socket = (output / "example-api.socket").read_text()
+    assert "ListenStream=/run/example-api/api.sock\n" in api_socket
+    assert "SocketMode=0660\n" in api_socket
+    web_service = (output / "example-web.service").read_text()
+    assert "Requires=example-web.socket\nAfter=example-web.socket\n" in web_service
+    # Port 80, bound by systemd: the service needs no capability to bind it.
+    assert "CAP_NET_BIND_SERVICE" not in web_service
+    assert "CapabilityBoundingSet=\n" in web_service
+
+    result = verify(units)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    scores = exposure(units)
+    assert all(score <= HIGHEST_EXPOSURE for score in scores.values()), scores
+
+    # The check can fail: a socket unit systemd cannot read is reported.
+    (output / "example-web.socket").write_text(web_socket.replace("Backlog=512", "Backlog=many"))
+    assert verify(units).returncode != 0

@@ -207,6 +207,11 @@ class Backend:
         """
         raise NotImplementedError
 
+    def socket_unit_settings(self, plan: Plan) -> Mapping[str, str]:
+        """systemd [Socket] settings that bind the address as this server would bind it
+        (`Backlog`, `SocketMode` of a unix socket); empty: systemd's defaults."""
+        return {}
+
     def graceful_timeout(self, plan: Plan) -> float | None:
         """Seconds the server may take to finish its work once asked to stop; None: unknown.
 

@@ -51,11 +51,16 @@ class DaphneServer(ServerBackend):
     module = "daphne"
     extra = "daphne"
     interface = "asgi"
+    takes_sockets = True
     address_options = ("bind", "port", "unix_socket", "fd", "endpoint")
     port_defaults = {"bind": "0.0.0.0", "port": "{port}"}  # noqa: RUF012 - read only
 
     def option_table(self) -> OptionTable:
         return option_table()
+
+    def socket_unit_settings(self, plan: Plan) -> Mapping[str, str]:
+        # Twisted's endpoints: a listen backlog of 50; a unix socket of mode 0666.
+        return {"Backlog": "50", "SocketMode": "0666"}
 
     def socket_options(self, fds: Sequence[int]) -> Mapping[str, object]:
         return {"endpoint": [f"fd:fileno={fd}" for fd in fds]}

@@ -94,6 +94,7 @@ class GunicornServer(ServerBackend):
     extra = "gunicorn"
     address_options = ("bind",)
     port_defaults = {"bind": "0.0.0.0:{port}"}  # noqa: RUF012 - read only
+    takes_sockets = True
     workers_option = "workers"
     # With reuse_port, gunicorn's workers each bind the configured address themselves.
     replaced_by_sockets = ("reuse_port",)
@@ -103,6 +104,15 @@ class GunicornServer(ServerBackend):
 
     def socket_options(self, fds: Sequence[int]) -> Mapping[str, object]:
         return {"bind": [f"fd://{fd}" for fd in fds]}
+
+    def socket_unit_settings(self, plan: Plan) -> Mapping[str, str]:
+        backlog = plan.value("backlog") or str(setting_default("backlog"))
+        umask = plan.value("umask") or str(setting_default("umask"))
+        try:  # gunicorn binds a unix socket under its `umask` (0: every one may connect)
+            mode = 0o777 & ~int(umask, 0)
+        except ValueError:
+            return {"Backlog": backlog}
+        return {"Backlog": backlog, "SocketMode": f"{mode:04o}"}
 
     def application(self, options: Sequence[OptionValue]) -> str:
         if serves_asgi(options):

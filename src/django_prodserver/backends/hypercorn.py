@@ -144,12 +144,18 @@ class HypercornServer(ServerBackend):
     interface = "asgi"
     address_options = ("bind",)
     port_defaults = {"bind": "0.0.0.0:{port}"}  # noqa: RUF012 - read only
+    takes_sockets = True
     workers_option = "workers"
     # The other places hypercorn listens: inherited sockets are the only ones.
     replaced_by_sockets = ("insecure_bind", "quic_bind")
 
     def option_table(self) -> OptionTable:
         return option_table()
+
+    def socket_unit_settings(self, plan: Plan) -> Mapping[str, str]:
+        from hypercorn.config import Config
+
+        return {"Backlog": plan.value("backlog") or str(Config.backlog)}
 
     def socket_options(self, fds: Sequence[int]) -> Mapping[str, object]:
         return {"bind": [f"fd://{fd}" for fd in fds]}

@@ -56,6 +56,7 @@ class UvicornServer(ServerBackend):
     module = "uvicorn"
     extra = "uvicorn"
     interface = "asgi"
+    takes_sockets = True
     address_options = ("host", "port", "uds", "fd")
     port_defaults = {"host": "0.0.0.0", "port": "{port}"}  # noqa: RUF012 - read only
     workers_option = "workers"
@@ -75,6 +76,10 @@ class UvicornServer(ServerBackend):
         # The dry-run line stays `uvicorn ...`; this process runs it through a module of
         # ours, which sets what uvicorn's `--workers` mode leaves unset.
         return replace(plan, module=RUNTIME_MODULE)
+
+    def socket_unit_settings(self, plan: Plan) -> Mapping[str, str]:
+        backlog = plan.value("backlog") or str(click_default(uvicorn_command(), "backlog"))
+        return {"Backlog": backlog, "SocketMode": "0666"}  # uvicorn's mode for --uds
 
     def socket_options(self, fds: Sequence[int]) -> Mapping[str, object]:
         return {"fd": fds[0]}

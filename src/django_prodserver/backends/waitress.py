@@ -38,6 +38,7 @@ class WaitressServer(ServerBackend):
     server = "waitress-serve"
     module = "waitress"
     extra = "waitress"
+    takes_sockets = True
     address_options = ("host", "port", "listen", "unix_socket")
     # waitress's own default host is 0.0.0.0 (IPv4, every interface).
     port_defaults = {"listen": "0.0.0.0:{port}"}  # noqa: RUF012 - read only
@@ -70,6 +71,12 @@ class WaitressServer(ServerBackend):
 
     def validate(self, argv: Sequence[str]) -> None:
         read_command_line(argv, self.name)
+
+    def socket_unit_settings(self, plan: Plan) -> Mapping[str, str]:
+        defaults = adjustments_class()
+        backlog = plan.value("backlog") or str(defaults.backlog)
+        perms = plan.value("unix_socket_perms") or f"{defaults.unix_socket_perms:o}"
+        return {"Backlog": backlog, "SocketMode": f"{int(perms, 8):04o}"}
 
     def socket_options(self, fds: Sequence[int]) -> Mapping[str, object]:
         return {}  # waitress-serve has no option for sockets; serve() gives them to waitress

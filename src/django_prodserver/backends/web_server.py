@@ -33,7 +33,7 @@ class ServerBackend(Backend):
     port_defaults: ClassVar[Mapping[str, str]] = {}
     # The option that sets the number of worker processes, taken from $WEB_CONCURRENCY.
     workers_option: ClassVar[str | None] = None
-    takes_sockets = True
+    # A server that sets `takes_sockets` says how in `socket_options()`.
     # Options that inherited sockets replace besides `address_options` (another place to
     # listen, a way of binding that would ignore the inherited sockets).
     replaced_by_sockets: ClassVar[tuple[str, ...]] = ()

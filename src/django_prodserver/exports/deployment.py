@@ -94,6 +94,8 @@ class ExportOptions:
     requirements: str | None = None
     # --sandbox strict (True): least privilege in the engine's own terms; off (False): none.
     sandboxed: bool = True
+    # --socket-activation: systemd binds each web process's address (a .socket unit).
+    socket_activation: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,12 @@ class ExportedProcess:
     state_files: str | None = None
     # RESOURCES: the CPU and memory it asks for and may use (Kubernetes).
     resources: Resources = field(default_factory=Resources)
+    # Whether its server can serve on a socket it inherits (Backend.takes_sockets), and the
+    # settings of a systemd .socket unit that binds its address as the server would.
+    takes_sockets: bool = False
+    socket_settings: Mapping[str, str] = field(default_factory=dict)
+    # Why it cannot take a socket (Backend.sockets_refusal).
+    sockets_refusal: str = ""
 
     @property
     def name(self) -> str:
@@ -338,8 +346,20 @@ def deployment_of(
                 runtime_files=backend.runtime_files(plan),
                 state_files=backend.state_files(plan),
                 resources=spec.resources,
+                takes_sockets=backend.takes_sockets and backend.kind == "web",
+                socket_settings=backend.socket_unit_settings(plan) if address else {},
+                sockets_refusal=backend.sockets_refusal,
             )
         )
+    if options.socket_activation:
+        for exported in processes:
+            if exported.kind == "web" and not exported.takes_sockets:
+                warnings.append(
+                    f"Process '{exported.name}' gets no .socket unit: {exported.server} cannot "
+                    f"serve on a socket systemd passes ({exported.sockets_refusal}). Its "
+                    f"service binds its own address; a restart refuses connections while "
+                    f"it starts."
+                )
     return Deployment(export, options, tuple(processes), warnings)
 
 

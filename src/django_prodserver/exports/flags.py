@@ -24,6 +24,8 @@ class ExportFlag:
     metavar: str
     help: str
     repeatable: bool = False
+    # A switch: given or not, no value.
+    switch: bool = False
 
     @property
     def flag(self) -> str:
@@ -90,6 +92,13 @@ EXPORT_FLAGS = (
         "Run N copies of process NAME (supervisor, compose, kubernetes); repeatable.",
         repeatable=True,
     ),
+    ExportFlag(
+        "socket_activation",
+        "",
+        "systemd: a .socket unit per web process, which holds its address while the service "
+        "restarts (no connection refused); not for granian, which binds its own.",
+        switch=True,
+    ),
 )
 # Option dest -> flag.
 DEPLOYMENT_FLAGS = {flag.dest: flag.flag for flag in EXPORT_FLAGS}
@@ -106,7 +115,9 @@ def add_export_arguments(parser: CommandParser) -> None:
         f"then exit. Names: only these processes (default: every one).",
     )
     for flag in EXPORT_FLAGS:
-        if flag.repeatable:
+        if flag.switch:
+            group.add_argument(flag.flag, help=flag.help, action="store_true")
+        elif flag.repeatable:
             group.add_argument(
                 flag.flag, metavar=flag.metavar, help=flag.help, action="append", default=[]
             )
@@ -134,6 +145,7 @@ class ExportRequest:
     requirements: str | None = None
     sandbox: str | None = None
     replicas: tuple[str, ...] = ()
+    socket_activation: bool = False
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> ExportRequest:
@@ -144,9 +156,9 @@ class ExportRequest:
             given[flag.name] = tuple(value or ()) if flag.name in REPEATABLE else value
         return cls(options["export"], **given)
 
-    def value(self, dest: str) -> str | tuple[str, ...] | None:
+    def value(self, dest: str) -> str | tuple[str, ...] | bool | None:
         """The value of the flag `dest` (a DEPLOYMENT_FLAGS key)."""
-        value: str | tuple[str, ...] | None = getattr(self, dest)
+        value: str | tuple[str, ...] | bool | None = getattr(self, dest)
         return value
 
 
@@ -155,4 +167,8 @@ REPEATABLE = frozenset(flag.dest for flag in EXPORT_FLAGS if flag.repeatable)
 
 def export_flags_given(options: Mapping[str, Any]) -> list[str]:
     """The export's flags that were typed (given empty too: `--output ""` was typed)."""
-    return [flag for dest, flag in DEPLOYMENT_FLAGS.items() if options.get(dest) not in (None, [])]
+    return [
+        flag
+        for dest, flag in DEPLOYMENT_FLAGS.items()
+        if options.get(dest) is not False and options.get(dest) not in (None, [])
+    ]

@@ -14,11 +14,24 @@ from django_prodserver.exports.deployment import (
 )
 from django_prodserver.exports.filters import systemd_value
 from django_prodserver.exports.rendering import ExportedFile, render
+from django_prodserver.exports.systemd_sockets import (
+    listen_stream,
+    socket_activated,
+    socket_settings,
+)
 
 FORMAT = ExportFormat(
     name="systemd",
     flags=frozenset(
-        {"project", "python", "working_directory", "run_as", "environment_file", "sandbox"}
+        {
+            "project",
+            "python",
+            "working_directory",
+            "run_as",
+            "environment_file",
+            "sandbox",
+            "socket_activation",
+        }
     ),
     in_container=False,
     # Unit names take [A-Za-z0-9:_.\-]; `@` would make a template unit, `\` an escape.
@@ -51,6 +64,9 @@ def export(deployment: Deployment) -> list[ExportedFile]:
             if process.release
             else release_units
         )
+        service = unit_name(project, process)
+        activated = socket_activated(process, options.socket_activation)
+        socket_unit = service.removesuffix(".service") + ".socket" if activated else None
         context = {
             "format": FORMAT.name,
             "notes": notes,
@@ -63,11 +79,20 @@ def export(deployment: Deployment) -> list[ExportedFile]:
             "requires": waits_for,
             # The name of its folders under /run and /var/lib: its unit's.
             "directory": unit_name(project, process).removesuffix(".service"),
-            "sandbox": sandbox(process, options) if options.sandboxed else [],
+            "sandbox": sandbox(process, options, activated) if options.sandboxed else [],
+            "socket": socket_unit,
         }
         template = "systemd-release.service" if process.release else "systemd.service"
-        units.append(ExportedFile(unit_name(project, process), render(template, context)))
-    services = [unit.name for unit in units]
+        units.append(ExportedFile(service, render(template, context)))
+        if socket_unit is not None:
+            socket_context = {
+                **context,
+                "service": service,
+                "listen": listen_stream(process),
+                "settings": socket_settings(process),
+            }
+            units.append(ExportedFile(socket_unit, render("systemd.socket", socket_context)))
+    services = [unit.name for unit in units if unit.name.endswith(".service")]
     context = {"format": FORMAT.name, "notes": [], "project": project, "services": services}
     return [*units, ExportedFile(target, render("systemd.target", context))]
 
@@ -87,12 +112,15 @@ HOMES = ("/home/", "/root/", "/run/user/")
 PRIVILEGED_PORTS = 1024
 
 
-def sandbox(process: ExportedProcess, options: ExportOptions) -> list[str]:
+def sandbox(
+    process: ExportedProcess, options: ExportOptions, socket_activated: bool = False
+) -> list[str]:
     """The unit's sandboxing directives (systemd.exec(5)), each relaxed one with its reason.
 
     Everything but what the process is given stays read-only or hidden: its runtime
     folder (RuntimeDirectory=), the project's state folder (StateDirectory=), a /tmp of
-    its own. `systemd-analyze security` rates what this leaves exposed.
+    its own. `systemd-analyze security` rates what this leaves exposed. A socket-activated
+    process binds nothing: systemd binds its port, whatever the port.
     """
     lines = ["# The sandbox (--sandbox=off leaves it out; see docs/deploy-systemd.md)."]
     if options.run_as:
@@ -122,7 +150,9 @@ def sandbox(process: ExportedProcess, options: ExportOptions) -> list[str]:
         ]
     else:
         lines.append("ProtectHome=yes")
-    privileged_port = process.port is not None and process.port < PRIVILEGED_PORTS
+    privileged_port = (
+        not socket_activated and process.port is not None and process.port < PRIVILEGED_PORTS
+    )
     if privileged_port:
         lines += [
             f"# Port {process.port}: the one capability to bind it. PrivateUsers= is left out:",

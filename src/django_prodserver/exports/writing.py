@@ -128,6 +128,7 @@ def export_options(
         context=request.context,
         requirements=request.requirements,
         sandboxed=sandboxed(request.sandbox),
+        socket_activation=request.socket_activation,
     )
 
 

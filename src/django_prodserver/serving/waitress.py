@@ -88,10 +88,10 @@ def stop_signals_caught(stop: StopRequest) -> Iterator[None]:
 
 def serve(plan: Plan, graceful_timeout: float, warmup: WarmUp | None = None) -> int | None:
     command = read_command_line(plan.argv[1:], plan.process)
-    if plan.inherited_fds:
-        # Sockets systemd or the runner bound: waitress accepts on each, binds nothing.
-        sockets = [socket.socket(fileno=fd) for fd in plan.inherited_fds]
-        command.adjustments["sockets"] = sockets
+    # Sockets systemd or the runner bound: waitress accepts on each, binds nothing.
+    socket_groups = by_family([socket.socket(fileno=fd) for fd in plan.inherited_fds])
+    if socket_groups:
+        command.adjustments["sockets"] = socket_groups[0]
     stop = StopRequest()
     # Caught from the start: a SIGTERM while the application loads stops it cleanly.
     with stop_signals_caught(stop):
@@ -103,6 +103,10 @@ def serve(plan: Plan, graceful_timeout: float, warmup: WarmUp | None = None) -> 
         configure_logging()
         server_map: dict[int, Any] = {}
         server = start_server(application, command, server_map, plan.process)
+        for group in socket_groups[1:]:
+            # The same thread pool serves every group.
+            also = {**command.adjustments, "sockets": group}
+            create_server(application, map=server_map, _dispatcher=server.task_dispatcher, **also)
         stop.wake = trigger(server_map)
         unix_socket = bound_socket_file(command)
         server.print_listen("Serving on http://{}:{}")
@@ -117,6 +121,14 @@ def serve(plan: Plan, graceful_timeout: float, warmup: WarmUp | None = None) -> 
             wasyncore.close_all(server_map, ignore_all=True)
             remove_socket_file(unix_socket)
     return None
+
+
+def by_family(sockets: list[socket.socket]) -> list[list[socket.socket]]:
+    """The TCP sockets, then the unix sockets: waitress's `sockets` takes one kind at a time
+    (its Adjustments refuse a mix), and the runner may pass a unix socket with a TCP one."""
+    tcp = [sock for sock in sockets if sock.family != socket.AF_UNIX]
+    unix = [sock for sock in sockets if sock.family == socket.AF_UNIX]
+    return [group for group in (tcp, unix) if group]
 
 
 def load_application(command: WaitressCommand, process: str) -> Callable[..., Any]:
