@@ -398,21 +398,7 @@ UNIX_ARGS = {
 }
 
 
-@pytest.mark.parametrize(
-    "server",
-    [
-        *(server for server in UNIX_ARGS if server != "daphne"),
-        pytest.param(
-            "daphne",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="Twisted's unix Port, adopted from a descriptor, removes its path when "
-                "it stops (twisted/internet/unix.py Port.connectionLost): the old daphne "
-                "removes the file the new one serves on",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("server", list(UNIX_ARGS))
 def test_a_reload_on_a_unix_socket_leaves_the_socket_file_in_place(
     make_project: Callable[..., Project], started: list[Running], tmp_path: Path, server: str
 ) -> None:
