@@ -14,6 +14,7 @@ from django_prodserver.compat.kinds import KIND_COMMANDS, KIND_NAMES, of_kind
 from django_prodserver.errors import ProdserverError
 from django_prodserver.invocation import DjangoOptions, Invocation
 from django_prodserver.loading import import_backend_class
+from django_prodserver.port_per_process import base_port
 from django_prodserver.processes import (
     NAME_CHECK,
     Configuration,
@@ -34,6 +35,9 @@ class Chosen:
     # The server options typed after the name: they replace the configured ones.
     overrides: tuple[str, ...] = ()
     django: DjangoOptions = field(default_factory=DjangoOptions)
+    # Together: the base of the ports the web processes are given (port_per_process.py);
+    # None gives none.
+    base_port: int | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -65,8 +69,9 @@ def choose(configuration: Configuration, invocation: Invocation) -> Chosen:
         processes = configuration.chosen(names)
     else:
         processes = [first_process(configuration, kind)]
-    # `prodserver web web` runs one process, under the runner all the same.
-    together = every or len(names) > 1
+    # `prodserver web web` runs one process, under the runner all the same; so does one
+    # process whose output --log-format asks the runner to write.
+    together = every or len(names) > 1 or invocation.log_format is not None
     if together:
         processes = with_release_steps(configuration, processes)
     if together and overrides:
@@ -80,7 +85,8 @@ def choose(configuration: Configuration, invocation: Invocation) -> Chosen:
                 f"The option {word!r} typed after the name cannot be passed to a process: "
                 f"a command line word holds no NUL character and no lone surrogate."
             )
-    return Chosen(tuple(processes), together, tuple(overrides), invocation.django)
+    base = base_port(invocation.port, os.environ) if together else None
+    return Chosen(tuple(processes), together, tuple(overrides), invocation.django, base)
 
 
 def with_release_steps(

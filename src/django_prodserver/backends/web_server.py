@@ -57,19 +57,25 @@ class ServerBackend(Backend):
             )
         table = self.option_table()
         options, application = self.resolved_options(table, overrides)
-        options = override(self.environment_defaults(table, options), options)
+        options = override(self.environment_defaults(table, options, env), options)
         application = application or [self.application(options)]
         argv = (self.server, *render(options), *application)
         self.validate(argv[1:])
         return Plan(self.name, argv, dict(env or {}), module=self.module, options=tuple(options))
 
     def environment_defaults(
-        self, table: OptionTable, options: Sequence[OptionValue]
+        self,
+        table: OptionTable,
+        options: Sequence[OptionValue],
+        env: Mapping[str, str] | None = None,
     ) -> list[OptionValue]:
-        """Options from $PORT and $WEB_CONCURRENCY that the configuration leaves unset."""
+        """Options from $PORT and $WEB_CONCURRENCY that the configuration leaves unset.
+
+        PORT in the plan's `env` (the port the runner gives this process) comes first.
+        """
         configured = {item.option.key for item in options}
         defaults: dict[str, object] = {}
-        port = os.environ.get("PORT")
+        port = (env or {}).get("PORT") or os.environ.get("PORT")
         addresses = {table.find(name, self.name)[0].key for name in self.address_options}
         if port and not configured & addresses:
             defaults.update(

@@ -67,9 +67,10 @@ class DevelopmentProcess:
 
 
 def development_form(
-    spec: ProcessSpec, load: Callable[[ProcessSpec], Backend]
+    spec: ProcessSpec, load: Callable[[ProcessSpec], Backend], given_port: int | None = None
 ) -> DevelopmentProcess:
-    """The development form of one process, its backend loaded with `load()` (once).
+    """The development form of one process, its backend loaded with `load()` (once);
+    `given_port`: the port devserver gives a web server without an address of its own.
 
     A web server that devserver replaces is planned, once, to read its address and the
     interface it serves; its replacement is loaded (once) in its place.
@@ -86,7 +87,7 @@ def development_form(
     if interface is None:
         return DevelopmentProcess(spec, spec, backend, "as configured (set DEV to replace it)")
     address = development_address(backend, plan)
-    port = address.port or DEFAULT_PORT
+    port = given_port or address.port or DEFAULT_PORT
     host = address.host if address.host in LOOPBACK else "127.0.0.1"
     addrport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     replacement: tuple[str, dict[str, object]]

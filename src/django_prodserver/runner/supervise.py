@@ -25,19 +25,23 @@ from django_prodserver.runner.child import Child
 from django_prodserver.runner.manager import Manager
 from django_prodserver.runner.output import nonblocking_output
 from django_prodserver.runner.printer import Printer
+from django_prodserver.runner.runner_output import RunnerOutput
 
 # Variables the runner must not hand on to its children (see environment.py).
 NOT_INHERITED = ("DJANGO_PRODSERVER_ENV_APPLIED",)
+DEFAULT_OUTPUT = RunnerOutput()
 
 
-def become_supervisor(children: Sequence[Child], colour: bool) -> NoReturn:
+def become_supervisor(
+    children: Sequence[Child], colour: bool, output: RunnerOutput = DEFAULT_OUTPUT
+) -> NoReturn:
     """Replace this process with the supervisor of `children`.
 
     The children travel in an unlinked temporary file rather than on the command line,
     which anyone on the machine can read and where ENV's secrets do not belong.
     """
     handoff = tempfile.TemporaryFile()  # noqa: SIM115 - handed on to the next program
-    handoff.write(handoff_document(children, colour, os.environ))
+    handoff.write(handoff_document(children, colour, os.environ, output))
     handoff.flush()
     handoff.seek(0)
     os.set_inheritable(handoff.fileno(), True)
@@ -45,11 +49,17 @@ def become_supervisor(children: Sequence[Child], colour: bool) -> NoReturn:
     replace_this_process([sys.executable, "-m", module, str(handoff.fileno())], os.environ)
 
 
-def handoff_document(children: Sequence[Child], colour: bool, environ: Mapping[str, str]) -> bytes:
+def handoff_document(
+    children: Sequence[Child],
+    colour: bool,
+    environ: Mapping[str, str],
+    output: RunnerOutput = DEFAULT_OUTPUT,
+) -> bytes:
     """The children as `read_children()` reads them: each one's spec, command line, and
     environment as what it adds to `environ`, which the supervisor inherits."""
     document = {
         "colour": colour,
+        "output": output.to_data(),
         "children": [
             {
                 "spec": spec_to_data(child.spec),
@@ -66,6 +76,13 @@ def handoff_document(children: Sequence[Child], colour: bool, environ: Mapping[s
 
 def read_children(fd: int) -> tuple[list[Child], bool]:
     """What `handoff_document()` wrote into `fd`: the children, and whether in colour."""
+    children, colour, _ = read_handoff(fd)
+    return children, colour
+
+
+def read_handoff(fd: int) -> tuple[list[Child], bool, RunnerOutput]:
+    """What `handoff_document()` wrote into `fd`: the children, whether in colour, and how
+    the runner writes its output."""
     with os.fdopen(fd, "rb") as handoff:
         document: dict[str, Any] = json.loads(handoff.read())
     inherited = {key: value for key, value in os.environ.items() if key not in NOT_INHERITED}
@@ -73,16 +90,21 @@ def read_children(fd: int) -> tuple[list[Child], bool]:
         Child(spec_from_data(child["spec"]), tuple(child["argv"]), {**inherited, **child["env"]})
         for child in document["children"]
     ]
-    return children, bool(document["colour"])
+    output = RunnerOutput.from_data(document.get("output", {}))
+    return children, bool(document["colour"]), output
 
 
 def main(argv: Sequence[str]) -> int:
-    children, colour = read_children(int(argv[1]))
+    children, colour, output_options = read_handoff(int(argv[1]))
     sys.stdout.flush()
     watchdog = Watchdog.start()
     try:
         with nonblocking_output(sys.stdout.fileno()) as output:
-            printer = Printer(output, [child.name for child in children], colour)
+            printer = Printer(
+                output, [child.name for child in children], colour, log_format=output_options.format
+            )
+            for note in output_options.notes:
+                printer.message(note)
             manager = Manager(children, printer, watchdog=watchdog)
             return manager.run()
     finally:

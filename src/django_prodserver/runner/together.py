@@ -16,11 +16,14 @@ from django_prodserver.invocation import DjangoOptions
 from django_prodserver.lifecycle.replacing import this_command_prefix
 from django_prodserver.lifecycle.watchdog import RUNNER_PID
 from django_prodserver.planning import PlannedProcess
+from django_prodserver.port_per_process import assigned_ports, port_variables, ports_note
 from django_prodserver.processes import ProcessSpec
 from django_prodserver.release import RELEASE_KIND, release_steps, run_release_steps
 from django_prodserver.runner.child import Child
+from django_prodserver.runner.log_format import PLAIN
 from django_prodserver.runner.printer import wants_colour
-from django_prodserver.runner.supervise import become_supervisor
+from django_prodserver.runner.runner_output import RunnerOutput
+from django_prodserver.runner.supervise import DEFAULT_OUTPUT, become_supervisor
 from django_prodserver.shared_resources import (
     SharedResourceError,
     shared_listen_addresses,
@@ -32,7 +35,12 @@ from django_prodserver.shared_resources import (
 UNDER_RUNNER = "DJANGO_PRODSERVER_UNDER_RUNNER"
 
 
-def run_together(chosen: Chosen, planned: Sequence[PlannedProcess]) -> NoReturn:
+def run_together(
+    chosen: Chosen,
+    planned: Sequence[PlannedProcess],
+    notes: Sequence[str] = (),
+    log_format: str | None = None,
+) -> NoReturn:
     """Run the processes together until they are asked to stop, then exit.
 
     The release steps run first, each to its end (see release.py); the others start only
@@ -48,10 +56,14 @@ def run_together(chosen: Chosen, planned: Sequence[PlannedProcess]) -> NoReturn:
     if not backends:
         sys.exit(0)
     django = chosen.django
+    processes = [(backend.spec, backend) for backend in backends]
+    ports = assigned_ports(processes, chosen.base_port) if chosen.base_port is not None else {}
     become_runner(
-        [(backend.spec, backend) for backend in backends],
+        processes,
         django,
         lambda name: child_command(name, django),
+        ports=ports,
+        output=RunnerOutput(log_format or PLAIN, (*notes, *ports_note(ports))),
     )
 
 
@@ -59,19 +71,30 @@ def become_runner(
     processes: Sequence[tuple[ProcessSpec, Backend]],
     django: DjangoOptions,
     command: Callable[[str], Sequence[str]],
+    *,
+    ports: Mapping[str, int] | None = None,
+    output: RunnerOutput = DEFAULT_OUTPUT,
 ) -> NoReturn:
     """Become the runner of `processes` (each its spec as the runner reads it, and its
-    backend), each started as `command(NAME)`: `prodserver NAME`, or `devserver NAME`."""
+    backend), each started as `command(NAME)`: `prodserver NAME`, or `devserver NAME`;
+    `ports`: the PORT given to each web process (port_per_process.py)."""
     backends = [backend for _, backend in processes]
     children = [
         Child(
             spec,
             tuple(command(spec.name)),
-            child_environment(spec, environment_beside(backend, backends)),
+            child_environment(
+                spec,
+                {
+                    **environment_beside(backend, backends),
+                    **port_variables(ports or {}, spec.name),
+                },
+            ),
         )
         for spec, backend in processes
     ]
-    become_supervisor(children, wants_colour(dataclasses.asdict(django), sys.stdout.buffer))
+    colour = wants_colour(dataclasses.asdict(django), sys.stdout.buffer)
+    become_supervisor(children, colour, output)
 
 
 def refuse_to_nest(chosen: Chosen) -> None:

@@ -12,6 +12,7 @@ from django_prodserver.invocation import Invocation, split_server_args
 from django_prodserver.masking import mask_secrets
 from django_prodserver.modes import MODES
 from django_prodserver.processes import Configuration, read_configuration
+from django_prodserver.runner.arguments import add_runner_arguments
 
 
 class Command(BaseCommand):
@@ -60,6 +61,7 @@ class Command(BaseCommand):
             help="Exit 0 if the running process NAME answers as a healthy one does (a web "
             "process: its HEALTH check over HTTP; a worker: its framework's liveness), else 1.",
         )
+        add_runner_arguments(parser)
         add_export_arguments(parser)
 
     def run_from_argv(self, argv: list[str]) -> None:
