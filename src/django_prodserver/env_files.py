@@ -55,7 +55,8 @@ class EnvFile:
 def parse_env_text(text: str, where: str) -> dict[str, str]:
     """The variables `text` sets; `where` names the file in errors."""
     values: dict[str, str] = {}
-    lines = text.splitlines()
+    # Lines end at \n (or \r\n) only: splitlines() would also cut at \x1e, \x85, \u2028...
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
     index = 0
     while index < len(lines):
         number = index + 1
