@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import MANAGE, Project, Running, free_port, get
+from tests.support import MANAGE, Project, Running, free_base_port, get
 
 pytestmark = pytest.mark.server
 
@@ -138,20 +137,6 @@ def test_secrets_of_env_files_are_masked_in_a_dry_run_and_in_errors(
     wrong = made.manage("prodserver", "one", "--list", "--env-file", "x.env")
     assert wrong.returncode == 1
     assert "--list shows the processes as configured; leave out --env-file x.env" in wrong.stderr
-
-
-def free_base_port() -> int:
-    """A port free, and free 100 further on."""
-    while True:
-        base = free_port()
-        if base + 100 > 65535:
-            continue
-        with socket.socket() as probe:
-            try:
-                probe.bind(("0.0.0.0", base + 100))
-            except OSError:
-                continue
-        return base
 
 
 def test_each_web_process_without_an_address_gets_its_own_port(

@@ -153,5 +153,7 @@ def run_together(
         ],
         django,
         lambda name: devserver_command(name, django),
+        # As PORT, which the child's own `devserver NAME` reads for the address.
+        ports={process.name: process.given_port for process in processes if process.given_port},
         output=output or RunnerOutput(),
     )

@@ -42,6 +42,8 @@ class DevelopmentProcess:
     backend: Backend
     # How it came to be: "DEV", "as configured", "in place of gunicorn (WSGI)".
     origin: str
+    # The port devserver gave it (run together, no address of its own): its PORT.
+    given_port: int | None = None
 
     @property
     def kind(self) -> str:
@@ -107,7 +109,7 @@ def development_form(
     path, args = replacement
     dev = dataclasses.replace(spec, backend=path, args=args, app=None)
     return DevelopmentProcess(
-        dev, spec, load(dev), f"in place of {backend.server} ({interface.upper()})"
+        dev, spec, load(dev), f"in place of {backend.server} ({interface.upper()})", given_port
     )
 
 
