@@ -26,11 +26,20 @@ OUTPUT_STREAM = "output"
 RUNNER_STREAM = "runner"
 
 
+# The bytes a JSON string holds as they are: printable ASCII but `"` and `\`. A line of
+# these alone goes into the object without decoding; the newline joins a batch to look at
+# it in one pass (`translate` deletes them all, in C: far quicker than a regex search).
+_AS_THEY_ARE = bytes(byte for byte in range(0x20, 0x7F) if byte not in b'"\\')
+_AS_THEY_ARE_IN_A_BATCH = _AS_THEY_ARE + b"\n"
+_TAIL = b'"}\n'
+
+
 class JsonFraming:
     """Each line as one JSON object on a line of its own; the runner's named `runner`.
 
-    The time's text is made once a millisecond, the start of each object once per name:
-    a line costs one escape of its text.
+    The time's text is made once a millisecond, the start of each object once per name. A
+    batch of plain ASCII lines (most log lines) is framed as it is; a line with anything
+    to escape is decoded and escaped, alone.
     """
 
     def __init__(self, runner: str) -> None:
@@ -55,7 +64,7 @@ class JsonFraming:
             head = (
                 b'{"time": "',
                 f'", "process": {encode_basestring_ascii(name)}, "stream": "{stream}", '
-                f'"line": '.encode(),
+                f'"line": "'.encode(),
             )
             self._heads[name] = head
         return head
@@ -63,9 +72,14 @@ class JsonFraming:
     def lines(self, name: str, lines: Sequence[bytes], now: float) -> list[bytes]:
         start, middle = self._head(name)
         head = start + self._timestamp(now) + middle
-        return [
-            head
-            + encode_basestring_ascii(line.rstrip(b"\r").decode("utf-8", "replace")).encode()
-            + b"}\n"
-            for line in lines
-        ]
+        if not b"\n".join(lines).translate(None, _AS_THEY_ARE_IN_A_BATCH):
+            return [head + line + _TAIL for line in lines]
+        return [self._escaped(head, line) for line in lines]
+
+    @staticmethod
+    def _escaped(head: bytes, line: bytes) -> bytes:
+        line = line.rstrip(b"\r")
+        if not line.translate(None, _AS_THEY_ARE):
+            return head + line + _TAIL
+        text = encode_basestring_ascii(line.decode("utf-8", "replace")).encode()
+        return head[:-1] + text + b"}\n"

@@ -10,7 +10,10 @@ import re
 import select
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from django_prodserver.runner.log_format import JsonFraming
 from django_prodserver.runner.printer import RUNNER, Printer
 
 
@@ -119,3 +122,14 @@ def test_json_lines_longer_than_pipe_buf_arrive_whole_through_a_pipe_that_fills_
     assert all(set(item["line"]) == {"x"} for item in objects if item["process"] == "one")
     # More than the backlog was printed: the lines dropped are said, in JSON too.
     assert {item["stream"] for item in objects} == {"output", "runner"}
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(st.lists(st.binary(max_size=40).map(lambda raw: raw.replace(b"\n", b"")), max_size=5))
+def test_any_bytes_become_one_json_object_each_holding_the_line(lines: list[bytes]):
+    framed = JsonFraming(RUNNER).lines("web", lines, 0.0)
+    assert len(framed) == len(lines)
+    for whole, line in zip(framed, lines, strict=True):
+        assert whole.endswith(b"}\n")
+        assert whole.count(b"\n") == 1
+        assert json.loads(whole)["line"] == line.rstrip(b"\r").decode("utf-8", "replace")
