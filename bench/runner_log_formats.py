@@ -15,6 +15,11 @@ order: in `json`, every output line must parse as an object whose `line` is the 
 The report gives each variant's median and the median of its ratio to `before` taken
 round by round (with min and max), next to the target: plain >= 0.9x of before.
 
+A second table measures the printer alone, in this process (no children, no scheduling
+noise): batches of 1,000 such lines framed and written to /dev/null (real writes of at most
+PIPE_BUF bytes each), the printer of `--base` against the working copy's in each format,
+alternating, `--printer-repeats` times.
+
 Run from the repository root (Linux):
 
     .venv/bin/python bench/runner_log_formats.py [--rounds 5] [--lines 300000] [--base main]
@@ -23,7 +28,9 @@ Run from the repository root (Linux):
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import os
 import re
 import signal
 import statistics
@@ -176,9 +183,12 @@ def stop(runner: subprocess.Popen[bytes]) -> None:
     kill_tree(runner, tree)
 
 
-def run(rounds: int, count: int, base: str) -> list[Run]:
+def run(
+    rounds: int, count: int, base: str, repeats: int
+) -> tuple[list[Run], dict[str, list[float]]]:
     results = []
     with project(count, base) as (directory, env, before):
+        alone = printer_alone(before, repeats)
         for number in range(1, rounds + 1):
             shift = (number - 1) % len(VARIANTS)
             for variant in VARIANTS[shift:] + VARIANTS[:shift]:
@@ -186,10 +196,51 @@ def run(rounds: int, count: int, base: str) -> list[Run]:
                 results.append(Run(variant, number, rate, whole))
                 print(f"round {number} {variant}: {rate:,.0f} lines/s, {whole}", file=sys.stderr)
                 time.sleep(1.0)
-    return results
+    return results, alone
 
 
-def report(results: list[Run], rounds: int, count: int, base: str) -> str:
+def printer_alone(before: str, repeats: int) -> dict[str, list[float]]:
+    """Lines per second of the printer alone, per variant, `repeats` times alternating."""
+    from django_prodserver.runner.printer import Printer
+
+    spec = importlib.util.spec_from_file_location(
+        "before_printer", Path(before) / "django_prodserver" / "runner" / "printer.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    old = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(old)
+    batch = [f"lines1 {number:07d} ".encode() + b"x" * 50 for number in range(BLOCK)]
+    batches = 200
+    rates: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
+    with open(os.devnull, "wb", buffering=0) as sink:
+        for _ in range(repeats):
+            for variant in VARIANTS:
+                if variant == "before":
+                    printer = old.Printer(sink, ["lines1", "lines2"], colour=False)
+                else:
+                    printer = Printer(sink, ["lines1", "lines2"], colour=False, log_format=variant)
+                begun = time.perf_counter()
+                for _ in range(batches):
+                    printer.lines("lines1", batch)
+                rates[variant].append(batches * BLOCK / (time.perf_counter() - begun))
+    return rates
+
+
+def printer_rows(rates: dict[str, list[float]]) -> list[str]:
+    rows = []
+    for variant in VARIANTS:
+        ratios = [a / b for a, b in zip(rates[variant], rates["before"], strict=True)]
+        rows.append(
+            f"{variant} | {statistics.median(rates[variant]):,.0f} | "
+            f"{statistics.median(ratios):.2f}x | {min(ratios):.2f}x - {max(ratios):.2f}x"
+        )
+    return rows
+
+
+def report(
+    results: list[Run], rounds: int, count: int, base: str, alone: dict[str, list[float]]
+) -> str:
     by_round = {(r.round, r.variant): r for r in results}
 
     def ratios(variant: str) -> list[float]:
@@ -229,6 +280,15 @@ def report(results: list[Run], rounds: int, count: int, base: str) -> str:
             rows,
         ),
         "",
+        f"The printer alone ({len(alone['before'])} alternating repeats of 200,000 lines into "
+        "/dev/null, in this process):",
+        "",
+        *markdown_table(
+            "variant | lines per second | ratio to before (median) | ratio min - max",
+            "llll",
+            printer_rows(alone),
+        ),
+        "",
         "## Rounds",
         "",
         *markdown_table(
@@ -251,10 +311,11 @@ def main() -> None:
     parser.add_argument(
         "--base", default="main", help="the commit of the runner before --log-format"
     )
+    parser.add_argument("--printer-repeats", type=int, default=21)
     args = parser.parse_args()
-    results = run(args.rounds, args.lines, args.base)
+    results, alone = run(args.rounds, args.lines, args.base, args.printer_repeats)
     publish(
-        report(results, args.rounds, args.lines, args.base),
+        report(results, args.rounds, args.lines, args.base, alone),
         RESULTS / "runner-log-formats.md",
     )
 
