@@ -87,6 +87,7 @@ class Run:
     variant: str
     round: int
     lines_per_second: float
+    lines_per_cpu_second: float  # of the runner's own CPU time: robust to a busy machine
     lines_whole: int
 
 
@@ -127,6 +128,7 @@ def one_run(variant: str, directory: Path, env: dict[str, str], before: str, cou
     if variant != "before":
         argv += ["--log-format", variant]
     runner = start(argv, environment_of(variant, env, before), log)
+    cpu_at_start = cpu_at_end = None
     try:
         ends: set[bytes] = set()
         offset, pending = 0, b""
@@ -136,17 +138,28 @@ def one_run(variant: str, directory: Path, env: dict[str, str], before: str, cou
                 output.seek(offset)
                 data = output.read()
             offset += len(data)
+            if cpu_at_start is None and b"started (pid" in data:
+                cpu_at_start = cpu_seconds(runner.pid)  # the supervisor, before any line
             *complete, pending = (pending + data).split(b"\n")
             ends.update(line.rsplit(b"END ", 1)[1][:6] for line in complete if b"END " in line)
             if len(ends) < 2:
                 time.sleep(POLL)
         finished = time.time()
+        cpu_at_end = cpu_seconds(runner.pid)
     finally:
         stop(runner)
     data = log.read_bytes()
     starts = [float(value) for value in re.findall(rb"START (\d+\.\d+)", data)]
     rate = 2 * count / (finished - min(starts)) if len(ends) == 2 and starts else 0.0
-    return rate, whole_lines(variant, data)
+    cpu = (cpu_at_end or 0.0) - (cpu_at_start or 0.0)
+    per_cpu_second = 2 * count / cpu if cpu > 0 and len(ends) == 2 else 0.0
+    return rate, per_cpu_second, whole_lines(variant, data)
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) the process has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def whole_lines(variant: str, data: bytes) -> int:
@@ -192,9 +205,13 @@ def run(
         for number in range(1, rounds + 1):
             shift = (number - 1) % len(VARIANTS)
             for variant in VARIANTS[shift:] + VARIANTS[:shift]:
-                rate, whole = one_run(variant, directory, env, before, count)
-                results.append(Run(variant, number, rate, whole))
-                print(f"round {number} {variant}: {rate:,.0f} lines/s, {whole}", file=sys.stderr)
+                rate, per_cpu, whole = one_run(variant, directory, env, before, count)
+                results.append(Run(variant, number, rate, per_cpu, whole))
+                print(
+                    f"round {number} {variant}: {rate:,.0f} lines/s, {per_cpu:,.0f} lines "
+                    f"per CPU second, {whole}",
+                    file=sys.stderr,
+                )
                 time.sleep(1.0)
     return results, alone
 
@@ -238,31 +255,36 @@ def printer_rows(rates: dict[str, list[float]]) -> list[str]:
     return rows
 
 
-def report(
-    results: list[Run], rounds: int, count: int, base: str, alone: dict[str, list[float]]
-) -> str:
-    by_round = {(r.round, r.variant): r for r in results}
-
-    def ratios(variant: str) -> list[float]:
-        return [
-            by_round[(n, variant)].lines_per_second / by_round[(n, "before")].lines_per_second
-            for n in range(1, rounds + 1)
-            if by_round[(n, "before")].lines_per_second
-        ]
-
+def rate_rows(results: list[Run], rounds: int, base: str, key: str) -> list[str]:
+    """Per variant: the median of `key`, and its ratio to `before` round by round."""
+    by_round = {(r.round, r.variant): getattr(r, key) for r in results}
     rows = []
     for variant in VARIANTS:
-        rate = statistics.median(r.lines_per_second for r in results if r.variant == variant)
+        rate = statistics.median(getattr(r, key) for r in results if r.variant == variant)
         whole = min(r.lines_whole for r in results if r.variant == variant)
         if variant == "before":
             rows.append(f"before (plain, `{base}`) | {rate:,.0f} | 1.00x | | {whole:,}")
             continue
-        spread = ratios(variant)
+        spread = [
+            by_round[(n, variant)] / by_round[(n, "before")]
+            for n in range(1, rounds + 1)
+            if by_round[(n, "before")]
+        ]
         target = " (target >= 0.9x)" if variant == "plain" else ""
         rows.append(
             f"`--log-format {variant}` | {rate:,.0f} | {statistics.median(spread):.2f}x{target} "
             f"| {min(spread):.2f}x - {max(spread):.2f}x | {whole:,}"
         )
+    return rows
+
+
+def report(
+    results: list[Run], rounds: int, count: int, base: str, alone: dict[str, list[float]]
+) -> str:
+    head = (
+        "variant | {what} | ratio to before (median) | ratio min - max | "
+        f"lines whole, in order (of {2 * count:,}; least of the rounds)"
+    )
     lines = [
         *report_head(
             "The runner's line rate with each --log-format",
@@ -273,11 +295,23 @@ def report(
             ["django"],
         ),
         "",
+        "Lines per second of the runner's own CPU time (user and system, from /proc, between "
+        "its first child's start and both children's last line): what the runner spends on a "
+        "line, whatever else the machine runs.",
+        "",
         *markdown_table(
-            "variant | lines per second | ratio to before (median) | ratio min - max | "
-            f"lines whole, in order (of {2 * count:,}; least of the rounds)",
+            head.format(what="lines per CPU second"),
             "lllll",
-            rows,
+            rate_rows(results, rounds, base, "lines_per_cpu_second"),
+        ),
+        "",
+        "Lines per second of wall-clock time (first line written to both last lines in the "
+        "output): on a shared machine, as noisy as its load.",
+        "",
+        *markdown_table(
+            head.format(what="lines per second"),
+            "lllll",
+            rate_rows(results, rounds, base, "lines_per_second"),
         ),
         "",
         f"The printer alone ({len(alone['before'])} alternating repeats of 200,000 lines into "
@@ -292,10 +326,11 @@ def report(
         "## Rounds",
         "",
         *markdown_table(
-            "round | variant | lines/s | whole lines",
-            "llll",
+            "round | variant | lines/s | lines per CPU second | whole lines",
+            "lllll",
             [
-                f"{r.round} | {r.variant} | {r.lines_per_second:,.0f} | {r.lines_whole:,}"
+                f"{r.round} | {r.variant} | {r.lines_per_second:,.0f} | "
+                f"{r.lines_per_cpu_second:,.0f} | {r.lines_whole:,}"
                 for r in results
             ],
         ),

@@ -88,8 +88,12 @@ def port_variables(ports: Mapping[str, int], name: str) -> dict[str, str]:
 
 
 def ports_note(ports: Mapping[str, int]) -> list[str]:
-    """The runner's first line about ports: which process got which."""
+    """The runner's first line about ports: which process got which.
+
+    Without `NAME=value`: the supervisor masks its messages, and a word with `=` in it has
+    masking load Django's pattern of secret names (some 400 modules) into the runner.
+    """
     if not ports:
         return []
-    given = ", ".join(f"{name} PORT={port}" for name, port in ports.items())
-    return [f"Ports given to the web processes without an address of their own: {given}."]
+    given = ", ".join(f"{name} {port}" for name, port in ports.items())
+    return [f"PORT given to each web process without an address of its own: {given}."]

@@ -156,8 +156,8 @@ def test_each_web_process_without_an_address_gets_its_own_port(
     running.wait_until_serving(f"127.0.0.1:{base + 100}")
     assert get(f"127.0.0.1:{base}")[0] == 200
     said = (
-        "Ports given to the web processes without an address of their own: "
-        f"web PORT={base}, admin PORT={base + 100}."
+        "PORT given to each web process without an address of its own: "
+        f"web {base}, admin {base + 100}."
     )
     assert said in running.output.splitlines()[0], running.output
     assert running.stop()[0] == 0
