@@ -5,8 +5,9 @@ is given `PORT=base + 100 * n` when it has no address of its own, so that two we
 processes configured without one do not both take `$PORT` or the server's default. The
 base is `--port`, else `$PORT`, else 5000. A web process has an address of its own when
 its ARGS set one of its server's address options (`bind`, `host`, `port`, a unix socket,
-an inherited descriptor) or its ENV sets PORT; it keeps that address, and its place in
-the count. Workers are given no PORT.
+an inherited descriptor), its ENV sets PORT, or the server may read one from elsewhere
+(gunicorn's config file, `GUNICORN_CMD_ARGS`: `ServerBackend.address_elsewhere`); it keeps
+that address, and its place in the count. Workers are given no PORT.
 
 Only the six web servers (`ServerBackend`) read PORT for their address; another web
 backend (a development server, Flower, a backend of one's own) is given none.
@@ -50,7 +51,8 @@ def checked_port(port: int, source: str) -> int:
 
 
 def has_own_address(spec: ProcessSpec, backend: ServerBackend) -> bool:
-    """Whether ARGS set an address option of the server, or ENV sets PORT."""
+    """Whether ARGS set an address option of the server, ENV sets PORT, or the server may
+    read its address from a file of its own."""
     if "PORT" in spec.env:
         return True
     try:
@@ -59,7 +61,9 @@ def has_own_address(spec: ProcessSpec, backend: ServerBackend) -> bool:
         addresses = {table.find(name, backend.name)[0].key for name in backend.address_options}
     except (ProdserverError, ImportError):
         return True  # the plan says what is wrong; no port is given to a process unplanned
-    return any(item.option.key in addresses for item in options)
+    return any(item.option.key in addresses for item in options) or backend.address_elsewhere(
+        options
+    )
 
 
 def assigned_ports(processes: Sequence[tuple[ProcessSpec, Backend]], base: int) -> dict[str, int]:

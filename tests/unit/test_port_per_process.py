@@ -103,3 +103,17 @@ def test_devserver_gives_each_replaced_server_a_port_when_run_together(monkeypat
     ]
     assert alone[0].spec.args == {"addrport": "127.0.0.1:8000"}  # as before
     assert given[0].spec.args == {"addrport": "127.0.0.1:8500"}
+
+
+def test_a_gunicorn_that_may_read_its_bind_from_a_config_file_keeps_it(tmp_path, monkeypatch):
+    processes = {
+        "web": {"BACKEND": GUNICORN, "ARGS": {"config": "python:myproject.gunicorn_conf"}},
+        "api": {"BACKEND": GUNICORN},
+    }
+    assert ports(processes) == {"api": 5100}
+    monkeypatch.setenv("GUNICORN_CMD_ARGS", "--bind=127.0.0.1:7000")
+    assert ports({"api": {"BACKEND": GUNICORN}}) == {}
+    monkeypatch.delenv("GUNICORN_CMD_ARGS")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "gunicorn.conf.py").write_text("bind = '127.0.0.1:7000'\n")
+    assert ports({"api": {"BACKEND": GUNICORN}, "other": {"BACKEND": UVICORN}}) == {"other": 5100}

@@ -39,6 +39,11 @@ class ServerBackend(Backend):
     def validate(self, argv: Sequence[str]) -> None:
         """Check the command line with the server's own parser; raise OptionError."""
 
+    def address_elsewhere(self, options: Sequence[OptionValue]) -> bool:
+        """Whether the server may read its address from outside its options (a config
+        file): the runner then gives it no PORT, whose address would override it."""
+        return False
+
     def served_interface(self, plan: Plan) -> str:
         """What the planned server serves, "wsgi" or "asgi": devserver picks a server by it."""
         return self.interface
