@@ -34,6 +34,20 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def free_base_port(step: int = 100) -> int:
+    """A free port whose neighbour `step` further on is free too (the runner's PORTs)."""
+    while True:
+        base = free_port()
+        if base + step > 65535:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("0.0.0.0", base + step))
+            except OSError:
+                continue
+        return base
+
+
 @dataclass
 class Project:
     """The example project with its own PRODUCTION_PROCESSES, in a settings module of its own."""

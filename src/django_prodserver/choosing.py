@@ -14,6 +14,7 @@ from django_prodserver.compat.kinds import KIND_COMMANDS, KIND_NAMES, of_kind
 from django_prodserver.errors import ProdserverError
 from django_prodserver.invocation import DjangoOptions, Invocation
 from django_prodserver.loading import import_backend_class
+from django_prodserver.port_per_process import base_port
 from django_prodserver.processes import (
     NAME_CHECK,
     Configuration,
@@ -36,6 +37,9 @@ class Chosen:
     django: DjangoOptions = field(default_factory=DjangoOptions)
     # A formation's copies (`web=2`): NAME -> count, for the processes given one.
     copies: Mapping[str, int] = field(default_factory=dict)
+    # Together: the base of the ports the web processes are given (port_per_process.py);
+    # None gives none.
+    base_port: int | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -67,8 +71,14 @@ def choose(configuration: Configuration, invocation: Invocation) -> Chosen:
         processes = configuration.chosen(names)
     else:
         processes = [first_process(configuration, kind)]
-    # `prodserver web web` runs one process, under the runner all the same; so does `web=2`.
-    together = every or len(names) > 1 or any(n > 1 for n in invocation.copies.values())
+    # `prodserver web web` runs one process, under the runner all the same; so do `web=2`
+    # and one process whose output --log-format asks the runner to write.
+    together = (
+        every
+        or len(names) > 1
+        or any(n > 1 for n in invocation.copies.values())
+        or invocation.log_format is not None
+    )
     if together:
         processes = with_release_steps(configuration, processes)
     if together and overrides:
@@ -82,8 +92,14 @@ def choose(configuration: Configuration, invocation: Invocation) -> Chosen:
                 f"The option {word!r} typed after the name cannot be passed to a process: "
                 f"a command line word holds no NUL character and no lone surrogate."
             )
+    base = base_port(invocation.port, os.environ) if together else None
     return Chosen(
-        tuple(processes), together, tuple(overrides), invocation.django, dict(invocation.copies)
+        tuple(processes),
+        together,
+        tuple(overrides),
+        invocation.django,
+        dict(invocation.copies),
+        base,
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from django_prodserver.lifecycle.replacing import replace_this_process, this_command_prefix
 from django_prodserver.processes import ProcessSpec
@@ -25,9 +25,13 @@ def missing_variables(spec: ProcessSpec, environ: Mapping[str, str]) -> dict[str
     return {name: value for name, value in spec.env.items() if environ.get(name) != value}
 
 
-def apply_process_environment(spec: ProcessSpec, keep: Mapping[str, str] | None = None) -> None:
+def apply_process_environment(
+    spec: ProcessSpec, added: Collection[str] = (), keep: Mapping[str, str] | None = None
+) -> None:
     """Start this command again with the process's ENV set, unless it is set already.
 
+    `added`: variables this command has set in os.environ itself (from env files), which
+    the settings, read before, have not seen: they too call for the second start.
     A second start that still finds a difference (the settings changed a variable
     themselves) goes on as it is rather than starting over and over. `keep`: variables
     this start has taken out of the environment that the next must find again (the
@@ -35,7 +39,7 @@ def apply_process_environment(spec: ProcessSpec, keep: Mapping[str, str] | None 
     """
     already_applied = os.environ.pop(APPLIED, None) == spec.name
     missing = missing_variables(spec, os.environ)
-    if not missing or already_applied:
+    if (not missing and not added) or already_applied:
         return
     environ = {**os.environ, **missing, **(keep or {}), APPLIED: spec.name}
     replace_this_process([*this_command_prefix(), *sys.argv[1:]], environ)

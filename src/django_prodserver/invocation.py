@@ -83,6 +83,8 @@ ALL = "--all"
 OVERRIDES = "options typed after the names"
 DRY_RUN = "--dry-run"
 EXPORT_FLAGS = "the export's flags"
+ENV_FILES = "--env-file"
+LOG_FORMAT = "--log-format"
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ MODE_RULES = {
     ),
     "release": ModeRule(
         "--release",
-        frozenset({NAMES, DRY_RUN}),
+        frozenset({NAMES, DRY_RUN, ENV_FILES}),
         "--release runs the release steps as configured: it takes their names (default: "
         "every one), not --all nor options typed after them.",
     ),
@@ -123,7 +125,7 @@ MODE_RULES = {
         "--reload asks the running runners of this project to reload every process; "
         "leave out {given}.",
     ),
-    "start": ModeRule("", frozenset({NAMES, ALL, OVERRIDES, DRY_RUN}), ""),
+    "start": ModeRule("", frozenset({NAMES, ALL, OVERRIDES, DRY_RUN, ENV_FILES, LOG_FORMAT}), ""),
 }
 # Said of the export's flags by every mode but --export, whatever else it refuses.
 EXPORT_FLAGS_REFUSAL = (
@@ -158,6 +160,11 @@ class Invocation:
     # The kind of process this command starts: any (`prodserver`), "web" (`server`) or
     # "worker" (`worker`), as django-prodserver 3.0 named them.
     kind: str | None = None
+    # --env-file, in the order given (env_files.py); --log-format (runner/log_format.py),
+    # None when not given; --port, the base of the web processes' ports run together.
+    env_files: tuple[str, ...] = ()
+    log_format: str | None = None
+    port: int | None = None
 
     @classmethod
     def typed(
@@ -177,12 +184,19 @@ class Invocation:
                 f"{' and '.join(flags)}: give one of {', '.join(every_flag)} at a time."
             )
         mode = typed[0] if typed else "start"
+        names = list(options.get("names") or ())
+        together = bool(options.get("all") or options.get("log_format")) or len(names) > 1
+        port, overrides = runner_port(overrides, together)
         given = {
             NAMES: list(options.get("names") or ()),
             ALL: [ALL] if options.get("all") else [],
             OVERRIDES: list(overrides),
             DRY_RUN: [DRY_RUN] if options.get("dry_run") else [],
             EXPORT_FLAGS: export_flags_given(options),
+            ENV_FILES: [f"--env-file {path}" for path in options.get("env_file") or ()],
+            LOG_FORMAT: [f"--log-format {options['log_format']}"]
+            if options.get("log_format")
+            else [],
         }
         refuse_what_the_mode_does_not_take(MODE_RULES[mode], given)
         names, copies = read_formation(given[NAMES])
@@ -204,7 +218,40 @@ class Invocation:
             overrides=tuple(overrides),
             django=DjangoOptions.from_options(options),
             kind=kind,
+            env_files=tuple(options.get("env_file") or ()),
+            log_format=options.get("log_format") or None,
+            port=port,
         )
+
+
+def runner_port(overrides: Sequence[str], together: bool) -> tuple[int | None, list[str]]:
+    """`--port N` typed with several processes: the base of their ports, and the rest.
+
+    With one process, `--port` stays an option of its server, as every option typed after
+    the name; run together, no option typed after the names reaches a server.
+    """
+    words = list(overrides)
+    if not together:
+        return None, words
+    rest: list[str] = []
+    port: str | None = None
+    while words:
+        word = words.pop(0)
+        if word == "--port" and words:
+            port = words.pop(0)
+        elif word.startswith("--port="):
+            port = word.removeprefix("--port=")
+        else:
+            rest.append(word)
+    if port is None:
+        return None, rest
+    port = port.strip()
+    if not (port.isascii() and port.isdigit() and len(port) <= 5):
+        raise ProdserverError(
+            f"--port {port!r}: the base of the web processes' ports is a number, such as "
+            f"--port 5000 (the first web process gets 5000, the next 5100, ...)."
+        )
+    return int(port), rest
 
 
 def refuse_what_the_mode_does_not_take(rule: ModeRule, given: Mapping[str, list[str]]) -> None:

@@ -122,7 +122,7 @@ def _mask_assignments(word: str) -> str:
             continue
         before = word[name.start() - 1] if name.start() else ""
         out.append(word[position:value_start])
-        if before in "?&;":
+        if before and before in "?&;":  # "" is in every string: a word's first name is none
             end = _QUERY_VALUE_END.search(word, value_start)
             position = end.start() if end else len(word)
             out.append(MASK)

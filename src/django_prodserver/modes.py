@@ -8,6 +8,7 @@ before a start and a release, with the plans they report on handed to them.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 
@@ -16,7 +17,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django_prodserver.checks import run_checks, start_scope
 from django_prodserver.choosing import Chosen, choose, chosen_release_steps
 from django_prodserver.compat.kinds import check_kind
-from django_prodserver.environment import apply_process_environment
+from django_prodserver.env_files import LoadedEnv, read_for_command
+from django_prodserver.env_files import dry_run_lines as env_dry_run_lines
+from django_prodserver.environment import APPLIED, apply_process_environment
 from django_prodserver.invocation import Invocation
 from django_prodserver.lifecycle.watchdog import check_the_runner_lives
 from django_prodserver.listing import broken_rows, format_table, process_table
@@ -68,6 +71,9 @@ def export(invocation: Invocation, configuration: Configuration, command: BaseCo
 def release(invocation: Invocation, configuration: Configuration, command: BaseCommand) -> None:
     """`--release [NAME...]`: the release steps, in order, each to its end."""
     check_broken_definitions(invocation, configuration, command)
+    env = read_for_command(invocation.env_files)
+    for line in env_dry_run_lines(env) if invocation.dry_run else env.summary():
+        command.stderr.write(line)
     steps = chosen_release_steps(configuration, invocation.names)
     planned = plan_chosen(Chosen(tuple(steps), together=False, django=invocation.django))
     if not invocation.skip_checks:
@@ -85,13 +91,16 @@ def release(invocation: Invocation, configuration: Configuration, command: BaseC
 def start(invocation: Invocation, configuration: Configuration, command: BaseCommand) -> None:
     """`prodserver [NAME...]`, `--all`, `--dry-run`: plan and check, then one of the three."""
     check_broken_definitions(invocation, configuration, command)
+    # Before the processes are chosen and planned: a file may set PORT or WEB_CONCURRENCY.
+    env = read_for_command(invocation.env_files)
     chosen = choose(configuration, invocation)
     say_which_one(invocation, configuration, chosen, command)
     # Taken before anything imports a server: Twisted removes systemd's variables.
     inherited = None if chosen.together else take_sockets(chosen.names[0])
     if not chosen.together and not invocation.dry_run:
+        say_env_files(env, command)
         kept = inherited.variables() if inherited else None
-        apply_process_environment(chosen.processes[0], keep=kept)
+        apply_process_environment(chosen.processes[0], env.added, keep=kept)
     planned = plan_chosen(chosen)
     refuse_typed_options(chosen, planned)
     if inherited is not None and planned[0].error is None:
@@ -104,9 +113,11 @@ def start(invocation: Invocation, configuration: Configuration, command: BaseCom
     if not invocation.skip_checks:
         run_checks(command, start_scope(planned, configuration))
     if invocation.dry_run:
+        for line in env_dry_run_lines(env):
+            command.stderr.write(line)
         dry_run(chosen, planned, command)
     elif chosen.together:
-        run_together(chosen, planned)
+        run_together(chosen, planned, env.summary(), invocation.log_format)
     else:
         start_one(invocation, planned, command)
 
@@ -122,12 +133,21 @@ def dry_run(chosen: Chosen, planned: list[PlannedProcess], command: BaseCommand)
     command.stdout.write(process.ready()[1].command_line())
 
 
-def run_together(chosen: Chosen, planned: list[PlannedProcess]) -> None:
+def run_together(
+    chosen: Chosen, planned: list[PlannedProcess], notes: list[str], log_format: str | None
+) -> None:
     """Several processes (or `--all`): this process becomes their runner."""
     # Imported here, like the exports: a process that starts alone needs none of it.
     from django_prodserver.runner.together import run_together as become_their_runner
 
-    become_their_runner(chosen, planned)
+    become_their_runner(chosen, planned, notes, log_format)
+
+
+def say_env_files(env: LoadedEnv, command: BaseCommand) -> None:
+    """Which env files were read, said once: not again by the start that applies them."""
+    if APPLIED not in os.environ:
+        for line in env.summary():
+            command.stderr.write(line)
 
 
 def start_one(invocation: Invocation, planned: list[PlannedProcess], command: BaseCommand) -> None:

@@ -16,6 +16,7 @@ from django_prodserver.bounds import shown
 from django_prodserver.choosing import Chosen
 from django_prodserver.errors import BackendFailure, OptionError, ProdserverError
 from django_prodserver.loading import load_backend
+from django_prodserver.port_per_process import assigned_ports, port_variables
 from django_prodserver.processes import MAX_STOP_TIMEOUT, ProcessSpec
 
 
@@ -75,6 +76,11 @@ def plan_chosen(
     backends = [
         backend for spec in chosen.processes if isinstance(backend := loaded[spec.name], Backend)
     ]
+    ports = (
+        assigned_ports([(backend.spec, backend) for backend in backends], chosen.base_port)
+        if chosen.together and chosen.base_port is not None
+        else {}
+    )
     planned = []
     for spec in chosen.processes:
         backend = loaded[spec.name]
@@ -86,7 +92,7 @@ def plan_chosen(
             if chosen.together
             else {}
         )
-        env = {**chosen.django.line_environment(), **beside}
+        env = {**chosen.django.line_environment(), **beside, **port_variables(ports, spec.name)}
         planned.append(_planned(spec, backend, chosen.overrides, {**env, **spec.env}))
     return planned
 

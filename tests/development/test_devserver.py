@@ -3,6 +3,7 @@ database task worker (db_worker on SQLite, no broker), edited while they run."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import EXAMPLE, Project, Running, free_port, get
+from tests.support import EXAMPLE, Project, Running, free_base_port, free_port, get
 from tests.workers.effects import lines_of, wait_for_lines
 
 pytest.importorskip("django_tasks_db")
@@ -248,3 +249,39 @@ def test_devserver_with_runserver_arguments_is_runserver(copy_project, started, 
     ]
     assert devserver == runserver
     assert re.search(r"Starting (WSGI )?development server at http://127.0.0.1:PORT/", devserver[1])
+
+
+def test_devserver_takes_the_runners_options(copy_project, started, tmp_path):
+    """--env-file (here .env beside manage.py), --port and --log-format, as prodserver's."""
+    shutil.copy(
+        Path(__file__).parents[1] / "runner" / "project_backends.py",
+        tmp_path / "runner_backends.py",
+    )
+    project = copy_project(
+        {
+            "web": {"BACKEND": GUNICORN},
+            "admin": {"BACKEND": GUNICORN},
+            "show": {"BACKEND": "runner_backends.ShowEnvironment"},
+        }
+    )
+    (project.example / ".env").write_text("GREETING=from-dot-env\nAPI_TOKEN=abc123\n")
+    base = free_base_port()
+    running = project.start("devserver", "--port", str(base), "--log-format", "json")
+    started.append(running)
+    assert running.wait_until_serving(f"127.0.0.1:{base}") == HOME
+    assert running.wait_until_serving(f"127.0.0.1:{base + 100}") == HOME
+    wait_for(lambda: "environ=from-dot-env" in running.output, 60, "the greeting", running)
+    os.killpg(running.popen.pid, signal.SIGINT)
+    assert running.popen.wait(60) == 0, running.output
+    objects = [json.loads(line) for line in running.output.splitlines()]
+    said = [item["line"] for item in objects if item["stream"] == "runner"]
+    assert said[0].startswith("Environment files read: ")
+    replaced = "runserver in place of gunicorn (WSGI), with its own reloader"
+    assert f"  web: http://127.0.0.1:{base}/, {replaced}" in said
+    assert f"  admin: http://127.0.0.1:{base + 100}/, {replaced}" in said
+    assert "abc123" not in running.output
+
+    dry = project.manage("devserver", "--dry-run", "--env-file", str(project.example / ".env"))
+    assert dry.returncode == 0, dry.stderr
+    assert "  API_TOKEN=********" in dry.stderr
+    assert "abc123" not in dry.stdout + dry.stderr

@@ -109,3 +109,9 @@ def test_a_megabyte_masks_in_well_under_a_second(value):
     started = time.process_time()  # CPU time: a loaded machine does not inflate it
     mask_secrets(f"SOME_VALUE={value} gunicorn")
     assert time.process_time() - started < 1.0
+
+
+def test_a_quoted_value_at_the_start_of_a_word_is_masked():
+    # As shlex.join writes a value with a space: the quote once ended the "query value".
+    assert mask_secrets("DB_PASSWORD='hunter 2' gunicorn") == "DB_PASSWORD=******** gunicorn"
+    assert mask_secrets('API_TOKEN="a b"') == "API_TOKEN=********"

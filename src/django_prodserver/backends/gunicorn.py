@@ -141,6 +141,15 @@ class GunicornServer(ServerBackend):
         given = plan.value("graceful_timeout")
         return float(given) if given else float(setting_default("graceful_timeout"))
 
+    def address_elsewhere(self, options: Sequence[OptionValue]) -> bool:
+        """A config file (`config`, or ./gunicorn.conf.py, which gunicorn reads by itself)
+        or GUNICORN_CMD_ARGS may hold a `bind`."""
+        return (
+            any(item.option.key == "config" for item in options)
+            or os.path.exists("gunicorn.conf.py")
+            or bool(os.environ.get("GUNICORN_CMD_ARGS", "").strip())
+        )
+
     def listen_address(self, plan: Plan) -> Address | None:
         binds = plan.values("bind") or (DEFAULT_BIND,)
         return Address.parse(binds[0], default_port=8000)

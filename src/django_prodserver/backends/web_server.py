@@ -44,6 +44,11 @@ class ServerBackend(Backend):
     def validate(self, argv: Sequence[str]) -> None:
         """Check the command line with the server's own parser; raise OptionError."""
 
+    def address_elsewhere(self, options: Sequence[OptionValue]) -> bool:
+        """Whether the server may read its address from outside its options (a config
+        file): the runner then gives it no PORT, whose address would override it."""
+        return False
+
     def served_interface(self, plan: Plan) -> str:
         """What the planned server serves, "wsgi" or "asgi": devserver picks a server by it."""
         return self.interface
@@ -62,7 +67,7 @@ class ServerBackend(Backend):
             )
         table = self.option_table()
         options, application = self.resolved_options(table, overrides)
-        options = override(self.environment_defaults(table, options), options)
+        options = override(self.environment_defaults(table, options, env), options)
         application = application or [self.application(options)]
         argv = (self.server, *render(options), *application)
         self.validate(argv[1:])
@@ -91,12 +96,18 @@ class ServerBackend(Backend):
         return new_plan, dropped
 
     def environment_defaults(
-        self, table: OptionTable, options: Sequence[OptionValue]
+        self,
+        table: OptionTable,
+        options: Sequence[OptionValue],
+        env: Mapping[str, str] | None = None,
     ) -> list[OptionValue]:
-        """Options from $PORT and $WEB_CONCURRENCY that the configuration leaves unset."""
+        """Options from $PORT and $WEB_CONCURRENCY that the configuration leaves unset.
+
+        PORT in the plan's `env` (the port the runner gives this process) comes first.
+        """
         configured = {item.option.key for item in options}
         defaults: dict[str, object] = {}
-        port = os.environ.get("PORT")
+        port = (env or {}).get("PORT") or os.environ.get("PORT")
         addresses = {table.find(name, self.name)[0].key for name in self.address_options}
         if port and not configured & addresses:
             defaults.update(

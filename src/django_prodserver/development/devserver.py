@@ -8,11 +8,17 @@ runner of `prodserver web worker`, each as `manage.py devserver NAME`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from typing import NoReturn, TextIO
 
 from django_prodserver.backends.base import Backend
-from django_prodserver.development.forms import DevelopmentProcess, development_form, url_of
+from django_prodserver.development.forms import (
+    DEFAULT_PORT,
+    DevelopmentProcess,
+    development_form,
+    url_of,
+)
 from django_prodserver.development.reloader import WorkerReloader
 from django_prodserver.development.watching import make_watcher, project_folders
 from django_prodserver.errors import ProdserverError
@@ -20,11 +26,13 @@ from django_prodserver.invocation import DjangoOptions
 from django_prodserver.lifecycle.replacing import this_command_prefix
 from django_prodserver.loading import load_backend
 from django_prodserver.planning import PlannedProcess
+from django_prodserver.port_per_process import assigned_ports, base_port
 from django_prodserver.processes import Configuration, ProcessSpec
+from django_prodserver.runner.runner_output import RunnerOutput
 
 
 def chosen_processes(
-    configuration: Configuration, names: Sequence[str]
+    configuration: Configuration, names: Sequence[str], port: int | None = None
 ) -> tuple[list[DevelopmentProcess], list[str]]:
     """The processes `devserver NAME...` means, and why each left out is left out.
 
@@ -67,7 +75,23 @@ def chosen_processes(
             raise ProdserverError(
                 "No process is left to run in development: " + "; ".join(left_out) + "."
             )
-    return [development_form(spec, load) for spec in specs], left_out
+    ports = development_ports(specs, load, port)
+    return [development_form(spec, load, ports.get(spec.name)) for spec in specs], left_out
+
+
+def development_ports(
+    specs: Sequence[ProcessSpec], load: Callable[[ProcessSpec], Backend], port: int | None
+) -> dict[str, int]:
+    """The port of each web server devserver replaces that has no address of its own.
+
+    Run together, or with --port: from `--port`, else $PORT, else 8000, in steps of 100,
+    as the runner of `prodserver` gives them (port_per_process.py). A process with DEV
+    runs as its DEV says, and is not counted.
+    """
+    if len(specs) < 2 and port is None:
+        return {}
+    base = base_port(port, os.environ, default=DEFAULT_PORT)
+    return assigned_ports([(spec, load(spec)) for spec in specs if spec.dev is None], base)
 
 
 def summary_line(process: DevelopmentProcess, planned: PlannedProcess) -> str:
@@ -116,6 +140,7 @@ def run_together(
     processes: Sequence[DevelopmentProcess],
     planned: Sequence[PlannedProcess],
     django: DjangoOptions,
+    output: RunnerOutput | None = None,
 ) -> NoReturn:
     """Become the runner of `prodserver web worker`, its children `devserver NAME`."""
     from django_prodserver.runner.together import become_runner, check_together
@@ -128,4 +153,7 @@ def run_together(
         ],
         django,
         lambda name: devserver_command(name, django),
+        # As PORT, which the child's own `devserver NAME` reads for the address.
+        ports={process.name: process.given_port for process in processes if process.given_port},
+        output=output or RunnerOutput(),
     )

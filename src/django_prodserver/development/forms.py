@@ -42,6 +42,8 @@ class DevelopmentProcess:
     backend: Backend
     # How it came to be: "DEV", "as configured", "in place of gunicorn (WSGI)".
     origin: str
+    # The port devserver gave it (run together, no address of its own): its PORT.
+    given_port: int | None = None
 
     @property
     def kind(self) -> str:
@@ -67,9 +69,10 @@ class DevelopmentProcess:
 
 
 def development_form(
-    spec: ProcessSpec, load: Callable[[ProcessSpec], Backend]
+    spec: ProcessSpec, load: Callable[[ProcessSpec], Backend], given_port: int | None = None
 ) -> DevelopmentProcess:
-    """The development form of one process, its backend loaded with `load()` (once).
+    """The development form of one process, its backend loaded with `load()` (once);
+    `given_port`: the port devserver gives a web server without an address of its own.
 
     A web server that devserver replaces is planned, once, to read its address and the
     interface it serves; its replacement is loaded (once) in its place.
@@ -86,7 +89,7 @@ def development_form(
     if interface is None:
         return DevelopmentProcess(spec, spec, backend, "as configured (set DEV to replace it)")
     address = development_address(backend, plan)
-    port = address.port or DEFAULT_PORT
+    port = given_port or address.port or DEFAULT_PORT
     host = address.host if address.host in LOOPBACK else "127.0.0.1"
     addrport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     replacement: tuple[str, dict[str, object]]
@@ -106,7 +109,7 @@ def development_form(
     path, args = replacement
     dev = dataclasses.replace(spec, backend=path, args=args, app=None)
     return DevelopmentProcess(
-        dev, spec, load(dev), f"in place of {backend.server} ({interface.upper()})"
+        dev, spec, load(dev), f"in place of {backend.server} ({interface.upper()})", given_port
     )
 
 

@@ -1,4 +1,8 @@
-"""The runner's output: every child's lines, whole, each prefixed with the time and its name."""
+"""The runner's output: every child's lines, whole, each prefixed with the time and its name.
+
+Or, with `--log-format` (log_format.py): `json`, one JSON object a line for a log
+shipper; `raw`, the lines alone.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import BinaryIO
 
 from django_prodserver.masking import mask_secrets
+from django_prodserver.runner.log_format import JSON, PLAIN, RAW, JsonFraming
 
 # The name of the runner's own lines (its messages), beside the processes' names.
 RUNNER = "prodserver"
@@ -67,8 +72,12 @@ class Printer:
         colour: bool,
         clock: Callable[[], float] = time.time,
         backlog: int = BACKLOG,
+        log_format: str = PLAIN,
     ) -> None:
         self.stream = stream
+        self.log_format = log_format
+        self._json = JsonFraming(RUNNER) if log_format == JSON else None
+        colour = colour and log_format == PLAIN
         self.clock = clock
         self.backlog = backlog
         width = max(len(name) for name in [RUNNER, *names])
@@ -114,11 +123,16 @@ class Printer:
         self.lines(RUNNER, [mask_secrets(line).encode() for line in text.splitlines()])
 
     def _add(self, name: str, lines: list[bytes]) -> None:
-        prefix = self._timestamp() + self.prefixes[name]
+        if self._json is not None:
+            framed = self._json.lines(name, lines, self.clock())
+        elif self.log_format == RAW:
+            framed = [line.rstrip(b"\r") + b"\n" for line in lines]
+        else:
+            prefix = self._timestamp() + self.prefixes[name]
+            framed = [prefix + line.rstrip(b"\r") + b"\n" for line in lines]
         room = self.backlog - self._waiting[name]
         kept = []
-        for line in lines:
-            whole = prefix + line.rstrip(b"\r") + b"\n"
+        for whole in framed:
             if len(whole) > room:
                 self.dropped[name] += 1
                 continue

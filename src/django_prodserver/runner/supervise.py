@@ -32,19 +32,26 @@ from django_prodserver.runner.manager import Manager
 from django_prodserver.runner.output import nonblocking_output
 from django_prodserver.runner.printer import Printer
 from django_prodserver.runner.registry import remove_record, write_record
+from django_prodserver.runner.runner_output import RunnerOutput
 
 # Variables the runner must not hand on to its children (see environment.py).
 NOT_INHERITED = ("DJANGO_PRODSERVER_ENV_APPLIED",)
+DEFAULT_OUTPUT = RunnerOutput()
 
 
-def become_supervisor(children: Sequence[Child], colour: bool, record: str = "") -> NoReturn:
+def become_supervisor(
+    children: Sequence[Child],
+    colour: bool,
+    output: RunnerOutput = DEFAULT_OUTPUT,
+    record: str = "",
+) -> NoReturn:
     """Replace this process with the supervisor of `children`.
 
     The children travel in an unlinked temporary file rather than on the command line,
     which anyone on the machine can read and where ENV's secrets do not belong.
     """
     handoff = tempfile.TemporaryFile()  # noqa: SIM115 - handed on to the next program
-    handoff.write(handoff_document(children, colour, os.environ, record))
+    handoff.write(handoff_document(children, colour, os.environ, output, record))
     handoff.flush()
     handoff.seek(0)
     os.set_inheritable(handoff.fileno(), True)
@@ -55,13 +62,18 @@ def become_supervisor(children: Sequence[Child], colour: bool, record: str = "")
 
 
 def handoff_document(
-    children: Sequence[Child], colour: bool, environ: Mapping[str, str], record: str = ""
+    children: Sequence[Child],
+    colour: bool,
+    environ: Mapping[str, str],
+    output: RunnerOutput = DEFAULT_OUTPUT,
+    record: str = "",
 ) -> bytes:
-    """The children as `read_children()` reads them: each one's spec, command line,
+    """The children as `read_handoff()` reads them: each one's spec, command line,
     environment as what it adds to `environ`, which the supervisor inherits, and what the
-    runner holds for it."""
+    runner holds for it; how the runner writes its output; the folder of its record."""
     document = {
         "colour": colour,
+        "output": output.to_data(),
         "record": record,
         "children": [
             {
@@ -82,9 +94,9 @@ def handoff_document(
     return json.dumps(document).encode()
 
 
-def read_children(fd: int) -> tuple[list[Child], bool, str]:
-    """What `handoff_document()` wrote into `fd`: the children, whether in colour, and the
-    folder of the runner's record ("": none)."""
+def read_handoff(fd: int) -> tuple[list[Child], bool, RunnerOutput, str]:
+    """What `handoff_document()` wrote into `fd`: the children, whether in colour, how the
+    runner writes its output, and the folder of the runner's record ("": none)."""
     with os.fdopen(fd, "rb") as handoff:
         document: dict[str, Any] = json.loads(handoff.read())
     inherited = {key: value for key, value in os.environ.items() if key not in NOT_INHERITED}
@@ -104,11 +116,12 @@ def read_children(fd: int) -> tuple[list[Child], bool, str]:
     # Inherited across the exec; from now on a child gets them only as `pass_fds`.
     for fd in {fd for child in children for fd in child.fds}:
         os.set_inheritable(fd, False)
-    return children, bool(document["colour"]), str(document.get("record", ""))
+    output = RunnerOutput.from_data(document.get("output", {}))
+    return children, bool(document["colour"]), output, str(document.get("record", ""))
 
 
 def main(argv: Sequence[str]) -> int:
-    children, colour, folder = read_children(int(argv[1]))
+    children, colour, output_options, folder = read_handoff(int(argv[1]))
     sys.stdout.flush()
     watchdog = Watchdog.start()
     record = ""
@@ -123,7 +136,11 @@ def main(argv: Sequence[str]) -> int:
             )
     try:
         with nonblocking_output(sys.stdout.fileno()) as output:
-            printer = Printer(output, [child.name for child in children], colour)
+            printer = Printer(
+                output, [child.name for child in children], colour, log_format=output_options.format
+            )
+            for note in output_options.notes:
+                printer.message(note)
             manager = Manager(children, printer, watchdog=watchdog)
             return manager.run()
     finally:

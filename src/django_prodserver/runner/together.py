@@ -16,14 +16,17 @@ from django_prodserver.invocation import DjangoOptions
 from django_prodserver.lifecycle.replacing import this_command_prefix
 from django_prodserver.lifecycle.watchdog import RUNNER_PID
 from django_prodserver.planning import PlannedProcess
+from django_prodserver.port_per_process import assigned_ports, port_variables, ports_note
 from django_prodserver.processes import ProcessSpec
 from django_prodserver.project import project_folder
 from django_prodserver.release import RELEASE_KIND, release_steps, run_release_steps
 from django_prodserver.runner.child import Child
 from django_prodserver.runner.holding import Holding, hold
+from django_prodserver.runner.log_format import PLAIN
 from django_prodserver.runner.printer import wants_colour
 from django_prodserver.runner.registry import record_folder
-from django_prodserver.runner.supervise import become_supervisor
+from django_prodserver.runner.runner_output import RunnerOutput
+from django_prodserver.runner.supervise import DEFAULT_OUTPUT, become_supervisor
 from django_prodserver.shared_resources import (
     SharedResourceError,
     shared_listen_addresses,
@@ -37,7 +40,12 @@ COPY_NUMBER = "DJANGO_PRODSERVER_COPY"
 UNDER_RUNNER = "DJANGO_PRODSERVER_UNDER_RUNNER"
 
 
-def run_together(chosen: Chosen, planned: Sequence[PlannedProcess]) -> NoReturn:
+def run_together(
+    chosen: Chosen,
+    planned: Sequence[PlannedProcess],
+    notes: Sequence[str] = (),
+    log_format: str | None = None,
+) -> NoReturn:
     """Run the processes together until they are asked to stop, then exit.
 
     The release steps run first, each to its end (see release.py); the others start only
@@ -54,13 +62,17 @@ def run_together(chosen: Chosen, planned: Sequence[PlannedProcess]) -> NoReturn:
     if not started:
         sys.exit(0)
     django = chosen.django
+    processes = [(backend.spec, backend) for backend, _ in started]
+    ports = assigned_ports(processes, chosen.base_port) if chosen.base_port is not None else {}
     become_runner(
-        [(backend.spec, backend) for backend, _ in started],
+        processes,
         django,
         lambda name: child_command(name, django),
         held=hold(started),
         copies=chosen.copies,
         record=record_folder(str(project_folder()), settings_module()),
+        ports=ports,
+        output=RunnerOutput(log_format or PLAIN, (*notes, *ports_note(ports))),
     )
 
 
@@ -72,20 +84,27 @@ def become_runner(
     held: Mapping[str, Holding] | None = None,
     copies: Mapping[str, int] | None = None,
     record: str = "",
+    ports: Mapping[str, int] | None = None,
+    output: RunnerOutput = DEFAULT_OUTPUT,
 ) -> NoReturn:
     """Become the runner of `processes` (each its spec as the runner reads it, and its
     backend), each started as `command(NAME)`: `prodserver NAME`, or `devserver NAME`.
 
     `held`: what the runner holds for each process (its sockets, see holding.py);
     `copies`: how many of a process run (a formation, `web=2`), each a child of its own;
-    `record`: the folder of the runner's record, for `prodserver --reload`.
+    `record`: the folder of the runner's record, for `prodserver --reload`;
+    `ports`: the PORT given to each web process (port_per_process.py); `output`: how the
+    runner writes its output.
     """
     backends = [backend for _, backend in processes]
     children = []
     for spec, backend in processes:
         holding = (held or {}).get(spec.name, Holding())
         count = (copies or {}).get(spec.name, 1)
-        environment = child_environment(spec, environment_beside(backend, backends))
+        environment = child_environment(
+            spec,
+            {**environment_beside(backend, backends), **port_variables(ports or {}, spec.name)},
+        )
         for number in range(1, count + 1):
             children.append(
                 Child(
@@ -100,7 +119,7 @@ def become_runner(
                 )
             )
     colour = wants_colour(dataclasses.asdict(django), sys.stdout.buffer)
-    become_supervisor(children, colour, record)
+    become_supervisor(children, colour, output, record)
 
 
 def check_formation(ready: Sequence[tuple[Backend, Plan]], copies: Mapping[str, int]) -> None:

@@ -59,7 +59,7 @@ def test_the_supervisor_reads_the_children_and_inherits_the_environment(monkeypa
     import signal
 
     from django_prodserver.runner.child import Child
-    from django_prodserver.runner.supervise import handoff_document, read_children
+    from django_prodserver.runner.supervise import handoff_document, read_handoff
 
     monkeypatch.setenv("INHERITED", "yes")
     monkeypatch.setenv("DJANGO_PRODSERVER_ENV_APPLIED", "web")
@@ -68,7 +68,7 @@ def test_the_supervisor_reads_the_children_and_inherits_the_environment(monkeypa
     argv = ("python", "manage.py", "prodserver", "web")
     child = Child(sent, argv, {**os.environ, "GREETING": "hello"})
     handoff.write_bytes(handoff_document([child], True, os.environ))
-    [read], colour, _ = read_children(os.open(handoff, os.O_RDONLY))
+    [read], colour, _, _ = read_handoff(os.open(handoff, os.O_RDONLY))
     spec = read.spec
     assert colour
     assert read.argv == ("python", "manage.py", "prodserver", "web")
@@ -85,9 +85,9 @@ def test_the_supervisor_reads_the_children_and_inherits_the_environment(monkeypa
 
 def test_two_servers_on_one_default_address_are_refused_before_anything_starts(monkeypatch):
     monkeypatch.delenv("PORT", raising=False)
-    gunicorn = {"BACKEND": "django_prodserver.backends.gunicorn.GunicornServer"}
+    runserver = {"BACKEND": "django_prodserver.backends.dev.django_runserver.DjangoRunserver"}
     with (
-        override_settings(PRODUCTION_PROCESSES={"web": gunicorn, "admin": gunicorn}),
+        override_settings(PRODUCTION_PROCESSES={"web": runserver, "admin": runserver}),
         pytest.raises(CommandError) as error,
     ):
         call_command("prodserver", "web", "admin", "--dry-run")
@@ -96,3 +96,36 @@ def test_two_servers_on_one_default_address_are_refused_before_anything_starts(m
         "the server's default): run together on one machine, the second one fails to start or "
         "takes it over.\nHint: Give each process its own pidfile and address in ARGS."
     )
+
+
+def test_two_servers_without_an_address_are_given_a_port_each(monkeypatch, capsys):
+    monkeypatch.delenv("PORT", raising=False)
+    gunicorn = {"BACKEND": "django_prodserver.backends.gunicorn.GunicornServer"}
+    with override_settings(PRODUCTION_PROCESSES={"web": gunicorn, "admin": gunicorn}):
+        call_command("prodserver", "web", "admin", "--dry-run")
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(": ", 1)[0] for line in lines] == ["web", "admin"]
+    assert "PORT=5000 gunicorn --bind=0.0.0.0:5000 " in lines[0]
+    assert "PORT=5100 gunicorn --bind=0.0.0.0:5100 " in lines[1]
+
+
+def test_a_given_port_that_another_process_is_configured_with_is_refused(monkeypatch, capsys):
+    monkeypatch.setenv("PORT", "7000")
+    gunicorn = "django_prodserver.backends.gunicorn.GunicornServer"
+    processes = {
+        "web": {"BACKEND": gunicorn},
+        "admin": {"BACKEND": gunicorn, "ARGS": {"bind": "127.0.0.1:7100"}},
+        "api": {"BACKEND": gunicorn},
+    }
+    with override_settings(PRODUCTION_PROCESSES=processes):
+        call_command("prodserver", "web", "admin", "api", "--dry-run")
+    # admin keeps its address, and its place in the count: api, the third, is given 7200.
+    out = capsys.readouterr().out
+    assert "--bind=0.0.0.0:7000 " in out
+    assert "--bind=0.0.0.0:7200 " in out
+    monkeypatch.setenv("PORT", "6900")
+    with override_settings(PRODUCTION_PROCESSES=processes), pytest.raises(CommandError) as error:
+        call_command("prodserver", "web", "admin", "api", "--dry-run")
+    assert str(error.value).startswith(
+        "Processes 'admin' and 'api' both use the address 127.0.0.1:7100 "
+    ), error.value

@@ -25,12 +25,17 @@ from django_prodserver.development.devserver import (
     run_together,
     summary_line,
 )
-from django_prodserver.environment import apply_process_environment
+from django_prodserver.env_files import dry_run_lines as env_dry_run_lines
+from django_prodserver.env_files import read_for_command
+from django_prodserver.environment import APPLIED, apply_process_environment
 from django_prodserver.errors import ProdserverError
 from django_prodserver.invocation import DjangoOptions
 from django_prodserver.lifecycle.watchdog import RUNNER_PID, check_the_runner_lives
 from django_prodserver.planning import plan_chosen
 from django_prodserver.processes import configured_names, read_configuration
+from django_prodserver.runner.arguments import add_runner_arguments
+from django_prodserver.runner.log_format import PLAIN
+from django_prodserver.runner.runner_output import RunnerOutput
 
 
 class Command(BaseCommand):
@@ -57,6 +62,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--skip-checks", action="store_true", help="Skip the checks of PRODUCTION_PROCESSES."
         )
+        add_runner_arguments(parser, port=True)
 
     def run_from_argv(self, argv: list[str]) -> None:
         if self.means_runserver(argv):
@@ -101,12 +107,22 @@ class Command(BaseCommand):
         skip_checks = options["skip_checks"]
         if not skip_checks and configuration.problems:
             run_checks(self, start_scope([], names=names or None))
-        processes, left_out = chosen_processes(configuration, names)
+        # Before the processes' forms: a file may set PORT, which their addresses read.
+        env = read_for_command(options["env_file"] or ())
+        processes, left_out = chosen_processes(configuration, names, options["port"])
         for reason in left_out:
             self.stderr.write(f"Left out of development: {reason}.")
-        together = len(processes) > 1
+        log_format = options["log_format"]
+        together = len(processes) > 1 or log_format is not None
+        first_start = not os.environ.get("RUN_MAIN") and APPLIED not in os.environ
+        if options["dry_run"]:
+            for line in env_dry_run_lines(env):
+                self.stderr.write(line)
+        elif first_start and not together:
+            for line in env.summary():
+                self.stderr.write(line)
         if not together and not options["dry_run"]:
-            apply_process_environment(processes[0].spec)
+            apply_process_environment(processes[0].spec, env.added)
         django = DjangoOptions.from_options(options)
         chosen = Chosen(tuple(process.spec for process in processes), together, (), django)
         planned = plan_chosen(chosen, {process.name: process.backend for process in processes})
@@ -119,10 +135,17 @@ class Command(BaseCommand):
             self.stdout.write("\n".join(dry_run_line(*pair) for pair in pairs))
             return
         if together:
-            self.stderr.write("Development processes (Ctrl-C stops them all):")
-            for pair in pairs:
-                self.stderr.write(f"  {summary_line(*pair)}")
-            run_together(processes, planned, django)
+            overview = [
+                "Development processes (Ctrl-C stops them all):",
+                *(f"  {summary_line(*pair)}" for pair in pairs),
+            ]
+            # Said before the runner starts, as always; in json or raw, by the runner.
+            if log_format in (None, PLAIN):
+                for line in overview:
+                    self.stderr.write(line)
+                overview = []
+            notes = (*env.summary(), *overview)
+            run_together(processes, planned, django, RunnerOutput(log_format or PLAIN, notes))
         [(process, planned_one)] = pairs
         backend, plan = planned_one.ready()
         if process.reloaded_by_devserver and not options["noreload"]:

@@ -12,6 +12,7 @@ from django_prodserver.invocation import Invocation, split_server_args
 from django_prodserver.masking import mask_secrets
 from django_prodserver.modes import MODES
 from django_prodserver.processes import Configuration, read_configuration
+from django_prodserver.runner.arguments import add_runner_arguments
 
 
 class Command(BaseCommand):
@@ -66,6 +67,7 @@ class Command(BaseCommand):
             help="Ask the runners of this project running now (started from another shell) "
             "to replace every process in turn, new code included, as SIGHUP to them does.",
         )
+        add_runner_arguments(parser)
         add_export_arguments(parser)
 
     def run_from_argv(self, argv: list[str]) -> None:
