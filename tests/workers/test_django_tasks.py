@@ -106,11 +106,14 @@ def test_a_stop_during_a_task_lets_it_finish_and_keeps_the_queued_one(
     project, started, tmp_path, stop_signal
 ):
     effects = tmp_path / "effects.txt"
+    # Both queued before the worker starts, which takes them in order: enqueued while the slow
+    # one ran, the second could come after its end on a loaded machine (a Django shell's start
+    # outlasting the task), and be run before the stop.
     slow = enqueue(project, "record_line_slowly", str(effects), "slow", SLOW_TASK_SECONDS)
+    queued = enqueue(project, "record_line", str(effects), "queued")
     worker = project.start("prodserver", "tasks")
     started.append(worker)
     wait_for_lines(effects, ["slow started"], worker)
-    queued = enqueue(project, "record_line", str(effects), "queued")
 
     code, seconds = stop(worker, stop_signal)
 
