@@ -79,7 +79,8 @@ def test_dry_run_and_list_show_the_release_steps(make_project):
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "migrate (release step): python manage.py migrate --noinput",
-        "web: waitress-serve exampleproject.wsgi:application",
+        # Run together, a web process without an address is given its PORT.
+        "web: PORT=5000 waitress-serve --listen=0.0.0.0:5000 exampleproject.wsgi:application",
     ]
     listing = project.manage("prodserver", "--list").stdout
     assert "migrate  release  " in listing
