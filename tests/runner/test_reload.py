@@ -266,7 +266,8 @@ def test_a_formation_serves_with_two_children_on_one_port(
     assert len(started_pids(running, "tasks.1") + started_pids(running, "tasks.2")) == 2
     for name in ("web.1", "web.2"):
         line = rf"^\d\d:\d\d:\d\d {re.escape(name)} +\| web: serving on the socket\(s\) the runner"
-        assert re.search(line, running.output, re.MULTILINE), running.output
+        # Each copy says it once its Django is set up: web.1's line may come after web.2's.
+        wait_for(lambda: bool(re.search(line, running.output, re.MULTILINE)), 30, name, running)
 
     def holders() -> set[int]:
         """The children (web.1, web.2) that hold the one listening socket on the port."""
