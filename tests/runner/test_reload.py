@@ -11,6 +11,7 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,11 @@ def start(
     running = project.start("prodserver", *names, env={"PYTHONDONTWRITEBYTECODE": "1"})
     started.append(running)
     return project, running
+
+
+def says_it_serves_the_runners_socket(running: Running, name: str) -> bool:
+    line = rf"^\d\d:\d\d:\d\d {re.escape(name)} +\| web: serving on the socket\(s\) the runner"
+    return bool(re.search(line, running.output, re.MULTILINE))
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str, running: Running) -> None:
@@ -265,9 +271,8 @@ def test_a_formation_serves_with_two_children_on_one_port(
     web_pids = started_pids(running, "web.1") + started_pids(running, "web.2")
     assert len(started_pids(running, "tasks.1") + started_pids(running, "tasks.2")) == 2
     for name in ("web.1", "web.2"):
-        line = rf"^\d\d:\d\d:\d\d {re.escape(name)} +\| web: serving on the socket\(s\) the runner"
         # Each copy says it once its Django is set up: web.1's line may come after web.2's.
-        wait_for(lambda: bool(re.search(line, running.output, re.MULTILINE)), 30, name, running)
+        wait_for(partial(says_it_serves_the_runners_socket, running, name), 30, name, running)
 
     def holders() -> set[int]:
         """The children (web.1, web.2) that hold the one listening socket on the port."""
