@@ -7,12 +7,13 @@ exactly as `waitress-serve` builds it. Two things differ, and both are the point
 - A bad option or an application that fails to load ends with a message and a
   non-zero status (`waitress-serve` prints its help and exits 0 for a bad option).
 - SIGTERM and SIGINT stop the server gracefully (see `drain`): the listening sockets
-  close at once (new connections are refused), idle keep-alive connections are closed at
-  once, each busy connection finishes the request it is serving and answers it with
-  `Connection: close`, then closes; no further request is read from it. After the
-  backend's graceful timeout whatever is left is closed, and the process exits 0. A
-  second signal stops at once. waitress alone has no such stop: its loop ends on
-  KeyboardInterrupt and drops whatever is in flight.
+  close at once (new connections are refused), each busy connection finishes the
+  request it is serving and answers it with `Connection: close`, then closes. An idle
+  connection is still read for a short linger: the one request it may receive is
+  answered with `Connection: close`, then it closes; still idle at the end of the
+  linger, it closes. After the backend's graceful timeout whatever is left is closed,
+  and the process exits 0. A second signal stops at once. waitress alone has no such
+  stop: its loop ends on KeyboardInterrupt and drops whatever is in flight.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ from django_prodserver.serving.warmup import warm_up
 
 # While draining, how often to look again at the connections still open.
 DRAIN_POLL = 0.1
+# How long a stopping server still reads its idle connections (see `linger_for`).
+LINGER = 2.0
 STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGBREAK") if hasattr(signal, name)
 )
@@ -235,55 +238,62 @@ def use_stoppable_channels(servers: list[Any]) -> None:
 
 
 class StoppableChannel(HTTPChannel):  # type: ignore[misc]
-    """waitress's connection, which can be told to finish the request it serves and close.
+    """waitress's connection, which can be told to serve one last request and close.
 
     Once `stop_serving` is called (from the main thread, as every read is), the request
     being served, or queued for a thread, is the last: its response says
     `Connection: close` and the connection closes once it is sent. Requests pipelined
-    behind it are dropped, and nothing more is read, except the rest of a request that
-    had begun to arrive on a connection that served nothing: it is served the same way.
+    behind it are dropped. A connection with nothing to serve (an idle keep-alive one,
+    or one accepted whose request is not read yet) may still receive one request: it
+    is served the same way, and the connection closes after it. The drain closes the
+    ones still idle when its linger ends.
     """
 
     stopping = False
-    arriving = False  # a request that had begun to arrive at the stop may still complete
+    # One more request may still be read: the answer to the last one may have begun
+    # before the stop (so without `Connection: close`), or nothing was served yet.
+    may_receive = False
 
     def stop_serving(self) -> None:
         this: Any = self  # waitress's attributes are untyped
         with this.requests_lock:
             this.stopping = True
+            this.may_receive = True
             for request in this.requests[1:]:
                 request.close()
             del this.requests[1:]
             if this.requests:
                 last_request(this.requests[0])
-            this.arriving = not this.requests and this.request is not None
-            if this.request is not None and not this.arriving:
-                this.request.close()
-                this.request = None
+                if this.request is not None:  # pipelined behind the last one
+                    this.request.close()
+                    this.request = None
 
     def received(self, data: bytes) -> bool:
         if not self.stopping:
             return bool(super().received(data))
         this: Any = self
         with this.requests_lock:
-            if not (this.arriving and data) or this.will_close or this.close_when_flushed:
+            if not (this.may_receive and data) or this.will_close or this.close_when_flushed:
                 return False
-            this.request.received(data)
+            if this.request is None:
+                this.request = this.parser_class(this.adj)
+            this.request.received(data)  # what follows the request is dropped
             if not this.request.completed:
                 return True
-            request, this.request, this.arriving = this.request, None, False
+            request, this.request, this.may_receive = this.request, None, False
             if request.empty:
                 this.will_close = True
                 return True
             last_request(request)
             this.requests.append(request)
-            this.server.add_task(this)
+            if len(this.requests) == 1:  # otherwise the thread serving one starts it next
+                this.server.add_task(this)
         return True
 
     @property
     def idle(self) -> bool:
         """Nothing to serve, answer or finish receiving: it can close now."""
-        return not (self.requests or self.total_outbufs_len or self.arriving)
+        return not (self.requests or self.total_outbufs_len or self.request is not None)
 
 
 def last_request(request: Any) -> None:
@@ -302,20 +312,23 @@ def drain(
     stop: StopRequest,
     graceful_timeout: float,
 ) -> None:
-    """Stop accepting and reading; finish the requests in flight within the bound.
+    """Stop accepting; finish the requests in flight within the bound.
 
     Every connection finishes the request it serves, answers it with `Connection: close`
-    and closes; one with nothing to do closes at once. At the bound (or on a second
-    signal) whatever is left is closed and the requests still queued are dropped.
+    and closes. For the linger, a connection with nothing to do is still read: a request
+    it receives is served the same way (see `linger_for`). At the end of the linger the
+    connections still idle close; at the bound (or on a second signal) whatever is left
+    is closed and the requests still queued are dropped.
     """
-    deadline = time.monotonic() + graceful_timeout
+    started = time.monotonic()
+    deadline = started + graceful_timeout
+    linger_ends = started + linger_for(graceful_timeout)
     for server in servers:
         stop_accepting(server)
     in_flight = 0
     for channel in connections(servers):
         channel.stop_serving()
         in_flight += not channel.idle
-    close_idle_connections(servers)
     name = signal.Signals(stop.signal).name if stop.signal else "a stop signal"
     if in_flight:
         logger.info(
@@ -334,13 +347,27 @@ def drain(
                 "second signal" if stop.now else f"not done after {graceful_timeout:g} s",
             )
             break
+        close_idle_connections(servers, lingering=time.monotonic() < linger_ends)
         poll(server_map, adjustments, DRAIN_POLL)
-        close_idle_connections(servers)
     if servers:
         # The threads are idle now (or past the bound): they leave at once, and the
         # tasks still queued are dropped: nothing is served after the drain.
         servers[0].task_dispatcher.shutdown(timeout=0 if open_connections(servers) else 5)
     logger.info("Stopped.")
+
+
+def linger_for(graceful_timeout: float) -> float:
+    """How long idle connections are still read after the stop: LINGER, within the bound.
+
+    An idle keep-alive connection closed at once loses the request its client may be
+    sending at that moment (the client sees the connection close with no answer). That
+    race lasts a round trip plus the client's pause between two requests: milliseconds
+    for a busy client, longer on a loaded machine or a slow network; 2 s covers those
+    with room. A longer linger would only hold the exit (not the new server, which
+    serves already in a rolling reload) for clients that send nothing, and those lose
+    nothing when their connection closes. Never past the graceful bound.
+    """
+    return max(0.0, min(LINGER, graceful_timeout))
 
 
 def stop_accepting(server: Any) -> None:
@@ -356,13 +383,16 @@ def connections(servers: list[Any]) -> list[Any]:
     return [channel for server in servers for channel in list(server.active_channels.values())]
 
 
-def close_idle_connections(servers: list[Any]) -> None:
+def close_idle_connections(servers: list[Any], lingering: bool = False) -> None:
     """Close, on the loop's next turn, the connections with nothing left to do.
 
-    One whose last response began before the stop (so without `Connection: close`) is
-    among them once that response is sent.
+    While `lingering`, those that may still receive a request stay open. One whose last
+    response began before the stop (so without `Connection: close`) is such a one once
+    that response is sent.
     """
     for channel in connections(servers):
+        if lingering and channel.may_receive:
+            continue
         if channel.idle and not channel.will_close:
             channel.will_close = True  # waitress closes it on its next turn
             channel.server.pull_trigger()
