@@ -208,6 +208,37 @@ def request_in_flight(address: str, seconds: float = 2) -> tuple[threading.Threa
     return thread, outcome
 
 
+def served_once(connection: socket.socket, path: str = "/") -> bytes:
+    """A GET on an open connection and its whole answer (headers, Content-Length body)."""
+    connection.settimeout(10)
+    connection.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = connection.recv(65536)
+        assert chunk, received
+        received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        chunk = connection.recv(65536)
+        assert chunk, received
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+def read_until_closed(connection: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (or 10 s pass)."""
+    connection.settimeout(10)
+    received = b""
+    while chunk := connection.recv(65536):
+        received += chunk
+    return received
+
+
 def run_whole(
     argv: list[str], cwd: Path, env: Mapping[str, str], timeout: float
 ) -> subprocess.CompletedProcess[str]:

@@ -76,13 +76,13 @@ SETTINGS = 'ROOT_URLCONF = "reload_urls"\n'
 # runs of this test (16 threads, about 1000 to 8000 requests): 0 to 3.
 # - daphne cancels every pending application instance when it stops
 #   (`Server.kill_all_applications`): a request in flight is closed without an answer.
-# - uvicorn and hypercorn close, as they stop, connections they accepted but whose
-#   request they have not read yet (uvicorn's `shutdown()` closes a connection with no
-#   request cycle; the unread request makes the close a reset): a connection accepted in
-#   the last instant before the stop signal is cut, rarely (0 or 1 per reload).
-# gunicorn (sync workers finish the request they hold), granian and waitress (our drain
-# reads idle connections for a linger and answers their next request) cut none.
-CUT_ON_STOP = {"daphne": 16, "uvicorn": 2, "hypercorn": 2}
+# - hypercorn closes, as it stops, connections it accepted but whose request it has not
+#   read yet (the unread request makes the close a reset): a connection accepted in the
+#   last instant before the stop signal is cut, rarely (0 or 1 per reload).
+# gunicorn (sync workers finish the request they hold), granian, waitress and uvicorn (our
+# serving layer reads idle connections for a linger and answers their next request with
+# Connection: close) cut none.
+CUT_ON_STOP = {"daphne": 16, "hypercorn": 2}
 HEALTH = {"PATH": "/healthz", "STATUS": 200}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import time
 
 import pytest
 
-from tests.support import Project, get, request_in_flight
+from tests.support import Project, get, read_until_closed, request_in_flight, served_once
 
 ASGI = "django_prodserver.backends.uvicorn.UvicornServer"
 WSGI = "django_prodserver.backends.uvicorn.UvicornWSGIServer"
@@ -52,6 +53,57 @@ def test_a_request_in_flight_completes(make_project, port, started):
     request.join(30)
     assert answers == [(200, "slept 2.0\n")]
     assert code in STOPPED_BY_SIGTERM
+
+
+@pytest.mark.parametrize("http", ["h11", "httptools"])
+@pytest.mark.parametrize("served_before", [True, False], ids=["keep-alive", "not-read-yet"])
+def test_an_idle_connection_is_still_served_once_as_it_stops(
+    make_project, port, started, http, served_before
+):
+    """The keep-alive close race: a request sent on an idle connection just after SIGTERM
+    is answered with Connection: close (uvicorn alone closes such a connection at once)."""
+    project = make_project({"web": {"BACKEND": ASGI, "ARGS": {"port": port, "http": http}}})
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    idle = socket.create_connection(("127.0.0.1", port))
+    try:
+        if served_before:
+            assert served_once(idle).startswith(b"HTTP/1.1 200 OK")
+        time.sleep(0.3)  # accepted by now
+        server.popen.send_signal(signal.SIGTERM)
+        time.sleep(0.5)  # uvicorn has begun its shutdown
+        answer = served_once(idle)
+        rest = read_until_closed(idle)
+    finally:
+        idle.close()
+    code = server.popen.wait(30)
+
+    assert answer.startswith(b"HTTP/1.1 200 OK"), answer
+    assert b"\r\nconnection: close" in answer.lower(), answer
+    assert rest == b""  # then closed
+    assert code in STOPPED_BY_SIGTERM, server.output
+
+
+def test_an_idle_connection_that_sends_nothing_closes_when_the_linger_ends(
+    make_project, port, started
+):
+    project = make_project({"web": {"BACKEND": ASGI, "ARGS": {"port": port}}})
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    idle = socket.create_connection(("127.0.0.1", port))
+    try:
+        assert served_once(idle).startswith(b"HTTP/1.1 200 OK")
+        signalled_at = time.monotonic()
+        server.popen.send_signal(signal.SIGTERM)
+        assert read_until_closed(idle) == b""
+        closed_after = time.monotonic() - signalled_at
+    finally:
+        idle.close()
+    code = server.popen.wait(30)
+
+    print(f"uvicorn closed an idle connection {closed_after:.2f} s after SIGTERM (linger 2 s)")
+    assert 1.0 < closed_after < STOP_BOUND, server.output
+    assert code in STOPPED_BY_SIGTERM, server.output
 
 
 def test_workers_mode_starts_fresh_interpreters(make_project, port, started):

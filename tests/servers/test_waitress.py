@@ -19,7 +19,14 @@ import time
 
 import pytest
 
-from tests.support import EXAMPLE, free_port, get, request_in_flight
+from tests.support import (
+    EXAMPLE,
+    free_port,
+    get,
+    read_until_closed,
+    request_in_flight,
+    served_once,
+)
 
 WAITRESS = "django_prodserver.backends.waitress.WaitressServer"
 # The target is 2 s; the bound is several times that.
@@ -96,26 +103,6 @@ def test_a_keep_alive_connection_left_open_does_not_hold_the_stop(make_project, 
     assert (code, seconds < STOP_BOUND) == (0, True), server.output
 
 
-def serve_one(connection: socket.socket) -> None:
-    """A request on `connection`, and its whole answer read: the connection is idle."""
-    connection.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
-    received = b""
-    while not received.endswith(HOME.encode()):
-        chunk = connection.recv(65536)
-        assert chunk, received
-        received += chunk
-    assert received.startswith(b"HTTP/1.1 200 OK"), received
-
-
-def read_response(connection: socket.socket) -> bytes:
-    """Everything the server sends until it closes the connection (or 10 s pass)."""
-    connection.settimeout(10)
-    received = b""
-    while chunk := connection.recv(65536):
-        received += chunk
-    return received
-
-
 @pytest.mark.parametrize("served_before", [True, False], ids=["keep-alive", "not-read-yet"])
 def test_an_idle_connection_is_still_served_once_during_the_linger(
     make_project, port, started, served_before
@@ -128,7 +115,7 @@ def test_an_idle_connection_is_still_served_once_during_the_linger(
     server.wait_until_serving(f"127.0.0.1:{port}")
     idle = socket.create_connection(("127.0.0.1", port))
     if served_before:
-        serve_one(idle)
+        assert served_once(idle).startswith(b"HTTP/1.1 200 OK")
     time.sleep(0.3)  # accepted by now
     try:
         signalled_at = time.monotonic()
@@ -138,7 +125,7 @@ def test_an_idle_connection_is_still_served_once_during_the_linger(
             get(f"127.0.0.1:{port}")
         # Two requests at once: the second (pipelined) is dropped.
         idle.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n" * 2)
-        answer = read_response(idle)
+        answer = read_until_closed(idle)
         closed_at = time.monotonic()
     finally:
         idle.close()
@@ -160,11 +147,11 @@ def test_an_idle_connection_that_sends_nothing_closes_when_the_linger_ends(
     server = start(project, started)
     server.wait_until_serving(f"127.0.0.1:{port}")
     idle = socket.create_connection(("127.0.0.1", port))
-    serve_one(idle)
+    assert served_once(idle).startswith(b"HTTP/1.1 200 OK")
     try:
         signalled_at = time.monotonic()
         server.popen.send_signal(signal.SIGTERM)
-        assert read_response(idle) == b""  # closed by the server, without a word
+        assert read_until_closed(idle) == b""  # closed by the server, without a word
         closed_after = time.monotonic() - signalled_at
     finally:
         idle.close()

@@ -1,5 +1,5 @@
-"""uvicorn's own command, with two changes: TCP sockets without Nagle's algorithm, and every
-inherited socket served.
+"""uvicorn's own command, with three changes: TCP sockets without Nagle's algorithm, every
+inherited socket served, and a linger for idle connections as it stops (`uvicorn_linger`).
 
 Run as `python -m django_prodserver.serving.uvicorn ARGS`, the equivalent of `uvicorn ARGS`.
 
@@ -69,6 +69,9 @@ def main() -> None:
     from uvicorn.config import Config
     from uvicorn.main import main as uvicorn_main
 
+    from django_prodserver.serving import uvicorn_linger
+
+    uvicorn_linger.install()
     bind_socket = Config.bind_socket
     Config.bind_socket = lambda self: without_nagle(bind_socket(self))  # type: ignore[method-assign]
     fds = os.environ.pop(SERVE_FDS, "")
