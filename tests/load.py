@@ -19,31 +19,21 @@ from __future__ import annotations
 
 import errno
 import http.client
-import socket
 import statistics
 import threading
 import time
 from dataclasses import dataclass, field
 from types import TracebackType
 
+from django_prodserver.liveness.http import UnixHTTPConnection
+
 REFUSED = frozenset({errno.ECONNREFUSED, errno.ENOENT})
-
-
-class UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self.socket_path = path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.socket_path)
 
 
 def connection(address: str, timeout: float) -> http.client.HTTPConnection:
     """A connection to `127.0.0.1:PORT`, `[::1]:PORT` or `unix:/path` (not yet connected)."""
     if address.startswith("unix:"):
-        return UnixConnection(address[len("unix:") :], timeout)
+        return UnixHTTPConnection(address[len("unix:") :], timeout)
     host, _, port = address.rpartition(":")
     return http.client.HTTPConnection(host.strip("[]"), int(port), timeout=timeout)
 
