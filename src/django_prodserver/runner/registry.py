@@ -17,9 +17,11 @@ Only the standard library: the supervisor imports this.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import signal
+import stat
 import tempfile
 from dataclasses import dataclass
 
@@ -39,15 +41,30 @@ def record_folder(project: str, settings: str, uid: int | None = None) -> str:
 def start_time(pid: int) -> str | None:
     """The process's start time since boot, in clock ticks (Linux); None where unknown."""
     try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[19]
+        with open(f"/proc/{pid}/stat") as file:
+            return file.read().rsplit(")", 1)[1].split()[19]
     except (OSError, IndexError):
         return None
 
 
+def make_private_folder(folder: str) -> None:
+    """Make `folder` (`.../django-prodserver-UID/KEY`); OSError unless the user's folder is
+    a real directory of this user that no one else can enter.
+
+    In a shared temporary folder another user could have made `django-prodserver-UID`
+    first, or a link there to somewhere else, for this runner to write its record in.
+    """
+    user_folder = os.path.dirname(folder)
+    os.makedirs(user_folder, mode=0o700, exist_ok=True)
+    found = os.lstat(user_folder)
+    if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid() or found.st_mode & 0o077:
+        raise OSError(errno.EPERM, f"{user_folder} is not this user's alone: remove it")
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+
+
 def write_record(folder: str, names: list[str]) -> str:
     """Record this process as a runner of the project; the record's path."""
-    os.makedirs(folder, mode=0o700, exist_ok=True)
+    make_private_folder(folder)
     pid = os.getpid()
     path = os.path.join(folder, str(pid))
     record = {"pid": pid, "started": start_time(pid), "names": names}
@@ -72,6 +89,7 @@ class Runner:
 def running_runners(folder: str) -> list[Runner]:
     """The live runners recorded in `folder`; stale records are removed."""
     try:
+        make_private_folder(folder)
         entries = sorted(os.listdir(folder))
     except OSError:
         return []

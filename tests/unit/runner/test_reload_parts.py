@@ -72,6 +72,22 @@ def test_a_record_of_a_process_that_is_no_runner_is_stale_and_removed(tmp_path):
     remove_record(path)  # gone already: nothing to do
 
 
+@pytest.mark.parametrize("made_by_another", ["open to all", "a link elsewhere"])
+def test_no_record_is_written_in_a_user_folder_another_could_have_made(tmp_path, made_by_another):
+    user_folder = tmp_path / "django-prodserver-0"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    if made_by_another == "open to all":
+        user_folder.mkdir()
+        user_folder.chmod(0o777)
+    else:
+        user_folder.symlink_to(elsewhere)
+    with pytest.raises(OSError, match="is not this user's alone: remove it"):
+        write_record(str(user_folder / "project"), ["web"])
+    assert running_runners(str(user_folder / "project")) == []
+    assert list(elsewhere.iterdir()) == []
+
+
 def test_a_live_supervisor_is_found_by_its_record(tmp_path):
     folder = str(tmp_path / "records")
     code = (
