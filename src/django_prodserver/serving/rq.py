@@ -21,7 +21,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from rq.worker.base import BaseWorker
+from rq.exceptions import StopRequested
+from rq.worker.base import BaseWorker, WorkerStatus
 
 # How long to wait for the pubsub thread once its loop has been told to end (RQ waits one
 # second, too). The thread is a daemon: if Redis never answers, the process exits anyway.
@@ -55,6 +56,25 @@ def end_loop(thread: Any) -> None:
         thread.stop()
 
 
+RQ_DEQUEUE = BaseWorker.dequeue_job_and_maintain_ttl
+
+
+def dequeue_unless_stopping(worker: BaseWorker, *args: Any, **kwargs: Any) -> Any:
+    """RQ's wait for the next job, which a stop asked for just before it ends at once.
+
+    RQ's SIGTERM handler stops the worker at once when it is idle, and after its job when
+    it is busy. A SIGTERM between a job's end and the wait for the next one (the worker is
+    still marked busy) only asks for a stop after the job, and RQ then waits for a job, up
+    to its dequeue timeout (minutes). Marked idle first, a stop from then on ends the wait;
+    one asked before is seen here.
+    """
+    worker.set_state(WorkerStatus.IDLE)
+    if worker._stop_requested:
+        raise StopRequested()
+    return RQ_DEQUEUE(worker, *args, **kwargs)
+
+
 def install() -> None:
-    """Make RQ's workers use `unsubscribe` above (idempotent)."""
+    """Make RQ's workers use `unsubscribe` and `dequeue_unless_stopping` above (idempotent)."""
     setattr(BaseWorker, "unsubscribe", unsubscribe)  # noqa: B010 (mypy: a method is read-only)
+    setattr(BaseWorker, "dequeue_job_and_maintain_ttl", dequeue_unless_stopping)  # noqa: B010
