@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
-from collections.abc import Callable, Iterator
-from contextlib import suppress
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,15 +37,6 @@ def project(make_project: Callable[..., Project]) -> Callable[..., Project]:
         return made
 
     return make
-
-
-@pytest.fixture(autouse=True)
-def kill_whole_session(started: list[Running]) -> Iterator[None]:
-    yield
-    for running in started:
-        for pid in running.session_pids():
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
 
 
 def backend(name: str, **definition: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import signal
 import socket
 import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import suppress
 from functools import partial
 from pathlib import Path
@@ -84,15 +84,6 @@ SETTINGS = 'ROOT_URLCONF = "reload_urls"\n'
 # Connection: close) cut none.
 CUT_ON_STOP = {"daphne": 16, "hypercorn": 2}
 HEALTH = {"PATH": "/healthz", "STATUS": 200}
-
-
-@pytest.fixture(autouse=True)
-def kill_whole_session(started: list[Running]) -> Iterator[None]:
-    yield
-    for running in started:
-        for pid in running.session_pids():
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
 
 
 def web(server: str, port: int, **definition: Any) -> dict[str, Any]:

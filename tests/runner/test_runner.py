@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -39,17 +39,6 @@ def project(make_project: Callable[..., Project]) -> Callable[..., Project]:
         return made
 
     return make
-
-
-@pytest.fixture(autouse=True)
-def kill_whole_session(started: list[Running]) -> Iterator[None]:
-    """The runner's children have process groups of their own, in the runner's session:
-    after a failed test, kill them too, not only the runner's group."""
-    yield
-    for running in started:
-        for pid in running.session_pids():
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
 
 
 def backend(name: str, **definition: Any) -> dict[str, Any]:
