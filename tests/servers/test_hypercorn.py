@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import shlex
 import signal
 import subprocess
@@ -20,7 +21,7 @@ import time
 import pytest
 
 from django_prodserver.backends.hypercorn import RUNTIME_MODULE
-from tests.support import Running, get, request_in_flight
+from tests.support import PACKAGE_FOLDER, Running, get, request_in_flight, start_command
 
 HYPERCORN = "django_prodserver.backends.hypercorn.HypercornServer"
 STOP_BOUND = 8.0  # the target is 2 s
@@ -183,3 +184,38 @@ def test_a_sigterm_while_workers_start_leaves_no_process(make_project, port, sta
         assert code in (HYPERCORN_SIGTERM_STATUS, -signal.SIGTERM), server.output
         assert seconds < STOP_BOUND
         assert server.wait_for_no_process_left() == []
+
+
+# Sends this process a SIGTERM once multiprocessing has started a worker process and handed
+# it its work, before it lists it among the children: the narrowest point of the race above,
+# every time (popen_spawn_posix registers the pipes' cleanup between the two).
+SIGTERM_INSIDE_A_WORKER_START = """
+import multiprocessing.popen_spawn_posix, multiprocessing.util, os, signal, sys
+from django_prodserver.serving import hypercorn as serving
+class SigtermOnceLaunched(multiprocessing.util.Finalize):
+    def __init__(self, owner, *args, **kwargs):
+        super().__init__(owner, *args, **kwargs)
+        if isinstance(owner, multiprocessing.popen_spawn_posix.Popen):
+            print("worker", owner.pid, flush=True)
+            os.kill(os.getpid(), signal.SIGTERM)
+multiprocessing.util.Finalize = SigtermOnceLaunched
+sys.argv = ["hypercorn", "--workers", "2", "--bind", "127.0.0.1:PORT", "app:application"]
+serving.main()
+"""
+ASGI_APPLICATION = """
+async def application(scope, receive, send):
+    pass
+"""
+
+
+def test_a_sigterm_inside_a_worker_start_stops_that_worker(tmp_path, port, started):
+    (tmp_path / "app.py").write_text(ASGI_APPLICATION)
+    script = SIGTERM_INSIDE_A_WORKER_START.replace("PORT", str(port))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(PACKAGE_FOLDER)])}
+    server = start_command([sys.executable, "-c", script], tmp_path, env, tmp_path / "log")
+    started.append(server)
+
+    code = server.popen.wait(STOP_BOUND)
+
+    assert code == -signal.SIGTERM, server.output
+    assert server.wait_for_no_process_left() == [], server.output
