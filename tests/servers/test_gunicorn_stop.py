@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import signal
+import socket
 
 import pytest
 
-from tests.support import request_in_flight
+from tests.support import free_port, request_in_flight
 
 GUNICORN = "django_prodserver.backends.gunicorn.GunicornServer"
 # The target is 2 s (bench/ measures it); the bound is several times that.
@@ -58,3 +59,28 @@ def test_a_request_in_flight_completes(make_project, port, started, worker_class
     assert answers == [(200, "slept 2.0\n")], server.output
     assert code == 0
     assert server.wait_for_no_process_left() == []
+
+
+def test_a_gunicorn_stopping_leaves_the_control_socket_its_successor_took(make_project, started):
+    """As in a rolling reload: a second gunicorn of the same process takes over the control
+    socket's path; the first one, stopped afterwards, must not remove the second one's file."""
+    pytest.importorskip("gunicorn.ctl.server", reason="gunicorn 25.1 and later have one")
+    old_port, new_port = free_port(), free_port()
+    project = make_project({"web": {"BACKEND": GUNICORN, "ARGS": {"bind": "127.0.0.1:1"}}})
+    control = project.directory / "gunicorn.ctl"  # XDG_RUNTIME_DIR is the project's folder
+    listening = f"Control socket listening at {control}"
+    old = project.start("prodserver", "web", f"--bind=127.0.0.1:{old_port}")
+    started.append(old)
+    assert old.wait_for_output(listening), old.output
+    new = project.start("prodserver", "web", f"--bind=127.0.0.1:{new_port}")
+    started.append(new)
+    assert new.wait_for_output(listening), new.output
+
+    code, _ = old.stop(signal.SIGTERM)
+
+    assert code == 0, old.output
+    assert control.is_socket()
+    with socket.socket(socket.AF_UNIX) as client:
+        client.connect(str(control))  # the new gunicorn's, listening
+    new.stop(signal.SIGTERM)
+    assert not control.exists(), new.output

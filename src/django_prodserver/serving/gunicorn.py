@@ -25,6 +25,7 @@ from django_prodserver.applications import check_attribute
 from django_prodserver.backends.base import Plan, exec_plan
 from django_prodserver.errors import ApplicationError
 from django_prodserver.liveness.http import WarmUp
+from django_prodserver.serving.gunicorn_control import keep_a_successors_control_socket
 from django_prodserver.serving.warmup import warm_up
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
@@ -106,6 +107,7 @@ def serve(plan: Plan, warmup: WarmUp | None = None) -> int | None:
         exec_plan(plan)
     if not (cfg.check_config or cfg.print_config):
         load_before_fork(application, plan.process, warmup)
+    keep_a_successors_control_socket()
     master = os.getpid()
     try:
         application.run()
