@@ -69,12 +69,13 @@ class JsonFraming:
             self._heads[name] = head
         return head
 
-    def lines(self, name: str, lines: Sequence[bytes], now: float) -> list[bytes]:
+    def batch(self, name: str, lines: Sequence[bytes], now: float) -> bytes:
+        """`lines` (at least one) framed, as one run of bytes."""
         start, middle = self._head(name)
         head = start + self._timestamp(now) + middle
         if not b"\n".join(lines).translate(None, _AS_THEY_ARE_IN_A_BATCH):
-            return [head + line + _TAIL for line in lines]
-        return [self._escaped(head, line) for line in lines]
+            return framed(lines, head, _TAIL)
+        return b"".join([self._escaped(head, line) for line in lines])
 
     @staticmethod
     def _escaped(head: bytes, line: bytes) -> bytes:
@@ -83,3 +84,15 @@ class JsonFraming:
             return head + line + _TAIL
         text = encode_basestring_ascii(line.decode("utf-8", "replace")).encode()
         return head[:-1] + text + b"}\n"
+
+
+def framed(lines: Sequence[bytes], head: bytes, tail: bytes) -> bytes:
+    """`head + line + tail` for each of `lines` (at least one), as one run of bytes.
+
+    Made in one join: adding the first head and the last tail to the joined lines would
+    copy the whole batch twice more, which costs more than the join itself.
+    """
+    parts = list(lines)
+    parts[0] = head + parts[0]
+    parts[-1] += tail
+    return (tail + head).join(parts)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import BinaryIO
 
 from django_prodserver.masking import mask_secrets
-from django_prodserver.runner.log_format import JSON, PLAIN, RAW, JsonFraming
+from django_prodserver.runner.log_format import JSON, PLAIN, RAW, JsonFraming, framed
 
 # The name of the runner's own lines (its messages), beside the processes' names.
 RUNNER = "prodserver"
@@ -53,6 +53,18 @@ class LineSplitter:
         return [rest] if rest else []
 
 
+class Waiting:
+    """A batch of one process's framed lines, written from `start` on."""
+
+    __slots__ = ("name", "data", "view", "start")
+
+    def __init__(self, name: str, data: bytes) -> None:
+        self.name = name
+        self.data = data
+        self.view = memoryview(data)
+        self.start = 0
+
+
 class Printer:
     """Writes whole lines to one stream, in the order they came, without ever waiting on it.
 
@@ -87,7 +99,7 @@ class Printer:
         }
         self._second = -1
         self._time = b""
-        self._queue: deque[tuple[str, memoryview]] = deque()
+        self._queue: deque[Waiting] = deque()
         self._waiting = dict.fromkeys(self.prefixes, 0)  # bytes queued, per name
         self.dropped = dict.fromkeys(self.prefixes, 0)  # lines lost since last said
 
@@ -98,8 +110,7 @@ class Printer:
             return label
         return f"\x1b[{colour}m".encode() + label + RESET
 
-    def _timestamp(self) -> bytes:
-        now = self.clock()
+    def _timestamp(self, now: float) -> bytes:
         if int(now) != self._second:
             self._second = int(now)
             self._time = time.strftime("%H:%M:%S ", time.localtime(now)).encode()
@@ -123,14 +134,29 @@ class Printer:
         self.lines(RUNNER, [mask_secrets(line).encode() for line in text.splitlines()])
 
     def _add(self, name: str, lines: list[bytes]) -> None:
-        if self._json is not None:
-            framed = self._json.lines(name, lines, self.clock())
-        elif self.log_format == RAW:
-            framed = [line.rstrip(b"\r") + b"\n" for line in lines]
-        else:
-            prefix = self._timestamp() + self.prefixes[name]
-            framed = [prefix + line.rstrip(b"\r") + b"\n" for line in lines]
+        if not lines:
+            return
+        now = self.clock()
+        batch = self._framed(name, lines, now)
         room = self.backlog - self._waiting[name]
+        if len(batch) > room:
+            batch = self._within(room, name, [self._framed(name, [line], now) for line in lines])
+        if batch:
+            self._waiting[name] += len(batch)
+            self._queue.append(Waiting(name, batch))
+
+    def _framed(self, name: str, lines: list[bytes], now: float) -> bytes:
+        """`lines` in the output's format, as one run of bytes (most batches in one join)."""
+        if self._json is not None:
+            return self._json.batch(name, lines, now)
+        prefix = b"" if self.log_format == RAW else self._timestamp(now) + self.prefixes[name]
+        batch = framed(lines, prefix, b"\n")
+        if b"\r" in batch:  # a line ending in CR LF: the CR goes
+            batch = framed([line.rstrip(b"\r") for line in lines], prefix, b"\n")
+        return batch
+
+    def _within(self, room: int, name: str, framed: list[bytes]) -> bytes:
+        """The framed lines that fit in `room` bytes; the others dropped and counted."""
         kept = []
         for whole in framed:
             if len(whole) > room:
@@ -138,29 +164,27 @@ class Printer:
                 continue
             room -= len(whole)
             kept.append(whole)
-        if kept:
-            batch = b"".join(kept)
-            self._waiting[name] += len(batch)
-            self._queue.append((name, memoryview(batch)))
+        return b"".join(kept)
 
     def flush(self) -> bool:
         """Write what the stream takes now; True once nothing is left waiting."""
         while self._queue:
-            name, data = self._queue[0]
-            chunk = data[: whole_lines_within(data, ATOMIC_WRITE)]
+            waiting = self._queue[0]
+            data, start = waiting.data, waiting.start
+            end = whole_lines_end(data, start, ATOMIC_WRITE)
             try:
-                written = self.stream.write(chunk)
+                written = self.stream.write(waiting.view[start:end])
             except BlockingIOError as error:
                 written = error.characters_written
             except BrokenPipeError:
                 self._drop_output()
                 continue
-            if written is None or written == 0:
+            if not written:
                 return False
-            self._waiting[name] -= written
-            if written < len(data):
-                self._queue[0] = (name, data[written:])
-                if written < len(chunk):
+            self._waiting[waiting.name] -= written
+            waiting.start = start + written
+            if waiting.start < len(data):
+                if waiting.start < end:
                     return False
                 continue
             self._queue.popleft()
@@ -183,15 +207,15 @@ class Printer:
         self.stream = open(os.devnull, "wb")  # noqa: SIM115 - lives as long as the printer.
 
 
-def whole_lines_within(data: memoryview, size: int) -> int:
-    """How many bytes of `data` to write at once: its whole lines within `size` bytes.
+def whole_lines_end(data: bytes, start: int, size: int) -> int:
+    """Where to end a write of `data` from `start`: after its whole lines within `size` bytes.
 
     A line longer than `size` goes in pieces of `size`: whole only once all are written.
     """
-    if len(data) <= size:
+    if len(data) - start <= size:
         return len(data)
-    end = data[:size].tobytes().rfind(b"\n")
-    return end + 1 if end >= 0 else size
+    end = data.rfind(b"\n", start, start + size)
+    return end + 1 if end >= 0 else start + size
 
 
 def wants_colour(options: Mapping[str, object], stream: BinaryIO) -> bool:

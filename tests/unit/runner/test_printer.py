@@ -74,3 +74,22 @@ def test_a_pipe_that_fills_up_holds_whole_lines_only():
     *lines, rest = written.split(b"\n")
     assert rest == b""
     assert all(whole.fullmatch(line) for line in lines)
+
+
+def test_a_carriage_return_goes_only_where_it_ends_a_line():
+    for log_format in ("plain", "raw"):
+        out = io.BytesIO()
+        printer = Printer(out, ["web"], colour=False, clock=clock, log_format=log_format)
+        printer.lines("web", [b"crlf\r", b"a\rb", b"plain"])
+        assert [line.split(b"| ")[-1] for line in out.getvalue().split(b"\n")] == [
+            b"crlf",
+            b"a\rb",
+            b"plain",
+            b"",
+        ], log_format
+
+
+def test_an_empty_batch_prints_nothing():
+    out = io.BytesIO()
+    Printer(out, ["web"], colour=False, clock=clock).lines("web", [])
+    assert out.getvalue() == b""
