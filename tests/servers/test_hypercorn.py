@@ -14,6 +14,7 @@ import json
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,7 +22,15 @@ import time
 import pytest
 
 from django_prodserver.backends.hypercorn import RUNTIME_MODULE
-from tests.support import PACKAGE_FOLDER, Running, get, request_in_flight, start_command
+from tests.support import (
+    PACKAGE_FOLDER,
+    Running,
+    get,
+    read_until_closed,
+    request_in_flight,
+    served_once,
+    start_command,
+)
 
 HYPERCORN = "django_prodserver.backends.hypercorn.HypercornServer"
 STOP_BOUND = 8.0  # the target is 2 s
@@ -219,3 +228,75 @@ def test_a_sigterm_inside_a_worker_start_stops_that_worker(tmp_path, port, start
 
     assert code == -signal.SIGTERM, server.output
     assert server.wait_for_no_process_left() == [], server.output
+
+
+@pytest.mark.parametrize("served_before", [True, False], ids=["kept-alive", "fresh"])
+def test_an_idle_connection_is_still_served_once_as_it_stops(
+    make_project, port, started, served_before
+):
+    """The keep-alive close race: a request sent on an idle connection just after SIGTERM
+    is answered with Connection: close (hypercorn alone closes such a connection at once)."""
+    project = make_project({"web": {"BACKEND": HYPERCORN, "ARGS": {"bind": f"127.0.0.1:{port}"}}})
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    idle = socket.create_connection(("127.0.0.1", port))
+    try:
+        if served_before:
+            assert served_once(idle).startswith(b"HTTP/1.1 200")
+        time.sleep(0.3)  # accepted by now
+        server.popen.send_signal(signal.SIGTERM)
+        time.sleep(0.5)  # the worker has begun its shutdown
+        answer = served_once(idle)
+        rest = read_until_closed(idle)
+    finally:
+        idle.close()
+    code = server.popen.wait(30)
+
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+    assert b"\r\nconnection: close" in answer.lower(), answer
+    assert rest == b""  # then closed
+    assert code == HYPERCORN_SIGTERM_STATUS, server.output
+
+
+def test_an_idle_connection_that_sends_nothing_closes_when_the_linger_ends(
+    make_project, port, started
+):
+    project = make_project({"web": {"BACKEND": HYPERCORN, "ARGS": {"bind": f"127.0.0.1:{port}"}}})
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    idle = socket.create_connection(("127.0.0.1", port))
+    try:
+        assert served_once(idle).startswith(b"HTTP/1.1 200")
+        signalled_at = time.monotonic()
+        server.popen.send_signal(signal.SIGTERM)
+        assert read_until_closed(idle) == b""
+        closed_after = time.monotonic() - signalled_at
+    finally:
+        idle.close()
+    code = server.popen.wait(30)
+
+    print(f"hypercorn closed an idle connection {closed_after:.2f} s after SIGTERM (linger 2 s)")
+    assert 1.0 < closed_after < STOP_BOUND, server.output
+    assert code == HYPERCORN_SIGTERM_STATUS, server.output
+
+
+def test_a_request_in_flight_at_the_stop_is_answered_with_connection_close(
+    make_project, port, started
+):
+    project = make_project({"web": {"BACKEND": HYPERCORN, "ARGS": {"bind": f"127.0.0.1:{port}"}}})
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    connection = socket.create_connection(("127.0.0.1", port))
+    try:
+        assert served_once(connection).startswith(b"HTTP/1.1 200")
+        connection.sendall(b"GET /slow/?seconds=1 HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        time.sleep(0.3)  # the view runs
+        server.popen.send_signal(signal.SIGTERM)
+        answer = read_until_closed(connection)
+    finally:
+        connection.close()
+    code = server.popen.wait(30)
+
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+    assert b"\r\nconnection: close" in answer.lower(), answer
+    assert code == HYPERCORN_SIGTERM_STATUS, server.output

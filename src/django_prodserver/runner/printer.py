@@ -56,7 +56,7 @@ class LineSplitter:
 class Waiting:
     """A batch of one process's framed lines, written from `start` on."""
 
-    __slots__ = ("name", "data", "view", "start")
+    __slots__ = ("data", "name", "start", "view")
 
     def __init__(self, name: str, data: bytes) -> None:
         self.name = name

@@ -1,4 +1,5 @@
-"""hypercorn's own command, with one change: a SIGTERM while it starts leaves no worker.
+"""hypercorn's own command, with two changes: a SIGTERM while it starts leaves no worker,
+and its workers' stop lingers for kept-alive connections (serving.hypercorn_linger).
 
 Run as `python -m django_prodserver.serving.hypercorn ARGS`, the equivalent of
 `hypercorn ARGS`. hypercorn installs its SIGTERM handler only once it has started its
@@ -20,6 +21,8 @@ import sys
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
+
+from django_prodserver.serving import hypercorn_linger
 
 WORKER_STOP_WAIT = 5.0
 
@@ -69,6 +72,7 @@ def main() -> None:
     # Once hypercorn's own handler is in force (it restarts a worker that died the same
     # way), a deferred signal cannot arise: only early_stop.handle defers.
     hypercorn.run._populate = early_stop.around_worker_starts(hypercorn.run._populate)
+    hypercorn_linger.use_in_workers()
     sys.argv[0] = "hypercorn"
     sys.exit(hypercorn_main(sys.argv[1:]))
 
