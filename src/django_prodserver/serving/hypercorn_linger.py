@@ -63,10 +63,11 @@ def install() -> None:
     from hypercorn.protocol.h11 import H11Protocol
 
     if has_methods(TCPServer, "_idle_timeout", "_initiate_server_close"):
-        TCPServer._idle_timeout = lingering_idle_timeout
+        TCPServer._idle_timeout = lingering_idle_timeout  # type: ignore[method-assign]
     if has_methods(H11Protocol, "stream_send", "_maybe_recycle", "_close_stream"):
-        H11Protocol.stream_send = closing_after_the_stop(H11Protocol.stream_send)
-        H11Protocol._maybe_recycle = recycle_unless_closing
+        sending = closing_after_the_stop(H11Protocol.stream_send)
+        H11Protocol.stream_send = sending  # type: ignore[method-assign]
+        H11Protocol._maybe_recycle = recycle_unless_closing  # type: ignore[method-assign]
 
 
 def has_methods(cls: type, *names: str) -> bool:
