@@ -3,7 +3,8 @@
 daphne is one process. On SIGTERM Twisted stops the reactor and daphne exits 0, as its own
 command does. It has no graceful shutdown: a request in flight is cut off (daphne kills
 pending application instances, django/daphne#177), and the process still waits for the
-thread of a sync view that is running before it exits.
+thread of a sync view that is running before it exits. On sockets it is given, prodserver's
+daphne stops gracefully (the tests at the end).
 """
 
 from __future__ import annotations
@@ -11,12 +12,22 @@ from __future__ import annotations
 import http.client
 import shlex
 import signal
+import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
-from tests.support import Running, get, request_in_flight
+from tests.servers.test_inherited_sockets import listener, start_on
+from tests.support import (
+    Running,
+    free_port,
+    get,
+    read_until_closed,
+    request_in_flight,
+    served_once,
+)
 
 DAPHNE = "django_prodserver.backends.daphne.DaphneServer"
 STOP_BOUND = 8.0  # the target is 2 s
@@ -114,3 +125,74 @@ def test_a_bad_option_stops_before_starting(make_project):
     assert result.returncode != 0
     assert "argument -p/--port: invalid int value: 'eighty'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# On sockets it is given (the runner's, systemd's), prodserver's daphne stops gracefully
+# (serving.daphne_drain): what a rolling reload and `systemctl restart` rely on.
+
+
+def start_on_a_given_socket(make_project, started, sock):
+    project = make_project({"web": {"BACKEND": DAPHNE, "ARGS": {"port": free_port()}}})
+    server = start_on(project, [sock], systemd=False)
+    started.append(server)
+    host, port = sock.getsockname()
+    server.wait_until_serving(f"{host}:{port}")
+    return server, (host, port)
+
+
+def test_on_a_given_socket_a_request_in_flight_finishes(make_project, started):
+    with listener(f"127.0.0.1:{free_port()}") as sock:
+        server, (host, port) = start_on_a_given_socket(make_project, started, sock)
+        thread, outcome = request_in_flight(f"{host}:{port}")
+
+        code, seconds = server.stop(signal.SIGTERM)
+        thread.join(30)
+
+    assert outcome == [(200, "slept 2.0\n")], server.output
+    assert "Killed 0 pending application instances" in server.output
+    assert code == DAPHNE_SIGTERM_STATUS
+    assert seconds < STOP_BOUND
+
+
+@pytest.mark.parametrize("served_before", [True, False], ids=["kept-alive", "fresh"])
+def test_on_a_given_socket_an_idle_connection_is_still_served_once(
+    make_project, started, served_before
+):
+    with listener(f"127.0.0.1:{free_port()}") as sock:
+        server, address = start_on_a_given_socket(make_project, started, sock)
+        idle = socket.create_connection(address)
+        try:
+            if served_before:
+                assert served_once(idle).startswith(b"HTTP/1.1 200")
+            time.sleep(0.3)  # accepted by now
+            server.popen.send_signal(signal.SIGTERM)
+            time.sleep(0.5)  # daphne has begun its stop
+            answer = served_once(idle)
+            rest = read_until_closed(idle)
+        finally:
+            idle.close()
+        code = server.popen.wait(30)
+
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+    assert b"\r\nconnection: close" in answer.lower(), answer
+    assert rest == b""  # then closed
+    assert code == DAPHNE_SIGTERM_STATUS, server.output
+
+
+def test_on_a_given_socket_an_idle_connection_closes_when_the_linger_ends(make_project, started):
+    with listener(f"127.0.0.1:{free_port()}") as sock:
+        server, address = start_on_a_given_socket(make_project, started, sock)
+        idle = socket.create_connection(address)
+        try:
+            assert served_once(idle).startswith(b"HTTP/1.1 200")
+            signalled_at = time.monotonic()
+            server.popen.send_signal(signal.SIGTERM)
+            assert read_until_closed(idle) == b""
+            closed_after = time.monotonic() - signalled_at
+        finally:
+            idle.close()
+        code = server.popen.wait(30)
+
+    print(f"daphne closed an idle connection {closed_after:.2f} s after SIGTERM (linger 2 s)")
+    assert 1.0 < closed_after < STOP_BOUND, server.output
+    assert code == DAPHNE_SIGTERM_STATUS, server.output

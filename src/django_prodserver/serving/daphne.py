@@ -1,5 +1,5 @@
-"""daphne's own command, with one change: its `fd:` endpoint adopts a socket of any family,
-and leaves a unix socket's file in place.
+"""daphne's own command, with two changes: its `fd:` endpoint adopts a socket of any family,
+and leaves a unix socket's file in place; and it stops gracefully (serving.daphne_drain).
 
 Run as `python -m django_prodserver.serving.daphne ARGS`, the equivalent of `daphne ARGS`,
 for a process that serves on inherited sockets (`-e fd:fileno=N`, one per socket). daphne's
@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import socket
 from typing import Any
+
+from django_prodserver.serving import daphne_drain
 
 
 def adopt_with_its_family(self: Any, reactor: Any, fileno: str, domain: object = None) -> Any:
@@ -56,6 +58,7 @@ def main() -> None:
     from twisted.plugins import fd_endpoint
 
     fd_endpoint._FDParser._parseServer = adopt_with_its_family  # type: ignore[method-assign]
+    daphne_drain.install()
     from daphne.cli import CommandLineInterface
 
     CommandLineInterface.entrypoint()
