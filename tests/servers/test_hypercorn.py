@@ -124,13 +124,13 @@ def test_two_workers_serve_and_stop(make_project, port, started):
 
 
 def test_with_two_workers_a_request_in_flight_is_cut_off(make_project, port, started):
-    """hypercorn terminates a busy worker once its idle peer has exited (hypercorn 0.18)."""
-    project = make_project(
-        {"web": {"BACKEND": HYPERCORN, "ARGS": {"bind": f"127.0.0.1:{port}", "workers": 2}}}
-    )
+    """hypercorn terminates a busy worker once its idle peer has exited (hypercorn 0.18): at
+    the latest when the peer's linger (2 s) ends, long before this request would."""
+    args = {"bind": f"127.0.0.1:{port}", "workers": 2, "graceful-timeout": 20}
+    project = make_project({"web": {"BACKEND": HYPERCORN, "ARGS": args}})
     server = start(project, started)
     server.wait_until_serving(f"127.0.0.1:{port}")
-    thread, outcome = request_in_flight(f"127.0.0.1:{port}")
+    thread, outcome = request_in_flight(f"127.0.0.1:{port}", seconds=6)
 
     code, seconds = server.stop(signal.SIGTERM)
     thread.join(30)
