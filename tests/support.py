@@ -239,6 +239,40 @@ def read_until_closed(connection: socket.socket) -> bytes:
     return received
 
 
+def served_on_an_idle_connection_after_sigterm(
+    server: Running, address: tuple[str, int], served_before: bool
+) -> tuple[bytes, bytes]:
+    """The keep-alive close race: a connection open (served once, or not yet) when the server
+    gets SIGTERM, which sends a request on it half a second later. The answer, and whatever
+    follows it until the server closes the connection."""
+    idle = socket.create_connection(address)
+    try:
+        if served_before:
+            assert served_once(idle).startswith(b"HTTP/1.1 200")
+        time.sleep(0.3)  # accepted by now
+        server.popen.send_signal(signal.SIGTERM)
+        time.sleep(0.5)  # the server has begun its stop
+        return served_once(idle), read_until_closed(idle)
+    finally:
+        idle.close()
+
+
+def seconds_an_idle_connection_stays_open_after_sigterm(
+    server: Running, address: tuple[str, int]
+) -> float:
+    """From SIGTERM to the server closing, without a word, a kept-alive connection that sends
+    nothing more (the server's linger)."""
+    idle = socket.create_connection(address)
+    try:
+        assert served_once(idle).startswith(b"HTTP/1.1 200")
+        signalled_at = time.monotonic()
+        server.popen.send_signal(signal.SIGTERM)
+        assert read_until_closed(idle) == b""
+        return time.monotonic() - signalled_at
+    finally:
+        idle.close()
+
+
 def run_whole(
     argv: list[str], cwd: Path, env: Mapping[str, str], timeout: float
 ) -> subprocess.CompletedProcess[str]:

@@ -12,10 +12,8 @@ from __future__ import annotations
 import http.client
 import shlex
 import signal
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -24,9 +22,9 @@ from tests.support import (
     Running,
     free_port,
     get,
-    read_until_closed,
     request_in_flight,
-    served_once,
+    seconds_an_idle_connection_stays_open_after_sigterm,
+    served_on_an_idle_connection_after_sigterm,
 )
 
 DAPHNE = "django_prodserver.backends.daphne.DaphneServer"
@@ -160,17 +158,7 @@ def test_on_a_given_socket_an_idle_connection_is_still_served_once(
 ):
     with listener(f"127.0.0.1:{free_port()}") as sock:
         server, address = start_on_a_given_socket(make_project, started, sock)
-        idle = socket.create_connection(address)
-        try:
-            if served_before:
-                assert served_once(idle).startswith(b"HTTP/1.1 200")
-            time.sleep(0.3)  # accepted by now
-            server.popen.send_signal(signal.SIGTERM)
-            time.sleep(0.5)  # daphne has begun its stop
-            answer = served_once(idle)
-            rest = read_until_closed(idle)
-        finally:
-            idle.close()
+        answer, rest = served_on_an_idle_connection_after_sigterm(server, address, served_before)
         code = server.popen.wait(30)
 
     assert answer.startswith(b"HTTP/1.1 200"), answer
@@ -182,15 +170,7 @@ def test_on_a_given_socket_an_idle_connection_is_still_served_once(
 def test_on_a_given_socket_an_idle_connection_closes_when_the_linger_ends(make_project, started):
     with listener(f"127.0.0.1:{free_port()}") as sock:
         server, address = start_on_a_given_socket(make_project, started, sock)
-        idle = socket.create_connection(address)
-        try:
-            assert served_once(idle).startswith(b"HTTP/1.1 200")
-            signalled_at = time.monotonic()
-            server.popen.send_signal(signal.SIGTERM)
-            assert read_until_closed(idle) == b""
-            closed_after = time.monotonic() - signalled_at
-        finally:
-            idle.close()
+        closed_after = seconds_an_idle_connection_stays_open_after_sigterm(server, address)
         code = server.popen.wait(30)
 
     print(f"daphne closed an idle connection {closed_after:.2f} s after SIGTERM (linger 2 s)")

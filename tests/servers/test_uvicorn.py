@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -12,7 +11,13 @@ import time
 
 import pytest
 
-from tests.support import Project, get, read_until_closed, request_in_flight, served_once
+from tests.support import (
+    Project,
+    get,
+    request_in_flight,
+    seconds_an_idle_connection_stays_open_after_sigterm,
+    served_on_an_idle_connection_after_sigterm,
+)
 
 ASGI = "django_prodserver.backends.uvicorn.UvicornServer"
 WSGI = "django_prodserver.backends.uvicorn.UvicornWSGIServer"
@@ -65,17 +70,9 @@ def test_an_idle_connection_is_still_served_once_as_it_stops(
     project = make_project({"web": {"BACKEND": ASGI, "ARGS": {"port": port, "http": http}}})
     server = start(project, started)
     server.wait_until_serving(f"127.0.0.1:{port}")
-    idle = socket.create_connection(("127.0.0.1", port))
-    try:
-        if served_before:
-            assert served_once(idle).startswith(b"HTTP/1.1 200 OK")
-        time.sleep(0.3)  # accepted by now
-        server.popen.send_signal(signal.SIGTERM)
-        time.sleep(0.5)  # uvicorn has begun its shutdown
-        answer = served_once(idle)
-        rest = read_until_closed(idle)
-    finally:
-        idle.close()
+    answer, rest = served_on_an_idle_connection_after_sigterm(
+        server, ("127.0.0.1", port), served_before
+    )
     code = server.popen.wait(30)
 
     assert answer.startswith(b"HTTP/1.1 200 OK"), answer
@@ -90,15 +87,7 @@ def test_an_idle_connection_that_sends_nothing_closes_when_the_linger_ends(
     project = make_project({"web": {"BACKEND": ASGI, "ARGS": {"port": port}}})
     server = start(project, started)
     server.wait_until_serving(f"127.0.0.1:{port}")
-    idle = socket.create_connection(("127.0.0.1", port))
-    try:
-        assert served_once(idle).startswith(b"HTTP/1.1 200 OK")
-        signalled_at = time.monotonic()
-        server.popen.send_signal(signal.SIGTERM)
-        assert read_until_closed(idle) == b""
-        closed_after = time.monotonic() - signalled_at
-    finally:
-        idle.close()
+    closed_after = seconds_an_idle_connection_stays_open_after_sigterm(server, ("127.0.0.1", port))
     code = server.popen.wait(30)
 
     print(f"uvicorn closed an idle connection {closed_after:.2f} s after SIGTERM (linger 2 s)")

@@ -25,6 +25,7 @@ from tests.support import (
     get,
     read_until_closed,
     request_in_flight,
+    seconds_an_idle_connection_stays_open_after_sigterm,
     served_once,
 )
 
@@ -146,15 +147,7 @@ def test_an_idle_connection_that_sends_nothing_closes_when_the_linger_ends(
     project = make_project(web({"listen": f"127.0.0.1:{port}"}))
     server = start(project, started)
     server.wait_until_serving(f"127.0.0.1:{port}")
-    idle = socket.create_connection(("127.0.0.1", port))
-    assert served_once(idle).startswith(b"HTTP/1.1 200 OK")
-    try:
-        signalled_at = time.monotonic()
-        server.popen.send_signal(signal.SIGTERM)
-        assert read_until_closed(idle) == b""  # closed by the server, without a word
-        closed_after = time.monotonic() - signalled_at
-    finally:
-        idle.close()
+    closed_after = seconds_an_idle_connection_stays_open_after_sigterm(server, ("127.0.0.1", port))
     code = server.popen.wait(30)
 
     print(f"waitress closed an idle connection {closed_after:.2f} s after SIGTERM (linger 2 s)")
