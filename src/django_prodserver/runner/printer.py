@@ -155,10 +155,10 @@ class Printer:
             batch = framed([line.rstrip(b"\r") for line in lines], prefix, b"\n")
         return batch
 
-    def _within(self, room: int, name: str, framed: list[bytes]) -> bytes:
+    def _within(self, room: int, name: str, frames: list[bytes]) -> bytes:
         """The framed lines that fit in `room` bytes; the others dropped and counted."""
         kept = []
-        for whole in framed:
+        for whole in frames:
             if len(whole) > room:
                 self.dropped[name] += 1
                 continue
