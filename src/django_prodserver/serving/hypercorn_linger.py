@@ -59,15 +59,36 @@ def run_worker(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None
 
 
 def install() -> None:
+    from asyncio import base_events
+
     from hypercorn.asyncio.tcp_server import TCPServer
     from hypercorn.protocol.h11 import H11Protocol
 
+    server: Any = base_events.Server
+    if callable(getattr(server, "_wakeup", None)):
+        server._wakeup = waking_waiters_once(server._wakeup)
     if has_methods(TCPServer, "_idle_timeout", "_initiate_server_close"):
         TCPServer._idle_timeout = lingering_idle_timeout  # type: ignore[method-assign]
     if has_methods(H11Protocol, "stream_send", "_maybe_recycle", "_close_stream"):
         sending = closing_after_the_stop(H11Protocol.stream_send)
         H11Protocol.stream_send = sending  # type: ignore[method-assign]
         H11Protocol._maybe_recycle = recycle_unless_closing  # type: ignore[method-assign]
+
+
+def waking_waiters_once(wakeup: Callable[[Any], None]) -> Callable[[Any], None]:
+    """asyncio's `Server._wakeup`, harmless when called a second time.
+
+    A connection accepted in the instant the worker closes its server (the listening socket
+    is the runner's or systemd's, and keeps receiving) attaches to the closed server; when
+    it ends, asyncio (3.13.0 here) wakes the server's waiters again, and they are gone:
+    "TypeError: 'NoneType' object is not iterable", printed as the worker stops.
+    """
+
+    def wake_once(self: Any) -> None:
+        if getattr(self, "_waiters", None) is not None:
+            wakeup(self)
+
+    return wake_once
 
 
 def has_methods(cls: type, *names: str) -> bool:
