@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import Any
 
 import pytest
 
@@ -18,11 +19,11 @@ class LateTransport:
 def test_a_connection_ending_after_its_closed_server_woke_its_waiters_raises_nothing(monkeypatch):
     """A connection accepted as the server closes ends after the server woke its waiters:
     asyncio then wakes them a second time (3.13.0: TypeError, 'NoneType' is not iterable)."""
-    server_class = asyncio.base_events.Server
+    server_class: Any = asyncio.base_events.Server
     monkeypatch.setattr(server_class, "_wakeup", waking_waiters_once(server_class._wakeup))
 
     async def late_connection_ends() -> None:
-        server = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+        server: Any = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
         server.close()
         await server.wait_closed()  # woken: its waiters are gone
         server._detach(LateTransport())  # what the late connection's transport does as it ends
