@@ -21,9 +21,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-# Long enough for a client's next request on a loaded machine (the race lasts a round trip
-# and the client's pause between two requests); longer only delays the exit.
-LINGER = 2.0
+from django_prodserver.serving.linger import LINGER
+
 # The longest a request in flight may delay the stop (the runner gives a process 30 s).
 DRAIN_BOUND = 25.0
 POLL = 0.05

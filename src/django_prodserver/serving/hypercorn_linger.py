@@ -23,10 +23,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-# Long enough for a client's next request on a loaded machine (the race lasts a round trip
-# and the client's pause between two requests); longer only delays the exit.
-LINGER = 2.0
-CLOSE_HEADER = (b"connection", b"close")
+from django_prodserver.serving.linger import CLOSE_HEADER, linger_within
+
 WORKERS = ("asyncio_worker", "uvloop_worker")
 _hypercorns_workers: dict[str, Callable[..., Any]] = {}
 
@@ -96,8 +94,7 @@ def has_methods(cls: type, *names: str) -> bool:
 
 
 def linger_for(config: Any) -> float:
-    bound = getattr(config, "graceful_timeout", None)
-    return LINGER if bound is None else max(0.0, min(LINGER, float(bound)))
+    return linger_within(getattr(config, "graceful_timeout", None))
 
 
 async def lingering_idle_timeout(self: Any) -> None:

@@ -19,15 +19,13 @@ import asyncio
 import importlib
 from typing import Any
 
-# Long enough for a client's next request on a loaded machine (the race lasts a round trip
-# and the client's pause between two requests); longer only delays the exit.
-LINGER = 2.0
+from django_prodserver.serving.linger import CLOSE_HEADER, linger_within
+
 PROTOCOLS = (
     ("uvicorn.protocols.http.h11_impl", "H11Protocol"),
     ("uvicorn.protocols.http.httptools_impl", "HttpToolsProtocol"),
 )
 NEEDED = ("shutdown", "data_received")
-CLOSE_HEADER = (b"connection", b"close")
 LINGERING = "_django_prodserver_lingering"
 
 
@@ -43,8 +41,7 @@ def install() -> None:
 
 
 def linger_for(config: Any) -> float:
-    bound = getattr(config, "timeout_graceful_shutdown", None)
-    return LINGER if bound is None else max(0.0, min(LINGER, float(bound)))
+    return linger_within(getattr(config, "timeout_graceful_shutdown", None))
 
 
 def idle(connection: Any) -> bool:

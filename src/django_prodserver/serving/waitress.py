@@ -41,12 +41,11 @@ from django_prodserver.backends.base import Plan
 from django_prodserver.errors import ApplicationError, OptionError, ProdserverError
 from django_prodserver.liveness.http import WarmUp
 from django_prodserver.options.waitress import WaitressCommand, read_command_line
+from django_prodserver.serving.linger import linger_within
 from django_prodserver.serving.warmup import warm_up
 
 # While draining, how often to look again at the connections still open.
 DRAIN_POLL = 0.1
-# How long a stopping server still reads its idle connections (see `linger_for`).
-LINGER = 2.0
 STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGBREAK") if hasattr(signal, name)
 )
@@ -316,13 +315,13 @@ def drain(
 
     Every connection finishes the request it serves, answers it with `Connection: close`
     and closes. For the linger, a connection with nothing to do is still read: a request
-    it receives is served the same way (see `linger_for`). At the end of the linger the
+    it receives is served the same way (see serving.linger). At the end of the linger the
     connections still idle close; at the bound (or on a second signal) whatever is left
     is closed and the requests still queued are dropped.
     """
     started = time.monotonic()
     deadline = started + graceful_timeout
-    linger_ends = started + linger_for(graceful_timeout)
+    linger_ends = started + linger_within(graceful_timeout)
     for server in servers:
         stop_accepting(server)
     in_flight = 0
@@ -354,20 +353,6 @@ def drain(
         # tasks still queued are dropped: nothing is served after the drain.
         servers[0].task_dispatcher.shutdown(timeout=0 if open_connections(servers) else 5)
     logger.info("Stopped.")
-
-
-def linger_for(graceful_timeout: float) -> float:
-    """How long idle connections are still read after the stop: LINGER, within the bound.
-
-    An idle keep-alive connection closed at once loses the request its client may be
-    sending at that moment (the client sees the connection close with no answer). That
-    race lasts a round trip plus the client's pause between two requests: milliseconds
-    for a busy client, longer on a loaded machine or a slow network; 2 s covers those
-    with room. A longer linger would only hold the exit (not the new server, which
-    serves already in a rolling reload) for clients that send nothing, and those lose
-    nothing when their connection closes. Never past the graceful bound.
-    """
-    return max(0.0, min(LINGER, graceful_timeout))
 
 
 def stop_accepting(server: Any) -> None:
