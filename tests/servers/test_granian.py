@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
 import subprocess
 import sys
 import time
 
 import pytest
 
-from tests.support import EXAMPLE, Running, get, request_in_flight
+from tests.support import (
+    EXAMPLE,
+    Running,
+    get,
+    request_in_flight,
+    seconds_an_idle_connection_stays_open_after_sigterm,
+    served_on_an_idle_connection_after_sigterm,
+    served_once,
+)
 
 ASGI = "django_prodserver.backends.granian.GranianASGIServer"
 WSGI = "django_prodserver.backends.granian.GranianWSGIServer"
@@ -101,6 +112,87 @@ def test_a_request_in_flight_completes(make_project, port, started, backend):
     assert code == STOPPED_BY_SIGTERM
     assert 1.0 < seconds < STOP_BOUND  # it waited for the request, and no longer
     assert server.wait_for_no_process_left() == []
+
+
+@BACKENDS
+@pytest.mark.parametrize("served_before", [True, False], ids=["keep-alive", "not-read-yet"])
+def test_an_idle_connection_is_still_served_once_as_it_stops(
+    make_project, port, started, backend, served_before
+):
+    """The keep-alive close race: a request sent on an idle connection just after SIGTERM
+    is answered with Connection: close (granian alone closes such a connection at once)."""
+    project = make_project({"web": {"BACKEND": backend, "ARGS": {"port": port}}})
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    answer, rest = served_on_an_idle_connection_after_sigterm(
+        server, ("127.0.0.1", port), served_before
+    )
+    code = server.popen.wait(30)
+
+    assert answer.startswith(b"HTTP/1.1 200 OK"), answer
+    assert b"\r\nconnection: close" in answer.lower(), answer
+    assert rest == b""  # then closed
+    assert code == STOPPED_BY_SIGTERM, server.output
+
+
+def test_an_idle_connection_that_sends_nothing_closes_when_the_linger_ends(
+    make_project, port, started
+):
+    project = make_project({"web": {"BACKEND": WSGI, "ARGS": {"port": port}}})
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    closed_after = seconds_an_idle_connection_stays_open_after_sigterm(server, ("127.0.0.1", port))
+    code = server.popen.wait(30)
+
+    print(f"granian closed an idle connection {closed_after:.2f} s after SIGTERM (linger 2 s)")
+    assert 1.0 < closed_after < STOP_BOUND, server.output
+    assert code == STOPPED_BY_SIGTERM, server.output
+
+
+def test_a_draining_worker_accepts_no_new_connection_and_does_not_spin(make_project, port, started):
+    """While it drains, the worker's port is closed to new connections (in a reload they go
+    to the new granian beside it), and its accept loop sleeps rather than retrying."""
+    project = make_project({"web": {"BACKEND": WSGI, "ARGS": {"port": port}}})
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    [worker] = set(server.session_pids()) - {server.popen.pid}
+    kept = socket.create_connection(("127.0.0.1", port))  # keeps the worker draining
+    try:
+        assert served_once(kept).startswith(b"HTTP/1.1 200")
+        server.popen.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        cpu_before = cpu_seconds(worker)
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=5)
+        time.sleep(1.0)
+        cpu_in_a_second = cpu_seconds(worker) - cpu_before
+    finally:
+        kept.close()
+    code = server.popen.wait(30)
+
+    assert cpu_in_a_second < 0.5, cpu_in_a_second
+    assert code == STOPPED_BY_SIGTERM, server.output
+    assert server.wait_for_no_process_left() == []
+
+
+def test_a_drain_ends_when_the_last_connection_closes(make_project, port, started):
+    """With no connection open the stop does not wait for the linger (2 s)."""
+    project = make_project({"web": {"BACKEND": ASGI, "ARGS": {"port": port}}})
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    assert get(f"127.0.0.1:{port}")[0] == 200  # its connection is closed
+
+    code, seconds = server.stop()
+
+    assert code == STOPPED_BY_SIGTERM, server.output
+    assert seconds < 1.8, server.output  # an idle granian stops in about 0.2 s
+
+
+def cpu_seconds(pid: int) -> float:
+    """The user and system CPU time a process has used (Linux's /proc)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def test_asgi_without_asgi_application_serves_the_asgi_module_beside_wsgi(

@@ -1,4 +1,5 @@
-"""granian's own command, with one change: a booting worker never loses a stop signal.
+"""granian's own command, with two changes: a booting worker never loses a stop signal, and
+a stopping worker drains first (serving.granian_drain).
 
 Run as `python -m django_prodserver.serving.granian ARGS`, the equivalent of
 `granian ARGS`. granian forks its workers from a process whose Python SIGTERM handler
@@ -15,6 +16,8 @@ import os
 import signal
 import sys
 
+from django_prodserver.serving import granian_drain
+
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
@@ -25,6 +28,7 @@ def default_stop_signals() -> None:
 
 def main() -> None:
     os.register_at_fork(after_in_child=default_stop_signals)
+    granian_drain.use_in_workers()
     granian_cli = importlib.import_module("granian.cli")
     sys.argv[0] = "granian"
     granian_cli.entrypoint()
