@@ -81,6 +81,25 @@ def test_an_idle_connection_is_still_served_once_as_it_stops(
     assert code in STOPPED_BY_SIGTERM, server.output
 
 
+def test_workers_linger_too(make_project, port, started):
+    """uvicorn's worker processes are fresh interpreters: each installs the linger."""
+    args = {"port": port, "workers": 2}
+    project = make_project({"web": {"BACKEND": ASGI, "ARGS": args}})
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    server.wait_for_process_count(3)
+    answer, rest = served_on_an_idle_connection_after_sigterm(
+        server, ("127.0.0.1", port), served_before=True
+    )
+    code = server.popen.wait(30)
+
+    assert answer.startswith(b"HTTP/1.1 200 OK"), answer
+    assert b"\r\nconnection: close" in answer.lower(), answer
+    assert rest == b""
+    assert code in STOPPED_BY_SIGTERM, server.output
+    assert server.wait_for_no_process_left() == []
+
+
 def test_an_idle_connection_that_sends_nothing_closes_when_the_linger_ends(
     make_project, port, started
 ):

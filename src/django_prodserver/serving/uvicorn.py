@@ -72,6 +72,7 @@ def main() -> None:
     from django_prodserver.serving import uvicorn_linger
 
     uvicorn_linger.install()
+    uvicorn_linger.use_in_workers()
     bind_socket = Config.bind_socket
     Config.bind_socket = lambda self: without_nagle(bind_socket(self))  # type: ignore[method-assign]
     fds = os.environ.pop(SERVE_FDS, "")

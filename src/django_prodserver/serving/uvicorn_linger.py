@@ -10,13 +10,16 @@ the linger ends is closed by uvicorn's own `shutdown()`. Connections serving a r
 the stop are left to uvicorn, which already answers it with `Connection: close`.
 
 Both of uvicorn's HTTP/1.1 protocols (h11 and httptools) are wrapped, each only if it has
-the methods this relies on: with another uvicorn the stop is uvicorn's own.
+the methods this relies on: with another uvicorn the stop is uvicorn's own. uvicorn's
+worker processes (`--workers`, and `--reload`'s server) are fresh interpreters
+(multiprocessing's spawn): `use_in_workers` makes each start with the linger too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+from collections.abc import Callable
 from typing import Any
 
 from django_prodserver.serving.linger import CLOSE_HEADER, linger_within
@@ -27,6 +30,32 @@ PROTOCOLS = (
 )
 NEEDED = ("shutdown", "data_received")
 LINGERING = "_django_prodserver_lingering"
+
+
+_uvicorns_start: list[Callable[..., None]] = []
+
+
+def use_in_workers() -> None:
+    """Make uvicorn's worker processes install the linger as they start."""
+    try:
+        from uvicorn import _subprocess
+    except ImportError:
+        return
+    started = getattr(_subprocess, "subprocess_started", None)
+    if callable(started) and callable(getattr(_subprocess, "get_subprocess", None)):
+        _uvicorns_start.append(started)
+        # get_subprocess names it as the spawned process's target when it is called.
+        _subprocess.subprocess_started = started_with_linger  # type: ignore[assignment]
+
+
+def started_with_linger(**kwargs: Any) -> None:
+    """A worker process's start: the linger, then uvicorn's own start."""
+    from uvicorn import _subprocess
+
+    install()
+    # In a spawned worker uvicorn's module is its own again; in-process it holds ours.
+    started = _uvicorns_start[0] if _uvicorns_start else _subprocess.subprocess_started
+    started(**kwargs)
 
 
 def install() -> None:
