@@ -382,6 +382,8 @@ def test_copies_of_a_release_step_are_refused(make_project: Callable[..., Projec
 
 UNIX_ARGS = {
     "gunicorn": lambda path: {"bind": f"unix:{path}", "workers": 1},
+    # `env` makes prodserver run the gunicorn command rather than gunicorn in-process.
+    "gunicorn-command": lambda path: {"bind": f"unix:{path}", "workers": 1, "env": "A=1"},
     "uvicorn": lambda path: {"uds": path},
     "hypercorn": lambda path: {"bind": f"unix:{path}"},
     "daphne": lambda path: {"unix_socket": path},
@@ -394,7 +396,7 @@ def test_a_reload_on_a_unix_socket_leaves_the_socket_file_in_place(
     make_project: Callable[..., Project], started: list[Running], tmp_path: Path, server: str
 ) -> None:
     path = tmp_path / "web.sock"
-    definition = web(server, 0)
+    definition = web(server.split("-")[0], 0)
     definition["ARGS"] = UNIX_ARGS[server](str(path))
     project, running = start(make_project, started, {"web": definition}, "--all")
     running.wait_until_serving(f"unix:{path}")

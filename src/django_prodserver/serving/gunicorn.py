@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from types import FrameType
 from typing import Any, NoReturn
 
@@ -25,6 +26,8 @@ from django_prodserver.applications import check_attribute
 from django_prodserver.backends.base import Plan, exec_plan
 from django_prodserver.errors import ApplicationError
 from django_prodserver.liveness.http import WarmUp
+from django_prodserver.serving import gunicorn_command
+from django_prodserver.serving.gunicorn_command import INHERITED
 from django_prodserver.serving.gunicorn_control import keep_a_successors_control_socket
 from django_prodserver.serving.warmup import warm_up
 
@@ -104,7 +107,7 @@ def serve(plan: Plan, warmup: WarmUp | None = None) -> int | None:
     if cfg.reload or cfg.raw_env:
         # Both need workers that import Django afresh: the reloader to pick up changed
         # code, `env` so that settings see its variables. The `gunicorn` command does that.
-        exec_plan(plan)
+        exec_plan(as_gunicorn_command(plan))
     if not (cfg.check_config or cfg.print_config):
         load_before_fork(application, plan.process, warmup)
     keep_a_successors_control_socket()
@@ -116,6 +119,11 @@ def serve(plan: Plan, warmup: WarmUp | None = None) -> int | None:
             end_forked_process(leaving.code)
         raise
     return None
+
+
+def as_gunicorn_command(plan: Plan) -> Plan:
+    env = {**plan.env, INHERITED: "1"} if plan.inherited_fds else plan.env
+    return replace(plan, module=gunicorn_command.__name__, env=env)
 
 
 def end_forked_process(code: object) -> NoReturn:
