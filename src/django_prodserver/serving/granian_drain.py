@@ -5,13 +5,14 @@ asks each connection to shut down: an idle kept-alive connection is closed at on
 request its client sends at that moment is lost (the client sees the connection close
 without an answer). Under load that is one failed request per kept-alive connection.
 
-Here a worker's SIGTERM first drains it, for `LINGER` seconds (within
-`workers-kill-timeout`):
-- the worker stops listening: its listening socket is swapped for one that never receives
-  a connection, so new connections go to the server beside it (a rolling reload starts
-  the new granian on the same port with SO_REUSEPORT) or are refused;
+Here a worker's SIGTERM first drains it, until it has no connection left or for at most
+`LINGER` seconds (within `workers-kill-timeout`):
 - every response it sends says `Connection: close`, so each busy kept-alive connection
   ends cleanly after its next response, and its client reconnects elsewhere;
+- the worker stops listening: once granian has accepted what is queued on its listening
+  socket (closing it would reset those), the socket is swapped for one that never receives
+  a connection, so new connections go to the server beside it (a rolling reload starts
+  the new granian on the same port with SO_REUSEPORT) or are refused;
 then granian's own stop runs: requests still in progress finish, and a connection that
 sent nothing during the drain is closed.
 
@@ -23,13 +24,14 @@ only where granian has what it relies on; elsewhere the stop is granian's own.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Any
 
@@ -61,15 +63,16 @@ class Drain:
         if self.begun:
             return
         self.begun = True
-        stop_listening(listening)
-        waiting = threading.Thread(target=stop_when_drained, args=(listening, linger, stop))
-        waiting.daemon = True
-        waiting.start()
+        # A thread: the signal handler runs on granian's event loop (ASGI), which must not wait.
+        draining = threading.Thread(target=drain_then_stop, args=(listening, linger, stop))
+        draining.daemon = True
+        draining.start()
 
 
-def stop_when_drained(listening: Listening, linger: float, stop: Callable[[], None]) -> None:
-    """`stop()` once the worker has no connection left, or `linger` seconds from now."""
+def drain_then_stop(listening: Listening, linger: float, stop: Callable[[], None]) -> None:
+    """Stop listening; `stop()` once no connection is left, or `linger` seconds from now."""
     deadline = time.monotonic() + linger
+    stop_listening(listening)
     while time.monotonic() < deadline and any(connected_on(fd, listening) for fd in open_fds()):
         time.sleep(POLL)
     stop()
@@ -177,15 +180,21 @@ def draining_first(
     def set_signals_draining_first(*args: Any) -> Any:
         event = set_signals(*args)
         begin = partial(DRAIN.begin, listening, linger, event.set)
-        loop = args[0] if args else None
+        loop = args[0] if args else None  # set_loop_signals(loop); set_sync_signals()
         for signum in STOP_SIGNALS:
-            try:
-                loop.add_signal_handler(signum, begin)  # type: ignore[union-attr]
-            except (AttributeError, NotImplementedError):
-                signal.signal(signum, lambda *_: begin())
+            handle(signum, begin, loop)
         return event
 
     return set_signals_draining_first
+
+
+def handle(signum: int, handler: Callable[[], None], loop: Any) -> None:
+    """Run `handler` on `signum`: on `loop` if there is one, as granian does, else directly."""
+    if loop is not None:
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, handler)
+            return
+    signal.signal(signum, lambda *_: handler())
 
 
 def stop_listening(listening: Listening) -> None:
@@ -194,14 +203,17 @@ def stop_listening(listening: Listening) -> None:
     it retries at once; the swap closes the real socket all the same, which leaves the port.
     """
     for fd in open_fds():
-        if is_socket(fd, listening.is_listener):
-            never = never_connected()
-            is_socket(fd, accepted_all)
-            os.dup2(never.fileno(), fd, inheritable=False)
-            never.close()
+        if not is_socket(fd, listening.is_listener):
+            continue
+        with adopted(fd) as listener:
+            if listener is not None:
+                wait_until_all_accepted(listener)
+        never = never_connected()
+        os.dup2(never.fileno(), fd, inheritable=False)
+        never.close()
 
 
-def accepted_all(listener: socket.socket) -> bool:
+def wait_until_all_accepted(listener: socket.socket) -> None:
     """Wait (briefly) until granian has accepted every connection queued on `listener`.
 
     Closing a listening socket resets the connections in its queue, unless the kernel
@@ -210,7 +222,6 @@ def accepted_all(listener: socket.socket) -> bool:
     deadline = time.monotonic() + QUEUE_WAIT
     while queued(listener) and time.monotonic() < deadline:
         time.sleep(QUEUE_POLL)
-    return True
 
 
 def queued(listener: socket.socket) -> int:
@@ -227,15 +238,28 @@ def connected_on(fd: int, listening: Listening) -> bool:
 
 
 def is_socket(fd: int, what: Callable[[socket.socket], bool]) -> bool:
-    """Whether `fd` is a socket that is `what`; the fd stays granian's."""
+    """Whether `fd` is a socket that is `what`."""
+    with adopted(fd) as sock:
+        if sock is not None and what(sock):
+            return True
+    return False
+
+
+@contextlib.contextmanager
+def adopted(fd: int) -> Iterator[socket.socket | None]:
+    """`fd` as a socket (None: it is not one, or no longer open); the fd stays granian's.
+
+    A socket that closes meanwhile (granian's threads run on) is None as well.
+    """
     try:
         sock = socket.socket(fileno=fd)
-    except OSError:  # not a socket
-        return False
-    try:
-        return what(sock)
     except OSError:
-        return False
+        yield None
+        return
+    try:
+        yield sock
+    except OSError:
+        pass
     finally:
         sock.detach()
 
