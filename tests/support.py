@@ -387,3 +387,31 @@ class Running:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, signal.SIGKILL)
         self.popen.wait(10)
+
+
+# The code the web process serves: a URL conf the test rewrites between reloads. Read at
+# import, so only a new process serves a new version.
+RELOADABLE_VIEWS = """
+from django.http import HttpResponse
+from django.urls import path
+
+VERSION = {version!r}
+
+
+def version(request):
+    return HttpResponse(VERSION)
+
+
+def healthz(request):
+    return HttpResponse("ok" if {healthy!r} else "broken", status=200 if {healthy!r} else 503)
+
+
+urlpatterns = [path("", version), path("healthz", healthz)]
+"""
+RELOADABLE_SETTINGS = 'ROOT_URLCONF = "reload_urls"\n'
+
+
+def write_views(project: Project, version: str, healthy: bool = True) -> None:
+    (project.directory / "reload_urls.py").write_text(
+        RELOADABLE_VIEWS.format(version=version, healthy=healthy)
+    )

@@ -158,6 +158,9 @@ def test_socket_activation_writes_a_socket_unit_per_web_process(make_project, tm
     assert "Process 'fast' gets no .socket unit: granian cannot serve on a socket" in (
         result.stderr
     )
+    assert "`systemctl reload` (its ExecReload) loads new code without that gap." in (
+        result.stderr
+    )
     assert "example-worker.socket" not in names
 
     web_socket = (output / "example-web.socket").read_text()
@@ -173,6 +176,10 @@ def test_socket_activation_writes_a_socket_unit_per_web_process(make_project, tm
     # Port 80, bound by systemd: the service needs no capability to bind it.
     assert "CAP_NET_BIND_SERVICE" not in web_service
     assert "CapabilityBoundingSet=\n" in web_service
+    # granian's nearest way to a restart that refuses nothing: systemctl reload.
+    assert "ExecReload=" not in web_service
+    fast_service = (output / "example-fast.service").read_text()
+    assert "\nExecReload=/bin/kill -s HUP $MAINPID\n" in fast_service
 
     result = verify(units)
     assert result.returncode == 0, result.stderr

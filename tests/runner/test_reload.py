@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.load import LoadClient, LoadResult
-from tests.support import Project, Running, free_port, get
+from tests.support import RELOADABLE_SETTINGS, Project, Running, free_port, get, write_views
 
 pytestmark = pytest.mark.server
 
@@ -51,26 +51,6 @@ SERVERS: dict[str, dict[str, Any]] = {
         "ARGS": {"host": "127.0.0.1", "port": "{port}", "workers": 1},
     },
 }
-# The code the web process serves: a URL conf the test rewrites between reloads. Read at
-# import, so only a new process serves a new version.
-VIEWS = """
-from django.http import HttpResponse
-from django.urls import path
-
-VERSION = {version!r}
-
-
-def version(request):
-    return HttpResponse(VERSION)
-
-
-def healthz(request):
-    return HttpResponse("ok" if {healthy!r} else "broken", status=200 if {healthy!r} else 503)
-
-
-urlpatterns = [path("", version), path("healthz", healthz)]
-"""
-SETTINGS = 'ROOT_URLCONF = "reload_urls"\n'
 # Every server's stop lets a request in flight finish, and answers a request sent on an idle
 # kept-alive connection as it stops (our serving layer lingers where the server would close
 # it at once): a reload fails none.
@@ -83,19 +63,13 @@ def web(server: str, port: int, **definition: Any) -> dict[str, Any]:
     return {"BACKEND": given["BACKEND"], "ARGS": args, "HEALTH": HEALTH, **definition}
 
 
-def write_views(project: Project, version: str, healthy: bool = True) -> None:
-    (project.directory / "reload_urls.py").write_text(
-        VIEWS.format(version=version, healthy=healthy)
-    )
-
-
 def start(
     make_project: Callable[..., Project],
     started: list[Running],
     processes: dict[str, Any],
     *names: str,
 ) -> tuple[Project, Running]:
-    project = make_project(processes, SETTINGS)
+    project = make_project(processes, RELOADABLE_SETTINGS)
     write_views(project, "one")
     assert project.manage("migrate", "-v", "0").returncode == 0  # the tasks worker's tables
     running = project.start("prodserver", *names, env={"PYTHONDONTWRITEBYTECODE": "1"})
@@ -243,7 +217,7 @@ def test_a_formation_serves_with_two_children_on_one_port(
     port = free_port()
     address = f"127.0.0.1:{port}"
     processes = {"web": web("waitress", port), "tasks": {"BACKEND": TASKS}}
-    project = make_project(processes, SETTINGS)
+    project = make_project(processes, RELOADABLE_SETTINGS)
     write_views(project, "one")
     assert project.manage("migrate", "-v", "0").returncode == 0
     dry = project.manage("prodserver", "web=2", "tasks", "--dry-run")

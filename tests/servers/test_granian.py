@@ -12,14 +12,17 @@ import time
 
 import pytest
 
+from tests.load import LoadClient
 from tests.support import (
     EXAMPLE,
+    RELOADABLE_SETTINGS,
     Running,
     get,
     request_in_flight,
     seconds_an_idle_connection_stays_open_after_sigterm,
     served_on_an_idle_connection_after_sigterm,
     served_once,
+    write_views,
 )
 
 ASGI = "django_prodserver.backends.granian.GranianASGIServer"
@@ -186,6 +189,40 @@ def test_a_drain_ends_when_the_last_connection_closes(make_project, port, starte
 
     assert code == STOPPED_BY_SIGTERM, server.output
     assert seconds < 1.8, server.output  # an idle granian stops in about 0.2 s
+
+
+def test_sighup_replaces_the_workers_with_new_code_and_loses_no_request(
+    make_project, port, started
+):
+    """What `systemctl reload` does (the systemd export's ExecReload): granian starts a new
+    worker beside each old one, which imports the project afresh, then stops the old one,
+    which drains. Without the drain, a few requests a reload needed a retry."""
+    args = {"host": "127.0.0.1", "port": port, "workers": 2, "respawn-interval": 1}
+    project = make_project({"web": {"BACKEND": WSGI, "ARGS": args}}, RELOADABLE_SETTINGS)
+    write_views(project, "one")
+    server = start(project, started)
+    server.wait_until_serving(f"127.0.0.1:{port}")
+    assert get(f"127.0.0.1:{port}")[1] == "one"
+
+    with LoadClient(f"127.0.0.1:{port}", threads=16) as load:
+        load.wait_for_ok(50)
+        write_views(project, "two")
+        server.popen.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        while server.output.count("Stopped old worker") < 2:
+            assert time.monotonic() < deadline, server.output
+            time.sleep(0.1)
+        time.sleep(0.5)
+    result = load.result
+
+    print(f"granian, SIGHUP under load: {result.summary()}")
+    assert [get(f"127.0.0.1:{port}")[1] for _ in range(4)] == ["two"] * 4
+    assert result.ok > 100
+    assert (result.failed, result.refused, result.retried) == (0, 0, 0), result.errors
+    assert server.popen.poll() is None  # the same process, as systemd watches it
+    code, _ = server.stop()
+    assert code == STOPPED_BY_SIGTERM, server.output
+    assert server.wait_for_no_process_left() == []
 
 
 def cpu_seconds(pid: int) -> float:

@@ -160,6 +160,9 @@ class Backend:
     sockets_refusal: ClassVar[str] = (
         "it has no way to serve on a socket it inherits; let it bind its configured address"
     )
+    # The signal on which the server itself replaces its workers one at a time, new code
+    # included, without closing its port or losing a request (systemd's ExecReload).
+    reload_signal: ClassVar[str | None] = None
     # Where this backend came from, when the BACKEND path alone does not say it (`--list`
     # shows it): the worker a TASKS backend needs, a package's entry point.
     origin: str | None = None

@@ -111,6 +111,9 @@ class GranianServer(ServerBackend):
     takes_sockets = False
     # Two granians bind one port side by side (SO_REUSEPORT): a reload starts the new first.
     reuses_port = True
+    # HUP: granian starts a new worker beside each old one (fresh imports: the project is
+    # loaded in the workers only), then stops the old one, which drains (granian_drain).
+    reload_signal = "HUP"
     sockets_refusal = (
         "granian binds its own socket from its host and port (on Linux each worker binds "
         "one, with SO_REUSEPORT), and none of its options takes an inherited one"

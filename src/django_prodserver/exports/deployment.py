@@ -128,6 +128,8 @@ class ExportedProcess:
     socket_settings: Mapping[str, str] = field(default_factory=dict)
     # Why it cannot take a socket (Backend.sockets_refusal).
     sockets_refusal: str = ""
+    # The signal that reloads its code without a restart (Backend.reload_signal).
+    reload_signal: str | None = None
 
     @property
     def name(self) -> str:
@@ -349,16 +351,22 @@ def deployment_of(
                 takes_sockets=backend.takes_sockets and backend.kind == "web",
                 socket_settings=backend.socket_unit_settings(plan) if address else {},
                 sockets_refusal=backend.sockets_refusal,
+                reload_signal=backend.reload_signal if backend.kind == "web" else None,
             )
         )
     if options.socket_activation:
         for exported in processes:
             if exported.kind == "web" and not exported.takes_sockets:
+                reload = (
+                    " `systemctl reload` (its ExecReload) loads new code without that gap."
+                    if exported.reload_signal
+                    else ""
+                )
                 warnings.append(
                     f"Process '{exported.name}' gets no .socket unit: {exported.server} cannot "
                     f"serve on a socket systemd passes ({exported.sockets_refusal}). Its "
                     f"service binds its own address; a restart refuses connections while "
-                    f"it starts."
+                    f"it starts.{reload}"
                 )
     return Deployment(export, options, tuple(processes), warnings)
 
