@@ -158,9 +158,7 @@ def test_socket_activation_writes_a_socket_unit_per_web_process(make_project, tm
     assert "Process 'fast' gets no .socket unit: granian cannot serve on a socket" in (
         result.stderr
     )
-    assert "`systemctl reload` (its ExecReload) loads new code without that gap." in (
-        result.stderr
-    )
+    assert "`systemctl reload` (its ExecReload) loads new code without that gap." in (result.stderr)
     assert "example-worker.socket" not in names
 
     web_socket = (output / "example-web.socket").read_text()
