@@ -239,6 +239,7 @@ def test_systemd_socket_activation_restarts_web_without_refusing(
 
     print(f"gunicorn under systemd, systemctl restart under load: {counts}")
     assert counts["refused"] == 0, f"{counts}\n{journal(podman)}"
+    assert (counts["failed"], counts["retried"]) == (0, 0), f"{counts}\n{journal(podman)}"
     assert counts["ok"] > 100, counts
     restarted = show(podman, "example-web.service", "ActiveState", "NRestarts")
     assert restarted["ActiveState"] == "active", journal(podman)
