@@ -26,8 +26,7 @@ from django_prodserver.applications import check_attribute
 from django_prodserver.backends.base import Plan, exec_plan
 from django_prodserver.errors import ApplicationError
 from django_prodserver.liveness.http import WarmUp
-from django_prodserver.serving import gunicorn_command
-from django_prodserver.serving.gunicorn_command import INHERITED
+from django_prodserver.serving.gunicorn_command import INHERITED, MODULE
 from django_prodserver.serving.gunicorn_control import keep_a_successors_control_socket
 from django_prodserver.serving.warmup import warm_up
 
@@ -123,7 +122,7 @@ def serve(plan: Plan, warmup: WarmUp | None = None) -> int | None:
 
 def as_gunicorn_command(plan: Plan) -> Plan:
     env = {**plan.env, INHERITED: "1"} if plan.inherited_fds else plan.env
-    return replace(plan, module=gunicorn_command.__name__, env=env)
+    return replace(plan, module=MODULE, env=env)
 
 
 def end_forked_process(code: object) -> NoReturn:

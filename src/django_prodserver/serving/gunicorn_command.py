@@ -14,21 +14,26 @@ from __future__ import annotations
 import os
 import sys
 
+MODULE = "django_prodserver.serving.gunicorn_command"
 INHERITED = "DJANGO_PRODSERVER_GUNICORN_INHERITED"
 
 
 def main() -> None:
     from gunicorn.app import base
-    from gunicorn.app.wsgiapp import run
+    from gunicorn.app.wsgiapp import WSGIApplication
 
     from django_prodserver.serving.gunicorn import InheritedSocketsArbiter
     from django_prodserver.serving.gunicorn_control import keep_a_successors_control_socket
 
     keep_a_successors_control_socket()
-    if os.environ.pop(INHERITED, ""):
+    if os.environ.get(INHERITED):  # kept for the master a USR2 starts
         base.Arbiter = InheritedSocketsArbiter  # what BaseApplication.run() starts
-    sys.argv[0] = "gunicorn"
-    run()
+    application = WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]", prog="gunicorn")
+    # The options are read. gunicorn's arbiter takes from sys.argv the command that USR2
+    # runs again: this module, by name (its file, run as a script, would find this folder's
+    # gunicorn.py as `gunicorn`).
+    sys.argv[:1] = ["-m", MODULE]
+    application.run()
 
 
 if __name__ == "__main__":
