@@ -257,6 +257,13 @@ def served_on_an_idle_connection_after_sigterm(
         idle.close()
 
 
+def is_a_last_answer(answer: bytes, rest: bytes = b"") -> bool:
+    """A 200 that says `Connection: close`, with nothing after it (`rest`, read until the
+    server closed the connection): how a lingering server answers as it stops."""
+    closing = b"\r\nconnection: close" in answer.partition(b"\r\n\r\n")[0].lower()
+    return answer.startswith(b"HTTP/1.1 200") and closing and rest == b""
+
+
 def seconds_an_idle_connection_stays_open_after_sigterm(
     server: Running, address: tuple[str, int]
 ) -> float:
