@@ -196,7 +196,9 @@ def test_sighup_replaces_the_workers_with_new_code_and_loses_no_request(
     """What `systemctl reload` does (the systemd export's ExecReload): granian starts a new
     worker beside each old one, which imports the project afresh, then stops the old one,
     which drains. Without the drain, a few requests a reload needed a retry."""
-    args = {"host": "127.0.0.1", "port": port, "workers": 2, "respawn-interval": 1}
+    # granian stops an old worker `respawn-interval` after it started the new one, ready
+    # or not: long enough for the new one to import the project on a busy machine.
+    args = {"host": "127.0.0.1", "port": port, "workers": 2, "respawn-interval": 6}
     project = make_project({"web": {"BACKEND": WSGI, "ARGS": args}}, RELOADABLE_SETTINGS)
     write_views(project, "one")
     server = start(project, started)

@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -48,6 +49,8 @@ POLL = 0.05
 # How long it waits for granian to accept what is queued on its listening socket.
 QUEUE_WAIT = 0.5
 QUEUE_POLL = 0.0005
+# The GIL's switch interval between that look and the swap: nothing else runs meanwhile.
+HOLD = 1.0
 TCP_INFO = getattr(socket, "TCP_INFO", 0)  # Linux only
 TCP_INFO_SIZE = 104
 TCPI_UNACKED = 24  # after eight one-byte fields and four 32-bit ones
@@ -81,12 +84,12 @@ def drain_then_stop(listening: Listening, linger: float, stop: Callable[[], None
 DRAIN = Drain()
 
 
+@dataclass(frozen=True)
 class Listening:
     """The address a worker listens on: a TCP port, or a unix socket's path."""
 
-    def __init__(self, port: int | None, path: str | None) -> None:
-        self.port = port
-        self.path = path
+    port: int | None
+    path: str | None
 
     def is_listener(self, sock: socket.socket) -> bool:
         return bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)) and self.is_at(sock)
@@ -181,20 +184,43 @@ def draining_first(
         event = set_signals(*args)
         begin = partial(DRAIN.begin, listening, linger, event.set)
         loop = args[0] if args else None  # set_loop_signals(loop); set_sync_signals()
-        for signum in STOP_SIGNALS:
-            handle(signum, begin, loop)
+        if loop is None or not handled_on(loop, begin):
+            handle_in_a_thread(begin)
         return event
 
     return set_signals_draining_first
 
 
-def handle(signum: int, handler: Callable[[], None], loop: Any) -> None:
-    """Run `handler` on `signum`: on `loop` if there is one, as granian does, else directly."""
-    if loop is not None:
-        with contextlib.suppress(NotImplementedError):
+def handled_on(loop: Any, handler: Callable[[], None]) -> bool:
+    """Run `handler` on the stop signals on granian's event loop, as granian does."""
+    try:
+        for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, handler)
-            return
-    signal.signal(signum, lambda *_: handler())
+    except NotImplementedError:
+        return False
+    return True
+
+
+def handle_in_a_thread(handler: Callable[[], None]) -> None:
+    """Run `handler` on the stop signals, in a thread that waits for them.
+
+    granian's WSGI worker waits on a lock in its main thread, where Python runs signal
+    handlers; a signal the kernel delivers to another of its threads does not wake that
+    wait, and the handler would never run. The stop signals are blocked in the main thread
+    (and so in the threads granian starts next) and taken by this thread whichever thread
+    they were sent to; a thread started earlier may still get one, hence the handler too.
+    """
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, lambda *_: handler())
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    waiter = threading.Thread(target=wait_for_stop_signals, args=(handler,), daemon=True)
+    waiter.start()
+
+
+def wait_for_stop_signals(handler: Callable[[], None]) -> None:
+    while True:
+        signal.sigwait(STOP_SIGNALS)
+        handler()
 
 
 def stop_listening(listening: Listening) -> None:
@@ -203,25 +229,34 @@ def stop_listening(listening: Listening) -> None:
     it retries at once; the swap closes the real socket all the same, which leaves the port.
     """
     for fd in open_fds():
-        if not is_socket(fd, listening.is_listener):
-            continue
-        with adopted(fd) as listener:
-            if listener is not None:
-                wait_until_all_accepted(listener)
-        never = never_connected()
-        os.dup2(never.fileno(), fd, inheritable=False)
-        never.close()
+        if is_socket(fd, listening.is_listener):
+            with adopted(fd) as listener:
+                if listener is not None:
+                    swap_once_all_accepted(listener, fd)
 
 
-def wait_until_all_accepted(listener: socket.socket) -> None:
-    """Wait (briefly) until granian has accepted every connection queued on `listener`.
+def swap_once_all_accepted(listener: socket.socket, fd: int) -> None:
+    """Swap `listener` at `fd` once granian has accepted every connection queued on it
+    (waiting at most QUEUE_WAIT).
 
     Closing a listening socket resets the connections in its queue, unless the kernel
-    moves them to another socket on the port (Linux's `net.ipv4.tcp_migrate_req`).
+    moves them to another socket on the port (Linux's `net.ipv4.tcp_migrate_req`). From
+    the look at the queue to the swap, no other Python thread of the worker runs.
     """
+    never = never_connected()
     deadline = time.monotonic() + QUEUE_WAIT
-    while queued(listener) and time.monotonic() < deadline:
-        time.sleep(QUEUE_POLL)
+    switching = sys.getswitchinterval()
+    try:
+        while True:
+            sys.setswitchinterval(HOLD)
+            if not queued(listener) or time.monotonic() > deadline:
+                os.dup2(never.fileno(), fd, inheritable=False)
+                return
+            sys.setswitchinterval(switching)
+            time.sleep(QUEUE_POLL)
+    finally:
+        sys.setswitchinterval(switching)
+        never.close()
 
 
 def queued(listener: socket.socket) -> int:
