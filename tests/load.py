@@ -45,6 +45,8 @@ class LoadResult:
     failed: int = 0
     # A keep-alive connection found closed, its request sent again on a new one.
     retried: int = 0
+    # Among the failed: a connection opened for its request, closed before any answer.
+    reset_new: int = 0
     latencies: list[float] = field(default_factory=list)
     # The first few failures, as text, to show what went wrong.
     errors: list[str] = field(default_factory=list)
@@ -63,7 +65,8 @@ class LoadResult:
     def summary(self) -> str:
         median = statistics.median(self.latencies) if self.latencies else 0.0
         return (
-            f"ok={self.ok} failed={self.failed} refused={self.refused} retried={self.retried} "
+            f"ok={self.ok} failed={self.failed} (new connections reset: {self.reset_new}) "
+            f"refused={self.refused} retried={self.retried} "
             f"p50={median * 1000:.1f}ms p99={self.percentile(0.99) * 1000:.1f}ms"
         )
 
@@ -147,10 +150,14 @@ class LoadClient:
                     self.result.retried += 1
                 current.close()
                 current = connection(self.address, self.timeout)
+                fresh = True
                 started = time.monotonic()
                 outcome, error, reusable = self._request(current)
             if outcome == "stale":
                 outcome = "failed"
+                if fresh:
+                    with self._lock:
+                        self.result.reset_new += 1
             self._record(outcome, time.monotonic() - started, error)
             if not (keep_alive and reusable):
                 current.close()
