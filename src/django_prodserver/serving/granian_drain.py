@@ -49,7 +49,7 @@ POLL = 0.05
 # How long it waits for granian to accept what is queued on its listening socket.
 QUEUE_WAIT = 0.5
 QUEUE_POLL = 0.0005
-# The GIL's switch interval between that look and the swap: nothing else runs meanwhile.
+# The interpreter's switch interval from that look to the swap.
 HOLD = 1.0
 TCP_INFO = getattr(socket, "TCP_INFO", 0)  # Linux only
 TCP_INFO_SIZE = 104
@@ -241,7 +241,8 @@ def swap_once_all_accepted(listener: socket.socket, fd: int) -> None:
 
     Closing a listening socket resets the connections in its queue, unless the kernel
     moves them to another socket on the port (Linux's `net.ipv4.tcp_migrate_req`). From
-    the look at the queue to the swap, no other Python thread of the worker runs.
+    the look at the queue to the swap the interpreter's switch interval is long, so that
+    another Python thread of the worker (a WSGI request) hardly ever runs in between.
     """
     never = never_connected()
     deadline = time.monotonic() + QUEUE_WAIT
