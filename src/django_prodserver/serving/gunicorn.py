@@ -26,11 +26,13 @@ from django_prodserver.applications import check_attribute
 from django_prodserver.backends.base import Plan, exec_plan
 from django_prodserver.errors import ApplicationError
 from django_prodserver.liveness.http import WarmUp
-from django_prodserver.serving.gunicorn_command import INHERITED, MODULE
 from django_prodserver.serving.gunicorn_control import keep_a_successors_control_socket
 from django_prodserver.serving.warmup import warm_up
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+# The `gunicorn` command, for `reload` and `env`, and what tells it its sockets are inherited.
+COMMAND_MODULE = "django_prodserver.serving.gunicorn_command"
+INHERITED = "DJANGO_PRODSERVER_GUNICORN_INHERITED"
 
 
 class DjangoGunicornApplication(WSGIApplication):  # type: ignore[misc]
@@ -122,7 +124,7 @@ def serve(plan: Plan, warmup: WarmUp | None = None) -> int | None:
 
 def as_gunicorn_command(plan: Plan) -> Plan:
     env = {**plan.env, INHERITED: "1"} if plan.inherited_fds else plan.env
-    return replace(plan, module=MODULE, env=env)
+    return replace(plan, module=COMMAND_MODULE, env=env)
 
 
 def end_forked_process(code: object) -> NoReturn:

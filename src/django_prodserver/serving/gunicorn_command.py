@@ -5,8 +5,9 @@ Run as `python -m django_prodserver.serving.gunicorn_command ARGS`, the equivale
 `gunicorn ARGS`:
 - gunicorn removes only its own control socket, not the one a successor took
   (serving.gunicorn_control);
-- when its sockets are inherited (`INHERITED` is set), it leaves a unix socket's file in
-  place: the socket is the runner's or systemd's, and the next server serves on it.
+- when its sockets are inherited (serving.gunicorn's `INHERITED` is set), it leaves a unix
+  socket's file in place: the socket is the runner's or systemd's, and the next server
+  serves on it.
 """
 
 from __future__ import annotations
@@ -14,15 +15,16 @@ from __future__ import annotations
 import os
 import sys
 
-MODULE = "django_prodserver.serving.gunicorn_command"
-INHERITED = "DJANGO_PRODSERVER_GUNICORN_INHERITED"
-
 
 def main() -> None:
     from gunicorn.app import base
     from gunicorn.app.wsgiapp import WSGIApplication
 
-    from django_prodserver.serving.gunicorn import InheritedSocketsArbiter
+    from django_prodserver.serving.gunicorn import (
+        COMMAND_MODULE,
+        INHERITED,
+        InheritedSocketsArbiter,
+    )
     from django_prodserver.serving.gunicorn_control import keep_a_successors_control_socket
 
     keep_a_successors_control_socket()
@@ -32,7 +34,7 @@ def main() -> None:
     # The options are read. gunicorn's arbiter takes from sys.argv the command that USR2
     # runs again: this module, by name (its file, run as a script, would find this folder's
     # gunicorn.py as `gunicorn`).
-    sys.argv[:1] = ["-m", MODULE]
+    sys.argv[:1] = ["-m", COMMAND_MODULE]
     application.run()
 
 
