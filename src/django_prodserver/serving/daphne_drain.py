@@ -108,15 +108,20 @@ def draining_first(kill_all: Callable[..., Any], channels: Any) -> Callable[...,
 
 
 def requests_in_flight(server: Any) -> list[Any]:
+    """HTTP requests still being answered, or whose application has not returned yet (it
+    may still run after its response is sent: Django closes its database connections)."""
     from daphne.http_protocol import WebRequest
 
-    return [
-        protocol
-        for protocol, details in list(server.connections.items())
-        if isinstance(protocol, WebRequest)
-        and "disconnected" not in details
-        and not protocol.finished
-    ]
+    in_flight = []
+    for protocol, details in list(server.connections.items()):
+        if not isinstance(protocol, WebRequest):
+            continue
+        instance = details.get("application_instance")
+        running = instance is not None and not instance.done()
+        answering = "disconnected" not in details and not protocol.finished
+        if running or answering:
+            in_flight.append(protocol)
+    return in_flight
 
 
 def http11(channel: Any) -> Any:

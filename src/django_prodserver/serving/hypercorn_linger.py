@@ -65,6 +65,8 @@ def install() -> None:
     server: Any = base_events.Server
     if callable(getattr(server, "_wakeup", None)):
         server._wakeup = waking_waiters_once(server._wakeup)
+    if callable(getattr(server, "_attach", None)):
+        server._attach = attaching_after_the_close(server._attach)
     if has_methods(TCPServer, "_idle_timeout", "_initiate_server_close"):
         TCPServer._idle_timeout = lingering_idle_timeout  # type: ignore[method-assign]
     if has_methods(H11Protocol, "stream_send", "_maybe_recycle", "_close_stream"):
@@ -87,6 +89,29 @@ def waking_waiters_once(wakeup: Callable[[Any], None]) -> Callable[[Any], None]:
             wakeup(self)
 
     return wake_once
+
+
+def attaching_after_the_close(attach: Callable[..., None]) -> Callable[..., None]:
+    """asyncio's `Server._attach`, for a connection accepted just before the server closed.
+
+    asyncio accepts a connection, then creates its transport, which attaches to the
+    server, in a later step of the loop. If the worker closed its server in between (the
+    listening socket is the runner's or systemd's, and keeps receiving), asyncio asserts
+    that the server is open, and the connection is closed unanswered: its client sees a
+    reset. Here it attaches all the same, and hypercorn answers it as it stops.
+    """
+
+    def attach_even_if_closed(self: Any, *transport: Any) -> None:
+        if self._sockets is not None:
+            attach(self, *transport)
+            return
+        self._sockets = []  # open, for asyncio's assertion only
+        try:
+            attach(self, *transport)
+        finally:
+            self._sockets = None
+
+    return attach_even_if_closed
 
 
 def has_methods(cls: type, *names: str) -> bool:
